@@ -1,0 +1,99 @@
+/**
+ * `npm run dev`: everything on one machine with one command (SPEC 3.1). Starts a Temporal dev
+ * server when none answers, migrates, runs worker and API, prints where everything is, and stops
+ * what it started on Ctrl-C.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { generateDevApiKey } from '../src/api/auth';
+import { loadConfigOrExit } from '../src/config';
+import { migrateToLatest } from '../src/db/migrate';
+import { ROOT, ensureTemporalCli, isListening, parseAddress, startDevServer, type DevServer } from './temporal-cli';
+
+const say = (line: string) => console.log(`[dev] ${line}`);
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const children: ChildProcess[] = [];
+  let temporal: DevServer | undefined;
+  let stopping = false;
+
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping...');
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    await temporal?.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  const { host, port } = parseAddress(config.TEMPORAL_ADDRESS);
+  if (await isListening(host, port)) {
+    say(`using the Temporal server already at ${config.TEMPORAL_ADDRESS}`);
+  } else {
+    const binary = ensureTemporalCli(say);
+    say(`starting a Temporal dev server on ${config.TEMPORAL_ADDRESS} (state in .data/temporal.db)`);
+    temporal = await startDevServer(binary, { port, uiPort: 8233, dbFile: path.join(ROOT, '.data', 'temporal.db') });
+    temporal.process.once('exit', (code) => {
+      if (!stopping) {
+        say(`the Temporal dev server exited (${code}); stopping`);
+        void stopAll(1);
+      }
+    });
+  }
+
+  try {
+    const { created, applied } = await migrateToLatest(config.DATABASE_URL);
+    say(`${created ? 'created the database; ' : ''}${applied.length ? `applied ${applied.length} migration(s)` : 'schema up to date'}`);
+  } catch (err) {
+    say(`cannot prepare Postgres at ${config.DATABASE_URL}: ${(err as Error).message}`);
+    say('start Postgres (or set DATABASE_URL) and run npm run dev again');
+    await temporal?.stop();
+    process.exit(1);
+  }
+
+  const apiKey = config.API_KEYS[0]?.secret ?? generateDevApiKey();
+  const env = { ...process.env, API_KEYS: process.env.API_KEYS || `${apiKey}:admin` };
+  for (const name of ['worker', 'api'] as const) {
+    const child = spawn(process.execPath, [require.resolve('tsx/cli'), `src/${name}/main.ts`], { cwd: ROOT, env, stdio: 'inherit' });
+    child.once('exit', (code) => {
+      if (!stopping) {
+        say(`${name} exited (${code}); stopping`);
+        void stopAll(1);
+      }
+    });
+    children.push(child);
+  }
+
+  const api = `http://127.0.0.1:${config.PORT}`;
+  const example = JSON.stringify({
+    object: 'whatsapp_business_account',
+    entry: [{ changes: [{ field: 'messages', value: { messages: [{ from: '15550001111', id: `wamid.dev-${Date.now()}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'Hello!' } }] } }] }],
+  });
+  const signed = config.WHATSAPP_APP_SECRET
+    ? ` -H "X-Hub-Signature-256: sha256=$(printf '%s' '${example}' | openssl dgst -sha256 -hmac "$WHATSAPP_APP_SECRET" | sed 's/^.* //')"`
+    : '';
+  console.log(`
+  API            ${api}   (health: ${api}/health)
+  API docs       README.md, section API
+  Temporal UI    http://127.0.0.1:8233   (filter: ChatMode="operator" or NeedsHuman=true)
+  API key        ${env.API_KEYS.split(',')[0]!.split(':')[0]}   (admin)
+  WhatsApp out   ${config.WHATSAPP_PROVIDER === 'console' ? 'console: replies are printed here, nothing is sent' : config.WHATSAPP_PROVIDER}
+  LLM            ${config.OPENAI_API_KEY ? `${config.OPENAI_MODEL} at ${config.OPENAI_BASE_URL}` : 'OPENAI_API_KEY not set: chats get the fallback reply and NeedsHuman=true'}
+
+  Send a test message as WhatsApp would:
+    curl -s ${api}/webhooks/whatsapp -H 'content-type: application/json'${signed} -d '${example}'
+  Then take over / hand back:
+    curl -s ${api}/api/v1/takeover -H "authorization: Bearer ${env.API_KEYS.split(',')[0]!.split(':')[0]}" -H 'content-type: application/json' -d '{"phone":"15550001111"}'
+
+  Ctrl-C stops everything this command started.
+`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`[dev] ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

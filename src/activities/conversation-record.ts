@@ -1,0 +1,65 @@
+import { sql } from 'kysely';
+import { ensureConversation, updateConversationMode } from '../db/conversations';
+import { insertInbound } from '../db/messages';
+import type { ChatMode } from '../db/schema';
+import type { InboundMessage } from '../workflows/definitions';
+import type { ActivityDeps } from './index';
+
+export interface RecordInboundInput {
+  waId: string;
+  contactName?: string;
+  messages: InboundMessage[];
+}
+
+export interface SyncConversationInput {
+  waId: string;
+  mode: ChatMode;
+  needsHuman: boolean;
+  operator: string | null;
+}
+
+export function createConversationActivities({ db }: Pick<ActivityDeps, 'db'>) {
+  return {
+    /** Idempotent: a retried or redelivered message is stored once (wamid is unique). */
+    async recordInboundMessages({ waId, contactName, messages }: RecordInboundInput): Promise<{ inserted: number }> {
+      if (messages.length === 0) return { inserted: 0 };
+      return db.transaction().execute(async (trx) => {
+        const conversationId = await ensureConversation(trx, waId, contactName);
+        const inserted = await insertInbound(
+          trx,
+          messages.map((m) => ({
+            conversation_id: conversationId,
+            direction: 'inbound' as const,
+            sender_type: 'user' as const,
+            wamid: m.wamid,
+            client_key: null,
+            message_type: m.type,
+            content: m.text,
+            media: m.media ? JSON.stringify(m.media) : null,
+            metadata: null,
+            delivery_status: 'received' as const,
+            status_updated_at: null,
+            error: null,
+            created_at: new Date(m.sentAt),
+          })),
+        );
+        const last = new Date(Math.max(...messages.map((m) => m.sentAt)));
+        await trx
+          .updateTable('conversations')
+          .set({
+            // greatest() ignores nulls, and a redelivered old message never moves these back.
+            last_inbound_at: sql<Date>`greatest(last_inbound_at, ${last})`,
+            last_message_at: sql<Date>`greatest(last_message_at, ${last})`,
+            updated_at: new Date(),
+          })
+          .where('id', '=', conversationId)
+          .execute();
+        return { inserted };
+      });
+    },
+
+    async syncConversation({ waId, mode, needsHuman, operator }: SyncConversationInput): Promise<void> {
+      await updateConversationMode(db, waId, mode, needsHuman, operator);
+    },
+  };
+}

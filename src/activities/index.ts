@@ -1,0 +1,31 @@
+import type { WhatsAppSender } from '../channels/types';
+import type { Db } from '../db/database';
+import type { ChatModel } from '../llm/chat-model';
+import type { Logger } from '../logger';
+import type { ChatSettings } from '../workflows/definitions';
+import { createConversationActivities } from './conversation-record';
+import { createLlmActivities } from './llm';
+import { createSendActivities } from './send';
+
+export interface ActivityDeps {
+  db: Db;
+  llm: Pick<ChatModel, 'reply'>;
+  whatsapp: WhatsAppSender;
+  log: Logger;
+  settings: ChatSettings;
+}
+
+/** Every activity the worker registers, built over its dependencies (no process.env in here). */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    // Workflows read behaviour settings through this, so they come from the worker's config.
+    async loadChatSettings(): Promise<ChatSettings> {
+      return deps.settings;
+    },
+    ...createConversationActivities(deps),
+    ...createLlmActivities(deps),
+    ...createSendActivities(deps),
+  };
+}
+
+export type ChatActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,94 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { SendError, type OutboundContent } from '../channels/types';
+import { ensureConversation } from '../db/conversations';
+import { applyEarlyReceipt } from '../db/messages';
+import type { MediaInfo } from '../workflows/definitions';
+import type { ActivityDeps } from './index';
+
+export interface SendMessageInput {
+  waId: string;
+  /** Chosen by the workflow; a retry of the same send carries the same key. */
+  clientKey: string;
+  senderType: 'bot' | 'operator';
+  operator?: string;
+  text?: string;
+  media?: MediaInfo;
+}
+
+export function createSendActivities({ db, whatsapp, log }: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log'>) {
+  return {
+    /**
+     * Records the message, sends it, stores the wamid. A retry after a send that reached WhatsApp
+     * finds the wamid already stored and does not send again.
+     */
+    async sendWhatsAppMessage(input: SendMessageInput): Promise<{ wamid: string }> {
+      const content: OutboundContent = input.text
+        ? { kind: 'text', text: input.text }
+        : { kind: 'media', media: input.media ?? {} };
+      const conversationId = await ensureConversation(db, input.waId);
+      await db
+        .insertInto('messages')
+        .values({
+          conversation_id: conversationId,
+          direction: 'outbound',
+          sender_type: input.senderType,
+          wamid: null,
+          client_key: input.clientKey,
+          message_type: content.kind === 'text' ? 'text' : (input.media?.mimeType ?? 'media'),
+          content: input.text ?? input.media?.caption ?? '',
+          media: input.media ? JSON.stringify(input.media) : null,
+          metadata: JSON.stringify({ provider: whatsapp.provider, ...(input.operator ? { operator: input.operator } : {}) }),
+          delivery_status: 'pending',
+          status_updated_at: null,
+          error: null,
+          created_at: new Date(),
+        })
+        .onConflict((oc) => oc.column('client_key').doNothing())
+        .execute();
+      const row = await db
+        .selectFrom('messages')
+        .select(['wamid', 'delivery_status'])
+        .where('client_key', '=', input.clientKey)
+        .executeTakeFirstOrThrow();
+      if (row.wamid) return { wamid: row.wamid };
+
+      let wamid: string;
+      try {
+        ({ wamid } = await whatsapp.send(input.waId, content));
+      } catch (err) {
+        throw await sendFailure(err, input.clientKey);
+      }
+      const now = new Date();
+      await db
+        .updateTable('messages')
+        .set({ wamid, delivery_status: 'sent', status_updated_at: now, created_at: now })
+        .where('client_key', '=', input.clientKey)
+        .execute();
+      await db
+        .updateTable('conversations')
+        .set({ last_message_at: now, updated_at: now })
+        .where('id', '=', conversationId)
+        .execute();
+      await applyEarlyReceipt(db, wamid);
+      return { wamid };
+    },
+  };
+
+  async function sendFailure(err: unknown, clientKey: string): Promise<unknown> {
+    if (!(err instanceof SendError)) return err;
+    if (err.retryable) {
+      return ApplicationFailure.create({
+        type: 'WhatsAppThrottled',
+        message: err.message,
+        nextRetryDelay: err.retryAfterMs,
+      });
+    }
+    log.warn({ clientKey, code: err.code }, `WhatsApp refused the message: ${err.message}`);
+    await db
+      .updateTable('messages')
+      .set({ delivery_status: 'failed', status_updated_at: new Date(), error: JSON.stringify({ code: err.code, message: err.message }) })
+      .where('client_key', '=', clientKey)
+      .execute();
+    return ApplicationFailure.nonRetryable(err.message, 'WhatsAppRejected', { code: err.code });
+  }
+}

@@ -1,0 +1,75 @@
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ZodError } from 'zod';
+
+export type ErrorCode =
+  | 'VALIDATION_ERROR'
+  | 'AUTHENTICATION_ERROR'
+  | 'AUTHORIZATION_ERROR'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'RATE_LIMIT_EXCEEDED'
+  | 'EXTERNAL_SERVICE_ERROR'
+  | 'INTERNAL_ERROR';
+
+const STATUS: Record<ErrorCode, number> = {
+  VALIDATION_ERROR: 400,
+  AUTHENTICATION_ERROR: 401,
+  AUTHORIZATION_ERROR: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMIT_EXCEEDED: 429,
+  EXTERNAL_SERVICE_ERROR: 502,
+  INTERNAL_ERROR: 500,
+};
+
+export class HttpError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: unknown = null,
+    status?: number,
+  ) {
+    super(message);
+    this.status = status ?? STATUS[code];
+  }
+}
+
+export function errorBody(req: Request, code: ErrorCode, message: string, details: unknown) {
+  return {
+    error: { code, message, details: details ?? null, request_id: String(req.id ?? ''), timestamp: new Date().toISOString() },
+  };
+}
+
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof ZodError) {
+    const first = err.issues[0];
+    const field = first?.path.join('.');
+    return new HttpError(
+      'VALIDATION_ERROR',
+      first ? `${field ? `${field}: ` : ''}${first.message}` : 'Invalid request',
+      err.issues.map((i) => ({ field: i.path.join('.'), reason: i.message })),
+    );
+  }
+  if (err instanceof WorkflowNotFoundError) return new HttpError('NOT_FOUND', 'Not found');
+  if (err instanceof WorkflowExecutionAlreadyStartedError) return new HttpError('CONFLICT', 'Already started');
+  const e = err as { type?: string; status?: number; message?: string };
+  // body-parser errors carry a status and a type.
+  if (e.type === 'entity.too.large') return new HttpError('PAYLOAD_TOO_LARGE', 'Request body is too large');
+  if (e.type === 'entity.parse.failed') return new HttpError('VALIDATION_ERROR', 'Request body is not valid JSON');
+  return new HttpError('INTERNAL_ERROR', 'Internal server error');
+}
+
+export const errorMiddleware: ErrorRequestHandler = (err, req, res, _next) => {
+  const httpError = toHttpError(err);
+  if (httpError.status >= 500) req.log?.error({ err }, 'request failed');
+  res.status(httpError.status).json(errorBody(req, httpError.code, httpError.message, httpError.details));
+};
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new HttpError('NOT_FOUND', `No route for ${req.method} ${req.path}`));
+};

@@ -1,0 +1,87 @@
+import express, { Router, type Request } from 'express';
+import type { Client } from '@temporalio/client';
+import type { chatWorkflow } from '../../workflows/chat';
+import { CHAT_WORKFLOW_TYPE, chatWorkflowId, inboundMessageSignal, type InboundMessage } from '../../workflows/definitions';
+import { chatModeKey, needsHumanKey, whatsAppPhoneKey } from '../../workflows/search-attributes';
+import { recordReceipts } from '../../db/messages';
+import type { AppDeps } from '../deps';
+import { HttpError } from '../errors';
+import { verifySignature } from '../webhook/signature';
+import { MetaWebhookSchema, parseMetaWebhook } from '../webhook/meta-payload';
+
+/** GET handshake and signed POSTs from Meta (SPEC §5); mounted at /webhooks/whatsapp and /webhook. */
+export function whatsAppWebhookRouter(deps: AppDeps): Router {
+  const router = Router();
+  const timeoutMs = deps.temporalTimeoutMs ?? 5000;
+
+  router.get('/', (req, res) => {
+    const mode = req.query['hub.mode'];
+    const token = req.query['hub.verify_token'];
+    const challenge = req.query['hub.challenge'];
+    if (mode === 'subscribe' && deps.whatsapp.verifyToken && token === deps.whatsapp.verifyToken && typeof challenge === 'string') {
+      res.type('text/plain').send(challenge);
+      return;
+    }
+    throw new HttpError('AUTHORIZATION_ERROR', 'Verification failed');
+  });
+
+  // The raw bytes are needed for the signature; JSON is parsed only after it checks out.
+  router.post('/', express.raw({ type: () => true, limit: '1mb' }), async (req: Request, res) => {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    if (deps.whatsapp.appSecret && !verifySignature(raw, req.get('x-hub-signature-256'), deps.whatsapp.appSecret)) {
+      throw new HttpError('AUTHENTICATION_ERROR', 'Missing or invalid X-Hub-Signature-256');
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new HttpError('VALIDATION_ERROR', 'Request body is not valid JSON');
+    }
+    const payload = MetaWebhookSchema.safeParse(json);
+    if (!payload.success) {
+      // Signed by Meta but not a shape we know: acknowledge so Meta does not retry forever.
+      req.log.warn({ issues: payload.error.issues.slice(0, 3) }, 'webhook payload not understood; acknowledged');
+      res.json({ status: 'ignored' });
+      return;
+    }
+    const { messages, receipts, ignored } = parseMetaWebhook(payload.data);
+    if (ignored.length) req.log.info({ ignored }, 'webhook events not handled');
+
+    try {
+      await Promise.all([
+        deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalChats(deps.temporal, deps.taskQueue, messages)),
+        recordReceipts(deps.db, receipts),
+      ]);
+    } catch (err) {
+      req.log.error({ err }, 'webhook not accepted; Meta will retry');
+      throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the webhook right now; retry later');
+    }
+    res.json({ status: 'received', messages: messages.length, statuses: receipts.length });
+  });
+
+  return router;
+}
+
+/** Order is kept per chat (sequential signals); different chats are signalled in parallel. */
+async function signalChats(client: Client, taskQueue: string, messages: InboundMessage[]): Promise<void> {
+  const byChat = new Map<string, InboundMessage[]>();
+  for (const m of messages) byChat.set(m.waId, [...(byChat.get(m.waId) ?? []), m]);
+  await Promise.all(
+    [...byChat.entries()].map(async ([waId, chatMessages]) => {
+      for (const message of chatMessages) {
+        await client.workflow.signalWithStart<typeof chatWorkflow, [InboundMessage]>(CHAT_WORKFLOW_TYPE, {
+          workflowId: chatWorkflowId(waId),
+          taskQueue,
+          args: [{ waId }],
+          signal: inboundMessageSignal,
+          signalArgs: [message],
+          typedSearchAttributes: [
+            { key: whatsAppPhoneKey, value: waId },
+            { key: chatModeKey, value: 'bot' },
+            { key: needsHumanKey, value: false },
+          ],
+        });
+      }
+    }),
+  );
+}

@@ -1,0 +1,56 @@
+import { SendError, mediaKind, type OutboundContent, type SendResult, type WhatsAppSender } from './types';
+
+export interface MetaGraphOptions {
+  baseUrl: string;
+  phoneNumberId: string;
+  accessToken: string;
+  timeoutMs?: number;
+}
+
+// Graph error codes that mean "slow down" rather than "this will never work".
+const THROTTLE_CODES = new Set([4, 80007, 130429, 131056]);
+const TRANSIENT_CODES = new Set([1, 2, 131000, 131016]);
+
+/** WhatsApp Cloud API client: POST /{phone-number-id}/messages. */
+export class MetaGraphSender implements WhatsAppSender {
+  readonly provider = 'meta';
+  constructor(private readonly options: MetaGraphOptions) {}
+
+  async send(to: string, content: OutboundContent): Promise<SendResult> {
+    const url = `${this.options.baseUrl.replace(/\/$/, '')}/${this.options.phoneNumberId}/messages`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.options.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(graphBody(to, content)),
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
+      });
+    } catch (err) {
+      throw new SendError(`Graph API unreachable: ${(err as Error).message}`, true);
+    }
+    const body = (await res.json().catch(() => ({}))) as GraphResponse;
+    if (res.ok && body.messages?.[0]?.id) return { wamid: body.messages[0].id };
+    const code = body.error?.code;
+    const message = `Graph API ${res.status}${code ? ` code ${code}` : ''}: ${body.error?.message ?? 'no message id in response'}`;
+    const retryAfter = Number(res.headers.get('retry-after'));
+    const retryable =
+      res.status >= 500 || res.status === 429 || (code !== undefined && (THROTTLE_CODES.has(code) || TRANSIENT_CODES.has(code)));
+    throw new SendError(message, retryable, code, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
+  }
+}
+
+interface GraphResponse {
+  messages?: { id: string }[];
+  error?: { message?: string; code?: number; error_subcode?: number };
+}
+
+function graphBody(to: string, content: OutboundContent): Record<string, unknown> {
+  const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to };
+  if (content.kind === 'text') return { ...base, type: 'text', text: { body: content.text, preview_url: false } };
+  const kind = mediaKind(content.media.mimeType);
+  const media: Record<string, string> = content.media.id ? { id: content.media.id } : { link: content.media.link! };
+  if (content.media.caption && kind !== 'audio' && kind !== 'sticker') media.caption = content.media.caption;
+  if (content.media.filename && kind === 'document') media.filename = content.media.filename;
+  return { ...base, type: kind, [kind]: media };
+}

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+const ROLES = ['admin', 'operator', 'marketer', 'sales', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+export const roles: readonly Role[] = ROLES;
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+/** `secret:role` pairs, comma separated. */
+const apiKeys = optionalString.transform((raw, ctx) => {
+  if (!raw) return [];
+  return raw.split(',').map((pair) => {
+    const at = pair.lastIndexOf(':');
+    const secret = pair.slice(0, at).trim();
+    const role = pair.slice(at + 1).trim() as Role;
+    if (at <= 0 || secret.length < 16 || !ROLES.includes(role)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `each entry must be <secret of 16+ chars>:<${ROLES.join('|')}>`,
+      });
+      return z.NEVER;
+    }
+    return { secret, role };
+  });
+});
+
+export const ConfigSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: int(3000, 0),
+    DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/whatsapp'),
+    TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().min(1).default('whatsapp'),
+    WHATSAPP_PROVIDER: z.enum(['meta', 'twilio', 'console']).optional(),
+    WHATSAPP_API_BASE_URL: z.string().url().default('https://graph.facebook.com/v21.0'),
+    WHATSAPP_PHONE_NUMBER_ID: optionalString,
+    WHATSAPP_ACCESS_TOKEN: optionalString,
+    WHATSAPP_APP_SECRET: optionalString,
+    WHATSAPP_VERIFY_TOKEN: optionalString,
+    OPENAI_API_KEY: optionalString,
+    OPENAI_BASE_URL: z.string().url().default('https://api.openai.com/v1'),
+    OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+    LLM_SYSTEM_PROMPT_FILE: optionalString,
+    LLM_MAX_CONTEXT_MESSAGES: int(20, 1),
+    LLM_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.3),
+    LLM_MAX_TOKENS: int(1024, 1),
+    LLM_TIMEOUT_MS: int(60_000, 1000),
+    LLM_MAX_ATTEMPTS: int(4, 1),
+    DEBOUNCE_MS: int(2000, 0),
+    DEBOUNCE_MAX_WAIT_MS: int(10_000, 0),
+    CHAT_CONTINUE_AS_NEW_EVENTS: int(10_000, 20),
+    API_KEYS: apiKeys,
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    const need = (name: keyof typeof c, why: string) =>
+      ctx.addIssue({ code: 'custom', path: [name], message: `is required ${why}` });
+    if (c.NODE_ENV === 'production') {
+      if (!c.WHATSAPP_APP_SECRET) need('WHATSAPP_APP_SECRET', 'when NODE_ENV=production');
+      if (c.API_KEYS.length === 0) need('API_KEYS', 'when NODE_ENV=production');
+    }
+    const provider = c.WHATSAPP_PROVIDER ?? (c.WHATSAPP_ACCESS_TOKEN ? 'meta' : 'console');
+    if (provider === 'meta') {
+      if (!c.WHATSAPP_ACCESS_TOKEN) need('WHATSAPP_ACCESS_TOKEN', 'when WHATSAPP_PROVIDER=meta');
+      if (!c.WHATSAPP_PHONE_NUMBER_ID) need('WHATSAPP_PHONE_NUMBER_ID', 'when WHATSAPP_PROVIDER=meta');
+    }
+    if (provider === 'twilio') {
+      ctx.addIssue({ code: 'custom', path: ['WHATSAPP_PROVIDER'], message: 'twilio is not available yet; use meta or console' });
+    }
+    if (c.DEBOUNCE_MAX_WAIT_MS < c.DEBOUNCE_MS) {
+      ctx.addIssue({ code: 'custom', path: ['DEBOUNCE_MAX_WAIT_MS'], message: 'must be >= DEBOUNCE_MS' });
+    }
+  })
+  .transform((c) => ({
+    ...c,
+    WHATSAPP_PROVIDER: c.WHATSAPP_PROVIDER ?? (c.WHATSAPP_ACCESS_TOKEN ? 'meta' : 'console'),
+  }));
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once; the message names the first offending variable. */
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const result = ConfigSchema.safeParse(env);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const name = issue.path.join('.') || 'environment';
+  throw new ConfigError(`Invalid configuration: ${name} ${issue.message}`);
+}
+
+/** For entry points: one clear line and exit code 1 on bad config. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return parseConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,93 @@
+import { sql, type Transaction } from 'kysely';
+import type { Db } from './database';
+import type { Database, DeliveryStatus, NewMessage } from './schema';
+
+/** Statuses only move forward: sent → delivered → read, or failed; a late "sent" never undoes "read". */
+export const STATUS_RANK: Record<DeliveryStatus, number> = {
+  received: 0,
+  pending: 0,
+  sent: 1,
+  delivered: 2,
+  read: 3,
+  failed: 3,
+};
+
+const rankOf = (column: string) =>
+  sql<number>`case ${sql.ref(column)} when 'sent' then 1 when 'delivered' then 2 when 'read' then 3 when 'failed' then 3 else 0 end`;
+
+/** Inserts inbound messages once each (wamid is unique); returns how many were new. */
+export async function insertInbound(db: Db | Transaction<Database>, rows: NewMessage[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const inserted = await db
+    .insertInto('messages')
+    .values(rows)
+    .onConflict((oc) => oc.column('wamid').doNothing())
+    .returning('id')
+    .execute();
+  return inserted.length;
+}
+
+/** Moves a message's delivery status forward only. */
+export async function advanceMessageStatus(
+  db: Db | Transaction<Database>,
+  wamid: string,
+  status: DeliveryStatus,
+  at: Date,
+  error: unknown,
+): Promise<void> {
+  await db
+    .updateTable('messages')
+    .set({
+      delivery_status: status,
+      status_updated_at: at,
+      ...(error ? { error: JSON.stringify(error) } : {}),
+    })
+    .where('wamid', '=', wamid)
+    .where(rankOf('delivery_status'), '<', STATUS_RANK[status])
+    .execute();
+}
+
+export interface Receipt {
+  wamid: string;
+  status: DeliveryStatus;
+  recipientId?: string;
+  occurredAt: Date;
+  errors?: unknown;
+}
+
+/** Records status receipts forward-only, both as receipts and on the messages they describe. */
+export async function recordReceipts(db: Db, receipts: Receipt[]): Promise<void> {
+  if (receipts.length === 0) return;
+  await db.transaction().execute(async (trx) => {
+    for (const r of receipts) {
+      await trx
+        .insertInto('delivery_receipts')
+        .values({
+          wamid: r.wamid,
+          status: r.status,
+          recipient_id: r.recipientId ?? null,
+          occurred_at: r.occurredAt,
+          errors: r.errors ? JSON.stringify(r.errors) : null,
+        })
+        .onConflict((oc) =>
+          oc
+            .column('wamid')
+            .doUpdateSet({
+              status: sql`excluded.status`,
+              occurred_at: sql`excluded.occurred_at`,
+              errors: sql`coalesce(excluded.errors, delivery_receipts.errors)`,
+              updated_at: sql`now()`,
+            })
+            .where(rankOf('delivery_receipts.status'), '<', STATUS_RANK[r.status]),
+        )
+        .execute();
+      await advanceMessageStatus(trx, r.wamid, r.status, r.occurredAt, r.errors);
+    }
+  });
+}
+
+/** A receipt that beat the send's own bookkeeping is applied once the wamid is known. */
+export async function applyEarlyReceipt(db: Db, wamid: string): Promise<void> {
+  const receipt = await db.selectFrom('delivery_receipts').selectAll().where('wamid', '=', wamid).executeTakeFirst();
+  if (receipt) await advanceMessageStatus(db, wamid, receipt.status, receipt.occurred_at, receipt.errors);
+}

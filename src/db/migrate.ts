@@ -1,0 +1,60 @@
+import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvider } from 'kysely';
+import pg from 'pg';
+import * as initial from '../../migrations/2026-11-23T0001_conversations_and_messages';
+
+/** Listed explicitly, in order: no directory scanning, so bundling and renames cannot reorder them. */
+const MIGRATIONS: Record<string, Migration> = {
+  '2026-11-23T0001_conversations_and_messages': initial,
+};
+
+class ListedMigrations implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return MIGRATIONS;
+  }
+}
+
+/** Creates the database named in the URL when it does not exist yet. */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new Error(`unsupported database name "${name}"`);
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (found.rowCount) return false;
+    await client.query(`create database "${name}"`);
+    return true;
+  } catch (err) {
+    // Two processes racing to create it: the other one won, which is fine.
+    if ((err as { code?: string }).code === '42P04') return false;
+    throw err;
+  } finally {
+    await client.end();
+  }
+}
+
+export interface MigrateResult {
+  created: boolean;
+  applied: string[];
+}
+
+export async function migrateToLatest(databaseUrl: string): Promise<MigrateResult> {
+  const created = await ensureDatabase(databaseUrl);
+  const db = new Kysely<unknown>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 1 }) }),
+  });
+  try {
+    const migrator = new Migrator({ db, provider: new ListedMigrations() });
+    const { error, results } = await migrator.migrateToLatest();
+    const failed = results?.find((r) => r.status === 'Error');
+    if (error || failed) {
+      const which = failed ? ` (migration ${failed.migrationName})` : '';
+      throw new Error(`migration failed${which}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return { created, applied: (results ?? []).map((r) => r.migrationName) };
+  } finally {
+    await db.destroy();
+  }
+}

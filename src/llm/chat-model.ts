@@ -1,0 +1,106 @@
+import OpenAI from 'openai';
+import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
+import type { ContextMessage, InboundMessage } from '../workflows/definitions';
+
+export interface ChatModelOptions {
+  apiKey: string;
+  baseUrl: string;
+  model: string;
+  systemPrompt: string;
+  temperature: number;
+  maxTokens: number;
+  timeoutMs: number;
+}
+
+export interface ModelReply {
+  text: string;
+  /** The model asked for a human (handoff_to_human tool). */
+  handoff: boolean;
+  handoffReason?: string;
+  model: string;
+  promptTokens?: number;
+  completionTokens?: number;
+}
+
+export const DEFAULT_SYSTEM_PROMPT = [
+  'You are a helpful, concise assistant answering customers of a business on WhatsApp.',
+  'Write short messages in plain text suitable for a phone screen, in the language the customer uses.',
+  'If the customer asks for a person, is upset, or needs something you cannot do, call the handoff_to_human tool.',
+  'Messages marked as sent by a human operator were written by the business staff; stay consistent with them.',
+].join(' ');
+
+export const HOLDING_REPLY = "I'm passing you to a member of our team. They'll reply here shortly.";
+
+const HANDOFF_TOOL: ChatCompletionTool = {
+  type: 'function',
+  function: {
+    name: 'handoff_to_human',
+    description: 'Hand the conversation to a human operator of the business.',
+    parameters: {
+      type: 'object',
+      properties: {
+        reason: { type: 'string', description: 'Why a human is needed, for the operator.' },
+        message: { type: 'string', description: 'A short holding reply for the customer.' },
+      },
+      required: ['reason'],
+    },
+  },
+};
+
+export function buildMessages(systemPrompt: string, context: ContextMessage[], burst: InboundMessage[]): ChatCompletionMessageParam[] {
+  const messages: ChatCompletionMessageParam[] = [{ role: 'system', content: systemPrompt }];
+  for (const entry of context) {
+    if (entry.role === 'user') messages.push({ role: 'user', content: entry.text });
+    else if (entry.role === 'bot') messages.push({ role: 'assistant', content: entry.text });
+    else messages.push({ role: 'assistant', content: `(sent by a human operator) ${entry.text}` });
+  }
+  for (const msg of burst) messages.push({ role: 'user', content: msg.text });
+  return messages;
+}
+
+/** The OpenAI SDK with its own retries off: Temporal's retry policy is the only one (STYLE). */
+export class ChatModel {
+  private readonly client: OpenAI;
+  constructor(private readonly options: ChatModelOptions) {
+    this.client = new OpenAI({
+      apiKey: options.apiKey,
+      baseURL: options.baseUrl,
+      maxRetries: 0,
+      timeout: options.timeoutMs,
+    });
+  }
+
+  async reply(context: ContextMessage[], burst: InboundMessage[]): Promise<ModelReply> {
+    const completion = await this.client.chat.completions.create({
+      model: this.options.model,
+      messages: buildMessages(this.options.systemPrompt, context, burst),
+      tools: [HANDOFF_TOOL],
+      temperature: this.options.temperature,
+      max_tokens: this.options.maxTokens,
+    });
+    const choice = completion.choices[0];
+    const usage = {
+      model: completion.model || this.options.model,
+      promptTokens: completion.usage?.prompt_tokens,
+      completionTokens: completion.usage?.completion_tokens,
+    };
+    const call = choice?.message.tool_calls?.find((c) => c.type === 'function' && c.function.name === 'handoff_to_human');
+    if (call && call.type === 'function') {
+      const args = parseArgs(call.function.arguments);
+      const text = choice?.message.content?.trim() || args.message?.trim() || HOLDING_REPLY;
+      return { text, handoff: true, handoffReason: args.reason, ...usage };
+    }
+    const text = choice?.message.content?.trim();
+    if (!text) throw new Error(`the model returned no text (finish_reason ${choice?.finish_reason ?? 'none'})`);
+    return { text, handoff: false, ...usage };
+  }
+}
+
+function parseArgs(raw: string): { reason?: string; message?: string } {
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    return typeof parsed === 'object' && parsed !== null ? (parsed as { reason?: string; message?: string }) : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,56 @@
+import { NativeConnection } from '@temporalio/worker';
+import { Connection } from '@temporalio/client';
+import { createSender } from '../channels';
+import { loadConfigOrExit } from '../config';
+import { createDb } from '../db/database';
+import { ChatModel } from '../llm/chat-model';
+import { loadSystemPrompt } from '../llm/system-prompt';
+import { createLogger } from '../logger';
+import { registerSearchAttributes } from '../temporal/search-attributes';
+import { chatSearchAttributeKeys } from '../workflows/search-attributes';
+import { createWorker } from './create-worker';
+import { chatSettingsFromConfig } from './settings';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const log = createLogger(config.LOG_LEVEL, 'worker');
+
+  const admin = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const added = await registerSearchAttributes(admin, config.TEMPORAL_NAMESPACE, chatSearchAttributeKeys);
+  if (added.length) log.info({ added }, 'registered search attributes');
+  await admin.close();
+
+  if (!config.OPENAI_API_KEY) {
+    log.warn('OPENAI_API_KEY is not set: LLM calls will fail and chats get the fallback reply with NeedsHuman=true');
+  }
+  const db = createDb(config.DATABASE_URL);
+  const llm = new ChatModel({
+    apiKey: config.OPENAI_API_KEY ?? 'not-set',
+    baseUrl: config.OPENAI_BASE_URL,
+    model: config.OPENAI_MODEL,
+    systemPrompt: loadSystemPrompt(config.LLM_SYSTEM_PROMPT_FILE),
+    temperature: config.LLM_TEMPERATURE,
+    maxTokens: config.LLM_MAX_TOKENS,
+    timeoutMs: config.LLM_TIMEOUT_MS,
+  });
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker = await createWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    deps: { db, llm, whatsapp: createSender(config, log), log, settings: chatSettingsFromConfig(config) },
+  });
+  log.info(
+    { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, provider: config.WHATSAPP_PROVIDER },
+    'worker started',
+  );
+  // Worker.run() shuts down gracefully on SIGINT/SIGTERM (the SDK installs the handlers).
+  await worker.run();
+  await connection.close();
+  await db.destroy();
+}
+
+main().catch((err: unknown) => {
+  console.error(`worker: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

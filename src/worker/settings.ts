@@ -1,0 +1,14 @@
+import type { Config } from '../config';
+import type { ChatSettings } from '../workflows/definitions';
+
+export function chatSettingsFromConfig(config: Config): ChatSettings {
+  return {
+    debounceMs: config.DEBOUNCE_MS,
+    maxWaitMs: config.DEBOUNCE_MAX_WAIT_MS,
+    contextMessages: config.LLM_MAX_CONTEXT_MESSAGES,
+    llmMaxAttempts: config.LLM_MAX_ATTEMPTS,
+    llmTimeoutMs: config.LLM_TIMEOUT_MS,
+    llmRetryInitialMs: 1000,
+    continueAsNewAfterEvents: config.CHAT_CONTINUE_AS_NEW_EVENTS,
+  };
+}

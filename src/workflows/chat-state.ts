@@ -1,0 +1,58 @@
+import {
+  CUSTOMER_WINDOW_MS,
+  SEEN_WAMIDS_LIMIT,
+  type ChatState,
+  type ContextMessage,
+  type InboundMessage,
+} from './definitions';
+
+export function newChatState(waId: string): ChatState {
+  return {
+    waId,
+    mode: 'bot',
+    needsHuman: false,
+    context: [],
+    seenWamids: [],
+    pending: [],
+    unrecorded: [],
+    conversationDirty: false,
+  };
+}
+
+/** A Set for lookups over the bounded, ordered list that is carried across continue-as-new. */
+export class SeenWamids {
+  private readonly set: Set<string>;
+  constructor(private readonly list: string[]) {
+    this.set = new Set(list);
+  }
+  has(wamid: string): boolean {
+    return this.set.has(wamid);
+  }
+  add(wamid: string): void {
+    this.set.add(wamid);
+    this.list.push(wamid);
+    while (this.list.length > SEEN_WAMIDS_LIMIT) this.set.delete(this.list.shift()!);
+  }
+}
+
+export function pushContext(state: ChatState, entry: ContextMessage, limit: number): void {
+  state.context.push(entry);
+  if (state.context.length > limit) state.context.splice(0, state.context.length - limit);
+}
+
+export function recordInboundTime(state: ChatState, msg: InboundMessage, now: number): void {
+  // Meta's timestamp, but never in our future: a skewed clock must not stretch the 24 h window.
+  const at = Math.min(msg.sentAt, now);
+  if (state.lastInboundAt === undefined || at > state.lastInboundAt) state.lastInboundAt = at;
+}
+
+export function windowOpen(state: ChatState, now: number): boolean {
+  return state.lastInboundAt !== undefined && now - state.lastInboundAt < CUSTOMER_WINDOW_MS;
+}
+
+/** When the burst in `pending` should be answered: quiet for debounceMs, capped at maxWaitMs. */
+export function burstDeadline(state: ChatState, debounceMs: number, maxWaitMs: number): number {
+  const first = state.pending[0]!;
+  const last = state.pending[state.pending.length - 1]!;
+  return Math.min(last.receivedAt + debounceMs, first.receivedAt + maxWaitMs);
+}

@@ -1,0 +1,318 @@
+/**
+ * One long-lived workflow per WhatsApp user (SPEC §4, §5). Signal and update handlers only record
+ * and wake the main loop; the main loop records inbound messages, debounces bursts, asks the LLM
+ * and sends. Everything the chat knows lives in `state`, which continue-as-new carries whole.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ChatActivities } from '../activities';
+import {
+  burstDeadline,
+  newChatState,
+  pushContext,
+  recordInboundTime,
+  SeenWamids,
+  windowOpen,
+} from './chat-state';
+import {
+  CUSTOMER_WINDOW_MS,
+  INVALID_OPERATOR_MESSAGE,
+  SEND_FAILED,
+  WINDOW_CLOSED,
+  chatStateQuery,
+  handbackUpdate,
+  inboundMessageSignal,
+  operatorMessageUpdate,
+  takeoverUpdate,
+  type ChatPhase,
+  type ChatWorkflowInput,
+  type MediaInfo,
+} from './definitions';
+import { chatModeKey, lastInboundAtKey, needsHumanKey, whatsAppPhoneKey } from './search-attributes';
+import { splitMessage } from './split-message';
+
+/** A burst whose reply was overtaken by new messages is regenerated at most this often, then sent. */
+const MAX_FOLDS = 2;
+export const FALLBACK_REPLY =
+  "Sorry, I'm having trouble answering right now. A member of our team will get back to you here shortly.";
+
+const { loadChatSettings } = proxyLocalActivities<ChatActivities>({ startToCloseTimeout: '10s' });
+
+// Postgres writes: retried until the database is back, so nothing received is ever dropped.
+const { recordInboundMessages, syncConversation } = proxyActivities<ChatActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+});
+
+// Sends: bounded, since a user must not get a reply hours late; non-retryable Graph errors stop at once.
+const { sendWhatsAppMessage } = proxyActivities<ChatActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 6 },
+});
+
+export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
+  const settings = await loadChatSettings();
+  const { generateReply } = proxyActivities<ChatActivities>({
+    startToCloseTimeout: settings.llmTimeoutMs + 5_000,
+    retry: {
+      initialInterval: settings.llmRetryInitialMs,
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: settings.llmMaxAttempts,
+    },
+  });
+
+  const state = input.state ?? newChatState(input.waId);
+  const seen = new SeenWamids(state.seenWamids);
+  let phase: ChatPhase = 'idle';
+  let arrivals = 0;
+  let duplicatesIgnored = 0;
+  const runStartedEventCount = workflowInfo().historyLength;
+
+  const published: { mode?: string; needsHuman?: boolean; lastInboundAt?: number } = {};
+  function publishSearchAttributes(): void {
+    const updates = [];
+    if (published.mode !== state.mode) updates.push({ key: chatModeKey, value: state.mode });
+    if (published.needsHuman !== state.needsHuman) updates.push({ key: needsHumanKey, value: state.needsHuman });
+    if (state.lastInboundAt !== undefined && published.lastInboundAt !== state.lastInboundAt) {
+      updates.push({ key: lastInboundAtKey, value: new Date(state.lastInboundAt) });
+    }
+    if (updates.length === 0) return;
+    upsertSearchAttributes(updates);
+    published.mode = state.mode;
+    published.needsHuman = state.needsHuman;
+    published.lastInboundAt = state.lastInboundAt;
+  }
+  upsertSearchAttributes([{ key: whatsAppPhoneKey, value: state.waId }]);
+  publishSearchAttributes();
+
+  function setMode(mode: 'bot' | 'operator', operator: string | undefined): void {
+    state.mode = mode;
+    state.operator = mode === 'operator' ? operator : undefined;
+    // An operator holding the chat, or handing it back, has dealt with whatever asked for a human.
+    state.needsHuman = false;
+    state.conversationDirty = true;
+    publishSearchAttributes();
+  }
+
+  async function send(
+    senderType: 'bot' | 'operator',
+    content: { text?: string; media?: MediaInfo },
+    operator?: string,
+  ): Promise<string> {
+    const { wamid } = await sendWhatsAppMessage({
+      waId: state.waId,
+      clientKey: `${state.waId}:${uuid4()}`,
+      senderType,
+      operator,
+      ...content,
+    });
+    return wamid;
+  }
+
+  setHandler(inboundMessageSignal, (msg) => {
+    if (seen.has(msg.wamid)) {
+      duplicatesIgnored++;
+      return;
+    }
+    seen.add(msg.wamid);
+    const now = Date.now();
+    if (msg.contactName) state.contactName = msg.contactName;
+    recordInboundTime(state, msg, now);
+    state.unrecorded.push(msg);
+    if (msg.answerable) {
+      state.pending.push({ ...msg, receivedAt: now });
+      arrivals++;
+    }
+  });
+
+  setHandler(takeoverUpdate, ({ operator }) => {
+    setMode('operator', operator);
+    return { mode: state.mode };
+  });
+
+  setHandler(handbackUpdate, () => {
+    setMode('bot', undefined);
+    return { mode: state.mode };
+  });
+
+  setHandler(
+    operatorMessageUpdate,
+    async ({ operator, text, media }) => {
+      let wamid: string;
+      try {
+        wamid = await send('operator', { text, media }, operator);
+      } catch (err) {
+        const cause = err instanceof ActivityFailure && err.cause instanceof Error ? err.cause.message : String(err);
+        throw ApplicationFailure.create({ type: SEND_FAILED, message: `WhatsApp did not accept the message: ${cause}` });
+      }
+      const described = text ?? `[${media?.mimeType ?? 'media'}${media?.caption ? `: ${media.caption}` : ''}]`;
+      pushContext(state, { role: 'operator', text: described, at: Date.now() }, settings.contextMessages);
+      return { wamid };
+    },
+    {
+      validator: ({ text, media }) => {
+        if (!text?.trim() && !media?.id && !media?.link) {
+          throw ApplicationFailure.create({ type: INVALID_OPERATOR_MESSAGE, message: 'Message text or media is required' });
+        }
+        if (!windowOpen(state, Date.now())) {
+          throw ApplicationFailure.create({
+            type: WINDOW_CLOSED,
+            message:
+              'The 24-hour customer service window is closed: the user has not written in the last 24 hours, so only template messages can be sent.',
+          });
+        }
+      },
+    },
+  );
+
+  setHandler(chatStateQuery, () => {
+    const now = Date.now();
+    return {
+      waId: state.waId,
+      contactName: state.contactName,
+      mode: state.mode,
+      operator: state.operator,
+      needsHuman: state.needsHuman,
+      phase,
+      pendingCount: state.pending.length,
+      contextSize: state.context.length,
+      lastInboundAt: state.lastInboundAt === undefined ? undefined : new Date(state.lastInboundAt).toISOString(),
+      windowOpen: windowOpen(state, now),
+      windowClosesAt:
+        state.lastInboundAt === undefined ? undefined : new Date(state.lastInboundAt + CUSTOMER_WINDOW_MS).toISOString(),
+      duplicatesIgnored,
+      runStartedEventCount,
+    };
+  });
+
+  async function recordReceived(): Promise<void> {
+    phase = 'recording';
+    const batch = state.unrecorded.slice();
+    await recordInboundMessages({ waId: state.waId, contactName: state.contactName, messages: batch });
+    state.unrecorded.splice(0, batch.length);
+    publishSearchAttributes();
+  }
+
+  async function syncConversationRecord(): Promise<void> {
+    state.conversationDirty = false;
+    await syncConversation({
+      waId: state.waId,
+      mode: state.mode,
+      needsHuman: state.needsHuman,
+      operator: state.operator ?? null,
+    });
+  }
+
+  /** Messages that will not be answered by the bot still belong to the conversation's context. */
+  function consumePending(count: number): void {
+    for (const msg of state.pending.splice(0, count)) {
+      pushContext(state, { role: 'user', text: msg.text, at: msg.sentAt }, settings.contextMessages);
+    }
+  }
+
+  /** Waits until the burst is quiet (or has waited long enough); false when the bot lost the chat. */
+  async function debounce(): Promise<boolean> {
+    phase = 'debouncing';
+    for (;;) {
+      if (state.mode !== 'bot') return false;
+      const remaining = burstDeadline(state, settings.debounceMs, settings.maxWaitMs) - Date.now();
+      if (remaining <= 0) return true;
+      const seenArrivals = arrivals;
+      await condition(() => arrivals !== seenArrivals || state.mode !== 'bot', remaining);
+    }
+  }
+
+  async function answerBurst(): Promise<void> {
+    for (let folds = 0; ; folds++) {
+      if (!(await debounce())) return;
+      const burst = state.pending.slice();
+      const arrivalsBefore = arrivals;
+      phase = 'generating';
+      let reply: string;
+      let handoff = false;
+      try {
+        const result = await generateReply({ waId: state.waId, context: state.context, burst });
+        reply = result.text;
+        handoff = result.handoff;
+      } catch (err) {
+        log.warn('LLM failed after retries; sending the fallback reply', { error: String(err) });
+        reply = FALLBACK_REPLY;
+        handoff = true;
+      }
+      // Taken over while the model was thinking: the operator owns the chat, the draft is dropped.
+      if (state.mode !== 'bot') return;
+      // New messages arrived and nothing was sent yet: answer them together rather than twice.
+      if (arrivals !== arrivalsBefore && folds < MAX_FOLDS && reply !== FALLBACK_REPLY) continue;
+
+      consumePending(burst.length);
+      if (handoff && !state.needsHuman) {
+        state.needsHuman = true;
+        state.conversationDirty = true;
+        publishSearchAttributes();
+      }
+      await sendReply(reply);
+      return;
+    }
+  }
+
+  async function sendReply(reply: string): Promise<void> {
+    phase = 'sending';
+    const sent: string[] = [];
+    for (const part of splitMessage(reply)) {
+      if (state.mode !== 'bot') break;
+      try {
+        await send('bot', { text: part });
+        sent.push(part);
+      } catch (err) {
+        log.error('reply could not be delivered; flagging the chat for a human', { error: String(err) });
+        state.needsHuman = true;
+        state.conversationDirty = true;
+        publishSearchAttributes();
+        break;
+      }
+    }
+    if (sent.length > 0) pushContext(state, { role: 'bot', text: sent.join('\n'), at: Date.now() }, settings.contextMessages);
+  }
+
+  function shouldContinueAsNew(): boolean {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength >= settings.continueAsNewAfterEvents;
+  }
+
+  for (;;) {
+    phase = 'idle';
+    await condition(
+      () =>
+        state.unrecorded.length > 0 ||
+        state.pending.length > 0 ||
+        state.conversationDirty ||
+        shouldContinueAsNew(),
+    );
+    if (state.unrecorded.length > 0) await recordReceived();
+    if (state.conversationDirty) await syncConversationRecord();
+    if (state.pending.length > 0) {
+      if (state.mode === 'bot') await answerBurst();
+      else consumePending(state.pending.length);
+      continue;
+    }
+    if (shouldContinueAsNew() && state.unrecorded.length === 0 && !state.conversationDirty) {
+      // Operator updates may be mid-flight (sending); they finish in this run before it hands over.
+      await condition(allHandlersFinished);
+      if (state.pending.length > 0 || state.unrecorded.length > 0) continue;
+      await continueAsNew<typeof chatWorkflow>({ waId: state.waId, state });
+    }
+  }
+}

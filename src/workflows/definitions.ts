@@ -1,0 +1,137 @@
+/**
+ * The chat workflow's contract: everything the API and worker share, free of side effects so the
+ * workflow bundle, the API and tests can all import it.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+export type ChatMode = 'bot' | 'operator';
+export type ContextRole = 'user' | 'bot' | 'operator';
+
+/** Media metadata as Meta sends it; the bytes stay with Meta until someone downloads them. */
+export interface MediaInfo {
+  id?: string;
+  link?: string;
+  mimeType?: string;
+  caption?: string;
+  filename?: string;
+  sha256?: string;
+}
+
+/** A parsed inbound WhatsApp message: small, never the raw webhook. */
+export interface InboundMessage {
+  wamid: string;
+  waId: string;
+  /** Meta's timestamp, epoch milliseconds. */
+  sentAt: number;
+  type: string;
+  /** The text, or a description of a non-text message, as the LLM will read it. */
+  text: string;
+  media?: MediaInfo;
+  contactName?: string;
+  /** False for events that are recorded but never answered (reactions, system notices). */
+  answerable: boolean;
+}
+
+export interface PendingMessage extends InboundMessage {
+  /** Workflow time the signal was handled, for debounce arithmetic. */
+  receivedAt: number;
+}
+
+export interface ContextMessage {
+  role: ContextRole;
+  text: string;
+  at: number;
+}
+
+export interface ChatState {
+  waId: string;
+  contactName?: string;
+  mode: ChatMode;
+  operator?: string;
+  needsHuman: boolean;
+  context: ContextMessage[];
+  /** Most recent wamids seen, oldest first, bounded by SEEN_WAMIDS_LIMIT. */
+  seenWamids: string[];
+  lastInboundAt?: number;
+  /** Received and not yet answered (or consumed by an operator-held chat). */
+  pending: PendingMessage[];
+  /** Received and not yet written to Postgres. */
+  unrecorded: InboundMessage[];
+  /** Postgres copy of mode/needsHuman is behind the workflow's. */
+  conversationDirty: boolean;
+}
+
+export interface ChatWorkflowInput {
+  waId: string;
+  /** Present after continue-as-new: the whole state of the previous run. */
+  state?: ChatState;
+}
+
+export interface ChatSettings {
+  debounceMs: number;
+  maxWaitMs: number;
+  contextMessages: number;
+  llmMaxAttempts: number;
+  llmTimeoutMs: number;
+  llmRetryInitialMs: number;
+  continueAsNewAfterEvents: number;
+}
+
+export type ChatPhase = 'idle' | 'recording' | 'debouncing' | 'generating' | 'sending';
+
+export interface ChatStateView {
+  waId: string;
+  contactName?: string;
+  mode: ChatMode;
+  operator?: string;
+  needsHuman: boolean;
+  phase: ChatPhase;
+  pendingCount: number;
+  contextSize: number;
+  lastInboundAt?: string;
+  windowOpen: boolean;
+  windowClosesAt?: string;
+  duplicatesIgnored: number;
+  runStartedEventCount: number;
+}
+
+export interface TakeoverInput {
+  operator?: string;
+}
+export interface HandbackInput {
+  operator?: string;
+}
+export interface OperatorMessageInput {
+  operator?: string;
+  text?: string;
+  media?: MediaInfo;
+}
+export interface OperatorMessageResult {
+  wamid: string;
+}
+export interface ModeResult {
+  mode: ChatMode;
+}
+
+export const inboundMessageSignal = defineSignal<[InboundMessage]>('inboundMessage');
+export const takeoverUpdate = defineUpdate<ModeResult, [TakeoverInput]>('takeover');
+export const handbackUpdate = defineUpdate<ModeResult, [HandbackInput]>('handback');
+export const operatorMessageUpdate = defineUpdate<OperatorMessageResult, [OperatorMessageInput]>('operatorMessage');
+export const chatStateQuery = defineQuery<ChatStateView>('chatState');
+
+/** ApplicationFailure types the API maps to HTTP statuses. */
+export const WINDOW_CLOSED = 'WindowClosed';
+export const INVALID_OPERATOR_MESSAGE = 'InvalidOperatorMessage';
+export const SEND_FAILED = 'SendFailed';
+
+export const CUSTOMER_WINDOW_MS = 24 * 60 * 60 * 1000;
+export const SEEN_WAMIDS_LIMIT = 2000;
+/** WhatsApp rejects text bodies longer than this. */
+export const WHATSAPP_TEXT_LIMIT = 4096;
+
+export function chatWorkflowId(waId: string): string {
+  return `chat-${waId}`;
+}
+
+/** The workflow type name, for clients that import the workflow only as a type. */
+export const CHAT_WORKFLOW_TYPE = 'chatWorkflow';

@@ -1,0 +1,1 @@
+export { chatWorkflow } from './chat';

@@ -1,0 +1,9 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+// SPEC §4: the names ops type into the Web UI, e.g. ChatMode="operator" or NeedsHuman=true.
+export const whatsAppPhoneKey = defineSearchAttributeKey('WhatsAppPhone', SearchAttributeType.KEYWORD);
+export const chatModeKey = defineSearchAttributeKey('ChatMode', SearchAttributeType.KEYWORD);
+export const needsHumanKey = defineSearchAttributeKey('NeedsHuman', SearchAttributeType.BOOL);
+export const lastInboundAtKey = defineSearchAttributeKey('LastInboundAt', SearchAttributeType.DATETIME);
+
+export const chatSearchAttributeKeys = [whatsAppPhoneKey, chatModeKey, needsHumanKey, lastInboundAtKey];
