@@ -225,8 +225,10 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
 
   /** Waits until the burst is quiet (or has waited long enough); false when the bot lost the chat. */
   async function debounce(): Promise<boolean> {
-    phase = 'debouncing';
     for (;;) {
+      // Messages are written down as they come, so the record is live and in order.
+      if (state.unrecorded.length > 0) await recordReceived();
+      phase = 'debouncing';
       if (state.mode !== 'bot') return false;
       const remaining = burstDeadline(state, settings.debounceMs, settings.maxWaitMs) - Date.now();
       if (remaining <= 0) return true;
@@ -269,6 +271,8 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
   }
 
   async function sendReply(reply: string): Promise<void> {
+    // Anything that arrived while the model was busy goes on record before the answer does.
+    if (state.unrecorded.length > 0) await recordReceived();
     phase = 'sending';
     const sent: string[] = [];
     for (const part of splitMessage(reply)) {

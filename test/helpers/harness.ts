@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import pino from 'pino';
+import { createApp } from '../../src/api/app';
+import type { ApiKey } from '../../src/api/auth';
+import { signBody } from '../../src/api/webhook/signature';
+import { MetaGraphSender } from '../../src/channels/meta-graph';
+import { createDb, type Db } from '../../src/db/database';
+import { ChatModel, DEFAULT_SYSTEM_PROMPT } from '../../src/llm/chat-model';
+import { createWorker } from '../../src/worker/create-worker';
+import { chatStateQuery, chatWorkflowId, type ChatSettings, type ChatStateView } from '../../src/workflows/definitions';
+import { FakeGraph } from './fake-graph';
+import { FakeOpenAI } from './fake-openai';
+import { webhookBody, type TextMessageSpec } from './webhook-payload';
+
+export const APP_SECRET = 'test-app-secret';
+export const KEYS = {
+  admin: 'admin-key-0123456789abcdef',
+  operator: 'operator-key-0123456789abcdef',
+  viewer: 'viewer-key-0123456789abcdef',
+} as const;
+const API_KEYS: ApiKey[] = [
+  { secret: KEYS.admin, role: 'admin' },
+  { secret: KEYS.operator, role: 'operator' },
+  { secret: KEYS.viewer, role: 'viewer' },
+];
+
+export const TEST_SETTINGS: ChatSettings = {
+  debounceMs: 300,
+  maxWaitMs: 3000,
+  contextMessages: 20,
+  llmMaxAttempts: 3,
+  llmTimeoutMs: 5000,
+  llmRetryInitialMs: 100,
+  continueAsNewAfterEvents: 10_000,
+};
+
+export interface Harness {
+  db: Db;
+  graph: FakeGraph;
+  llm: FakeOpenAI;
+  client: Client;
+  apiUrl: string;
+  taskQueue: string;
+  /** POSTs a signed Meta webhook with these messages (and/or statuses). */
+  inbound(messages: TextMessageSpec[], statuses?: Record<string, unknown>[]): Promise<Response>;
+  postRaw(body: string, headers: Record<string, string>): Promise<Response>;
+  api(method: string, path: string, opts?: { body?: unknown; key?: string | null }): Promise<{ status: number; body: any }>;
+  chatState(waId: string): Promise<ChatStateView>;
+  /** Waits until the chat has nothing pending and sits idle, i.e. it has done all it will do. */
+  settled(waId: string, timeoutMs?: number): Promise<ChatStateView>;
+  restartWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+}
+
+export async function startHarness(opts: { settings?: Partial<ChatSettings>; temporalAddress?: string } = {}): Promise<Harness> {
+  const address = process.env.TEST_TEMPORAL_ADDRESS!;
+  const db = createDb(process.env.TEST_DATABASE_URL!);
+  const graph = await new FakeGraph().start();
+  const llm = await new FakeOpenAI().start();
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const settings = { ...TEST_SETTINGS, ...opts.settings };
+  const taskQueue = `test-${randomUUID()}`;
+
+  const nativeConnection = await NativeConnection.connect({ address });
+  const deps = {
+    db,
+    log,
+    settings,
+    llm: new ChatModel({
+      apiKey: 'sk-test',
+      baseUrl: `${llm.url}/v1`,
+      model: 'test-model',
+      systemPrompt: DEFAULT_SYSTEM_PROMPT,
+      temperature: 0,
+      maxTokens: 256,
+      timeoutMs: settings.llmTimeoutMs,
+    }),
+    whatsapp: new MetaGraphSender({ baseUrl: graph.url, phoneNumberId: 'PNID', accessToken: 'graph-token' }),
+  };
+  const newWorker = () =>
+    createWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      deps,
+      workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+    });
+  let worker: Worker = await newWorker();
+  let running = worker.run();
+
+  const connection = await Connection.connect({ address: opts.temporalAddress ?? address });
+  const client = new Client({ connection });
+  const app = createApp({
+    db,
+    temporal: client,
+    taskQueue,
+    log,
+    apiKeys: API_KEYS,
+    whatsapp: { appSecret: APP_SECRET, verifyToken: 'verify-me' },
+    version: 'test',
+    temporalTimeoutMs: 3000,
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const postRaw = (body: string, headers: Record<string, string>) =>
+    fetch(`${apiUrl}/webhooks/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+  const harness: Harness = {
+    db,
+    graph,
+    llm,
+    client,
+    apiUrl,
+    taskQueue,
+    postRaw,
+    inbound(messages, statuses) {
+      const body = JSON.stringify(webhookBody({ messages, statuses }));
+      return postRaw(body, { 'x-hub-signature-256': signBody(body, APP_SECRET) });
+    },
+    async api(method, path, { body, key = KEYS.admin } = {}) {
+      const res = await fetch(`${apiUrl}${path}`, {
+        method,
+        headers: {
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: await res.json().catch(() => null) };
+    },
+    chatState: (waId) => client.workflow.getHandle(chatWorkflowId(waId)).query(chatStateQuery),
+    settled: (waId, timeoutMs = 20_000) =>
+      eventually(async () => {
+        const s = await harness.chatState(waId);
+        if (s.phase !== 'idle' || s.pendingCount !== 0) throw new Error(`chat busy: ${s.phase}, ${s.pendingCount} pending`);
+        return s;
+      }, timeoutMs),
+    async restartWorker() {
+      worker.shutdown();
+      await running;
+      worker = await newWorker();
+      running = worker.run();
+    },
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
+      await Promise.all([graph.stop(), llm.stop()]);
+      await db.destroy();
+    },
+  };
+  return harness;
+}

@@ -1,0 +1,53 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Fault {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** A real HTTP server on loopback with a queue of faults to answer before behaving normally. */
+export abstract class HttpFake {
+  readonly faults: Fault[] = [];
+  /** Answer every request with this fault until cleared (outage simulation). */
+  outage: Fault | undefined;
+  delayMs = 0;
+  private server?: http.Server;
+  url = '';
+
+  protected abstract handle(req: http.IncomingMessage, body: unknown): Promise<{ status: number; body: unknown }>;
+
+  async start(): Promise<this> {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        void this.respond(req, res, Buffer.concat(chunks).toString('utf8'));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  private async respond(req: http.IncomingMessage, res: http.ServerResponse, raw: string): Promise<void> {
+    const fault = this.outage ?? this.faults.shift();
+    let parsed: unknown = undefined;
+    try {
+      parsed = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      parsed = raw;
+    }
+    // The request is recorded before the delay, so tests can act while a response is in flight.
+    const answer = fault ?? (await this.handle(req, parsed));
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    res.writeHead(answer.status, { 'content-type': 'application/json', ...(fault?.headers ?? {}) });
+    res.end(JSON.stringify(answer.body));
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
