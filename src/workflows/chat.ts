@@ -240,6 +240,12 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
   async function answerBurst(): Promise<void> {
     for (let folds = 0; ; folds++) {
       if (!(await debounce())) return;
+      if (!windowOpen(state, Date.now())) {
+        // A late redelivery of old messages: free text is no longer allowed, so nothing is sent.
+        log.info('burst is outside the 24 h window; not answering', { pending: state.pending.length });
+        consumePending(state.pending.length);
+        return;
+      }
       const burst = state.pending.slice();
       const arrivalsBefore = arrivals;
       phase = 'generating';

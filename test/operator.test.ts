@@ -1,0 +1,159 @@
+import { burstOf } from './helpers/fake-openai';
+import { eventually, KEYS, startHarness, type Harness } from './helpers/harness';
+import { saveHistory } from './helpers/histories';
+import { randomPhone } from './helpers/webhook-payload';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+async function recorded(waId: string) {
+  return h.db
+    .selectFrom('messages')
+    .innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
+    .select(['sender_type', 'content', 'wamid', 'metadata'])
+    .where('conversations.wa_id', '=', waId)
+    .orderBy('messages.id')
+    .execute();
+}
+
+async function startChat(text = 'hi there'): Promise<string> {
+  const waId = randomPhone();
+  await h.inbound([{ from: waId, text }]);
+  await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(1));
+  await h.settled(waId);
+  return waId;
+}
+
+test('takeover, operator message and handback, end to end', async () => {
+  const waId = await startChat('I have a billing problem');
+
+  const takeover = await h.api('POST', '/api/v1/takeover', { body: { phone: `+${waId}`, operator: 'Ana' } });
+  expect(takeover).toEqual({ status: 200, body: { status: 'takeover_complete' } });
+  await eventually(async () => {
+    const desc = await h.client.workflow.getHandle(`chat-${waId}`).describe();
+    expect(desc.searchAttributes.ChatMode).toEqual(['operator']);
+  });
+
+  // While the operator holds the chat, the bot stays silent but every message is recorded.
+  const llmCallsBefore = h.llm.requests.length;
+  await h.inbound([{ from: waId, text: 'hello? anyone?' }]);
+  await h.inbound([{ from: waId, text: 'my invoice is wrong' }]);
+  await eventually(async () => expect((await recorded(waId)).filter((r) => r.sender_type === 'user')).toHaveLength(3));
+  const held = await h.settled(waId);
+  expect(held.mode).toBe('operator');
+  expect(held.operator).toBe('Ana');
+  expect(h.llm.requests.length).toBe(llmCallsBefore);
+  expect(h.graph.sentTo(waId)).toHaveLength(1);
+
+  const sent = await h.api('POST', '/api/v1/operator-message', {
+    body: { phone: waId, message: 'Hi, this is Ana. I fixed your invoice.' },
+    key: KEYS.operator,
+  });
+  expect(sent.status).toBe(200);
+  expect(sent.body).toMatchObject({ status: 'success' });
+  const graphSend = h.graph.sentTo(waId)[1]!;
+  expect(graphSend.text).toBe('Hi, this is Ana. I fixed your invoice.');
+  expect(sent.body.message_id).toBe(graphSend.wamid);
+  const operatorRow = (await recorded(waId)).find((r) => r.sender_type === 'operator');
+  expect(operatorRow).toMatchObject({ wamid: graphSend.wamid, content: 'Hi, this is Ana. I fixed your invoice.' });
+
+  const handback = await h.api('POST', '/api/v1/handback', { body: { phone: waId }, key: KEYS.operator });
+  expect(handback).toEqual({ status: 200, body: { status: 'handback_complete' } });
+
+  // The bot answers again, and its context holds what the user and the operator said meanwhile.
+  await h.inbound([{ from: waId, text: 'thanks! one more thing' }]);
+  await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(3));
+  await h.settled(waId);
+  const call = h.llm.requests[h.llm.requests.length - 1]!;
+  expect(burstOf(call)).toEqual(['thanks! one more thing']);
+  const contents = call.messages.map((m) => m.content);
+  expect(contents).toContain('my invoice is wrong');
+  expect(contents).toContain('(sent by a human operator) Hi, this is Ana. I fixed your invoice.');
+  const desc = await h.client.workflow.getHandle(`chat-${waId}`).describe();
+  expect(desc.searchAttributes.ChatMode).toEqual(['bot']);
+  await saveHistory(h.client, waId, 'takeover-handback');
+});
+
+test('takeover while the model is generating drops the draft reply', async () => {
+  const waId = randomPhone();
+  h.llm.delayMs = 800;
+  try {
+    await h.inbound([{ from: waId, text: 'slow question' }]);
+    await eventually(() => expect(h.llm.requests.some((r) => burstOf(r).includes('slow question'))).toBe(true));
+    expect((await h.api('POST', '/api/v1/takeover', { body: { phone: waId } })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1000)); // the LLM answer lands after the takeover
+    await h.settled(waId);
+  } finally {
+    h.llm.delayMs = 0;
+  }
+  expect(h.graph.sentTo(waId)).toHaveLength(0);
+  expect((await h.chatState(waId)).mode).toBe('operator');
+});
+
+test('operator endpoints answer 400 without a phone and 404 for an unknown chat', async () => {
+  for (const path of ['/api/v1/takeover', '/api/v1/handback', '/api/v1/operator-message']) {
+    const missing = await h.api('POST', path, { body: {} });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error).toMatchObject({ code: 'VALIDATION_ERROR', message: 'phone: Phone number is required' });
+    expect(missing.body.error.request_id).toEqual(expect.any(String));
+
+    const unknown = randomPhone();
+    const notFound = await h.api('POST', path, { body: { phone: unknown, message: 'x' } });
+    expect(notFound.status).toBe(404);
+    expect(notFound.body.error).toMatchObject({ code: 'NOT_FOUND', message: `No conversation found for phone number ${unknown}` });
+  }
+  const waId = await startChat();
+  const empty = await h.api('POST', '/api/v1/operator-message', { body: { phone: waId } });
+  expect(empty.status).toBe(400);
+  expect(empty.body.error.message).toContain('Message text or media is required');
+  expect(h.graph.sentTo(waId)).toHaveLength(1);
+});
+
+test('a free-form operator message outside the 24 h window is a 409 and sends nothing', async () => {
+  const waId = randomPhone();
+  const twoDaysAgo = Math.floor(Date.now() / 1000) - 48 * 3600;
+  // An old message (Meta redelivers for up to 7 days): the chat exists but its window is closed.
+  await h.inbound([{ from: waId, text: 'old message', timestamp: twoDaysAgo }]);
+  await eventually(async () => expect((await h.chatState(waId)).lastInboundAt).toBeDefined());
+  await h.settled(waId);
+  const sendsBefore = h.graph.sentTo(waId).length;
+
+  const res = await h.api('POST', '/api/v1/operator-message', { body: { phone: waId, message: 'hello again' } });
+  expect(res.status).toBe(409);
+  expect(res.body.error.code).toBe('CONFLICT');
+  expect(res.body.error.message).toMatch(/24-hour/);
+  expect(h.graph.sentTo(waId)).toHaveLength(sendsBefore);
+  expect((await recorded(waId)).filter((r) => r.sender_type === 'operator')).toHaveLength(0);
+  expect((await h.chatState(waId)).windowOpen).toBe(false);
+});
+
+test('operators can send media by id, recorded with its metadata', async () => {
+  const waId = await startChat();
+  const res = await h.api('POST', '/api/v1/operator-message', {
+    body: { phone: waId, media: { id: 'MEDIA123', mimeType: 'application/pdf', filename: 'invoice.pdf', caption: 'Your invoice' } },
+  });
+  expect(res.status).toBe(200);
+  const send = h.graph.sentTo(waId)[1]!;
+  expect(send.type).toBe('document');
+  expect(send.body.document).toEqual({ id: 'MEDIA123', caption: 'Your invoice', filename: 'invoice.pdf' });
+});
+
+test('the API needs a bearer key, and a viewer may not take over', async () => {
+  const waId = await startChat();
+  const none = await h.api('POST', '/api/v1/takeover', { body: { phone: waId }, key: null });
+  expect(none.status).toBe(401);
+  expect(none.body.error.code).toBe('AUTHENTICATION_ERROR');
+  const wrong = await h.api('POST', '/api/v1/takeover', { body: { phone: waId }, key: 'not-a-real-key-123456' });
+  expect(wrong.status).toBe(401);
+  const viewer = await h.api('POST', '/api/v1/takeover', { body: { phone: waId }, key: KEYS.viewer });
+  expect(viewer.status).toBe(403);
+  expect(viewer.body.error.code).toBe('AUTHORIZATION_ERROR');
+  expect((await h.chatState(waId)).mode).toBe('bot');
+  // A viewer may read.
+  expect((await h.api('GET', '/api/v1/conversations', { key: KEYS.viewer })).status).toBe(200);
+});
