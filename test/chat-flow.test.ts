@@ -212,3 +212,14 @@ test('Graph throttling (130429) is retried; a permanent error (131026) flags the
 function graphError(status: number, code: number, message: string) {
   return { status, body: { error: { message, type: 'OAuthException', code } } };
 }
+
+test('a worker restart mid-burst loses nothing and answers once', async () => {
+  const waId = randomPhone();
+  await h.inbound([{ from: waId, text: 'before restart' }]);
+  // The debounce timer is running in the workflow; the worker goes away and comes back.
+  await h.restartWorker();
+  await h.inbound([{ from: waId, text: 'after restart' }]);
+  await eventually(() => expect(h.graph.sentTo(waId).length).toBeGreaterThanOrEqual(1));
+  await h.settled(waId);
+  expect(h.graph.sentTo(waId).map((s) => s.text)).toEqual(['Reply to: before restart | after restart']);
+});

@@ -32,7 +32,7 @@ test('GET verify handshake answers the challenge only for the right token, on bo
     expect(await ok.text()).toBe('12345');
     const bad = await fetch(`${h.apiUrl}${path}?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=12345`);
     expect(bad.status).toBe(403);
-    expect((await bad.json()).error.code).toBe('AUTHORIZATION_ERROR');
+    expect(((await bad.json()) as any).error.code).toBe('AUTHORIZATION_ERROR');
   }
 });
 
@@ -49,7 +49,7 @@ test('a forged or missing signature is 401 and nothing happens', async () => {
   for (const headers of attempts) {
     const res = await h.postRaw(body, headers);
     expect(res.status).toBe(401);
-    expect((await res.json()).error.code).toBe('AUTHENTICATION_ERROR');
+    expect(((await res.json()) as any).error.code).toBe('AUTHENTICATION_ERROR');
   }
   const legacy = await fetch(`${h.apiUrl}/webhook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   expect(legacy.status).toBe(401);
@@ -109,7 +109,7 @@ test('status receipts are recorded forward-only and never signal the chat', asyn
 
   const row = await h.db.selectFrom('messages').select(['delivery_status', 'status_updated_at']).where('wamid', '=', wamid).executeTakeFirstOrThrow();
   expect(row.delivery_status).toBe('read');
-  expect(row.status_updated_at.getTime()).toBe((ts + 2) * 1000);
+  expect(row.status_updated_at!.getTime()).toBe((ts + 2) * 1000);
   const receipt = await h.db.selectFrom('delivery_receipts').selectAll().where('wamid', '=', wamid).executeTakeFirstOrThrow();
   expect(receipt.status).toBe('read');
 
@@ -143,7 +143,7 @@ test('validly signed events we do not act on get 200; signed garbage gets 400', 
   const notJson = 'not json at all';
   const bad = await h.postRaw(notJson, { 'x-hub-signature-256': signBody(notJson, APP_SECRET) });
   expect(bad.status).toBe(400);
-  expect((await bad.json()).error.code).toBe('VALIDATION_ERROR');
+  expect(((await bad.json()) as any).error.code).toBe('VALIDATION_ERROR');
 });
 
 test('non-text messages reach the LLM as a description; reactions are recorded but not answered', async () => {
@@ -193,7 +193,7 @@ test('when Temporal cannot take the signal the webhook answers 5xx so Meta retri
       body,
     });
     expect(res.status).toBeGreaterThanOrEqual(500);
-    expect((await res.json()).error.code).toBe('EXTERNAL_SERVICE_ERROR');
+    expect(((await res.json()) as any).error.code).toBe('EXTERNAL_SERVICE_ERROR');
   } finally {
     server.close();
     await connection.close().catch(() => undefined);

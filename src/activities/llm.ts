@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { APIConnectionError, APIError } from 'openai';
-import type { ModelReply } from '../llm/chat-model';
+import { LlmNotConfiguredError, type ModelReply } from '../llm/chat-model';
 import type { ContextMessage, InboundMessage } from '../workflows/definitions';
 import type { ActivityDeps } from './index';
 
@@ -26,6 +26,7 @@ export function createLlmActivities({ llm, log }: Pick<ActivityDeps, 'llm' | 'lo
 
 /** 429 and 5xx retry (honouring Retry-After); auth and request errors will not get better. */
 export function classifyLlmError(err: unknown): unknown {
+  if (err instanceof LlmNotConfiguredError) return ApplicationFailure.nonRetryable(err.message, 'LlmNotConfigured');
   if (err instanceof APIConnectionError) return err;
   if (!(err instanceof APIError)) return err;
   const status = err.status ?? 0;

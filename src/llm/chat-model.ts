@@ -3,7 +3,8 @@ import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/reso
 import type { ContextMessage, InboundMessage } from '../workflows/definitions';
 
 export interface ChatModelOptions {
-  apiKey: string;
+  /** Without a key every call fails at once (no network attempt); chats get the fallback reply. */
+  apiKey: string | undefined;
   baseUrl: string;
   model: string;
   systemPrompt: string;
@@ -59,11 +60,13 @@ export function buildMessages(systemPrompt: string, context: ContextMessage[], b
 }
 
 /** The OpenAI SDK with its own retries off: Temporal's retry policy is the only one (STYLE). */
+export class LlmNotConfiguredError extends Error {}
+
 export class ChatModel {
   private readonly client: OpenAI;
   constructor(private readonly options: ChatModelOptions) {
     this.client = new OpenAI({
-      apiKey: options.apiKey,
+      apiKey: options.apiKey ?? 'not-configured',
       baseURL: options.baseUrl,
       maxRetries: 0,
       timeout: options.timeoutMs,
@@ -71,6 +74,7 @@ export class ChatModel {
   }
 
   async reply(context: ContextMessage[], burst: InboundMessage[]): Promise<ModelReply> {
+    if (!this.options.apiKey) throw new LlmNotConfiguredError('OPENAI_API_KEY is not set');
     const completion = await this.client.chat.completions.create({
       model: this.options.model,
       messages: buildMessages(this.options.systemPrompt, context, burst),

@@ -9,11 +9,13 @@ import { createLogger } from '../logger';
 import { registerSearchAttributes } from '../temporal/search-attributes';
 import { chatSearchAttributeKeys } from '../workflows/search-attributes';
 import { createWorker } from './create-worker';
+import { installSdkLogger } from './sdk-logger';
 import { chatSettingsFromConfig } from './settings';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const log = createLogger(config.LOG_LEVEL, 'worker');
+  installSdkLogger(log, config.LOG_LEVEL);
 
   const admin = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const added = await registerSearchAttributes(admin, config.TEMPORAL_NAMESPACE, chatSearchAttributeKeys);
@@ -25,7 +27,7 @@ async function main(): Promise<void> {
   }
   const db = createDb(config.DATABASE_URL);
   const llm = new ChatModel({
-    apiKey: config.OPENAI_API_KEY ?? 'not-set',
+    apiKey: config.OPENAI_API_KEY,
     baseUrl: config.OPENAI_BASE_URL,
     model: config.OPENAI_MODEL,
     systemPrompt: loadSystemPrompt(config.LLM_SYSTEM_PROMPT_FILE),

@@ -28,10 +28,9 @@ export function messageEntry(m: TextMessageSpec) {
 /** A webhook body shaped like Meta's: one entry, one change, any messages and statuses. */
 export function webhookBody(opts: { messages?: TextMessageSpec[]; statuses?: Record<string, unknown>[] }) {
   const messages = (opts.messages ?? []).map(messageEntry);
-  const contacts = [...new Map((opts.messages ?? []).map((m) => [m.from, m.name ?? 'Test User'])).entries()].map(([wa_id, name]) => ({
-    wa_id,
-    profile: { name },
-  }));
+  const names = new Map<string, string>();
+  for (const m of opts.messages ?? []) if (m.name || !names.has(m.from)) names.set(m.from, m.name ?? 'Test User');
+  const contacts = [...names.entries()].map(([wa_id, name]) => ({ wa_id, profile: { name } }));
   return {
     object: 'whatsapp_business_account',
     entry: [
