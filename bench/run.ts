@@ -7,18 +7,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
-import pino from 'pino';
 import pg from 'pg';
-import { createApp } from '../src/api/app';
 import { signBody } from '../src/api/webhook/signature';
-import { MetaGraphSender } from '../src/channels/meta-graph';
-import { createDb } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrate';
-import { ChatModel, DEFAULT_SYSTEM_PROMPT } from '../src/llm/chat-model';
 import { registerSearchAttributes } from '../src/temporal/search-attributes';
-import { createWorker } from '../src/worker/create-worker';
+import { explainBurst } from './explain-burst';
 import { chatSearchAttributeKeys } from '../src/workflows/search-attributes';
 import { ensureTemporalCli, freePort, startDevServer, ROOT } from '../scripts/temporal-cli';
 import { FakeGraph } from '../test/helpers/fake-graph';
@@ -26,6 +21,19 @@ import { FakeOpenAI } from '../test/helpers/fake-openai';
 import { webhookBody } from '../test/helpers/webhook-payload';
 
 const SECRET = 'bench-secret';
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error('worker and API did not come up');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -48,38 +56,43 @@ async function main(): Promise<void> {
   const bursts = flag('bursts', 20);
   const posts = flag('posts', 1000);
   const debounceMs = flag('debounce', 1000);
-  const log = pino({ level: 'silent' });
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
 
   console.log('starting Temporal dev server, database, worker and API...');
   const temporal = await startDevServer(ensureTemporalCli(), { port: await freePort() });
   const databaseUrl = `postgres://postgres@127.0.0.1:5432/whatsapp_bench_${Date.now()}`;
   await migrateToLatest(databaseUrl);
-  const db = createDb(databaseUrl);
   const graph = await new FakeGraph().start();
   const llm = await new FakeOpenAI().start();
 
   const admin = await Connection.connect({ address: temporal.address });
   await registerSearchAttributes(admin, 'default', chatSearchAttributeKeys);
   const client = new Client({ connection: admin });
-  const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-  const worker = await createWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    taskQueue: 'bench',
-    deps: {
-      db,
-      log,
-      settings: { debounceMs, maxWaitMs: debounceMs * 5, contextMessages: 20, llmMaxAttempts: 3, llmTimeoutMs: 10_000, llmRetryInitialMs: 500, continueAsNewAfterEvents: 10_000 },
-      llm: new ChatModel({ apiKey: 'sk-bench', baseUrl: `${llm.url}/v1`, model: 'bench', systemPrompt: DEFAULT_SYSTEM_PROMPT, temperature: 0, maxTokens: 64, timeoutMs: 10_000 }),
-      whatsapp: new MetaGraphSender({ baseUrl: graph.url, phoneNumberId: 'BENCH', accessToken: 'bench' }),
-    },
-  });
-  const running = worker.run();
-  const app = createApp({ db, temporal: client, taskQueue: 'bench', log, apiKeys: [], whatsapp: { appSecret: SECRET }, version: 'bench' });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/whatsapp`;
+  const port = await freePort();
+  // The real entry points, as separate processes: the topology production runs.
+  const env = {
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: String(port),
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: 'bench',
+    WHATSAPP_PROVIDER: 'meta',
+    WHATSAPP_API_BASE_URL: graph.url,
+    WHATSAPP_PHONE_NUMBER_ID: 'BENCH',
+    WHATSAPP_ACCESS_TOKEN: 'bench-token',
+    WHATSAPP_APP_SECRET: SECRET,
+    OPENAI_API_KEY: 'sk-bench',
+    OPENAI_BASE_URL: `${llm.url}/v1`,
+    DEBOUNCE_MS: String(debounceMs),
+    DEBOUNCE_MAX_WAIT_MS: String(debounceMs * 5),
+    API_KEYS: 'bench-admin-key-0123456789:admin',
+    LOG_LEVEL: 'warn',
+  };
+  const children = (['worker', 'api'] as const).map((name) =>
+    spawn(process.execPath, [require.resolve('tsx/cli'), `src/${name}/main.ts`], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] }),
+  );
+  const url = `http://127.0.0.1:${port}/webhooks/whatsapp`;
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200 && (await (await fetch(`http://127.0.0.1:${port}/health`)).text()).includes('polling'), 60_000);
   const post = async (body: string) => {
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, SECRET) }, body });
     await res.arrayBuffer();
@@ -93,6 +106,7 @@ async function main(): Promise<void> {
 
   console.log(`reply overhead: ${bursts} bursts of 3 messages, DEBOUNCE_MS=${debounceMs}...`);
   const overheads: number[] = [];
+  let lastBurstWaId = '';
   for (let b = 0; b < bursts; b++) {
     const waId = `1888${String(run % 1e6).padStart(6, '0')}${String(b).padStart(3, '0')}`;
     let lastSentAt = 0;
@@ -108,6 +122,13 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 2));
     }
     overheads.push(graph.sentTo(waId)[0]!.at - lastSentAt - debounceMs);
+    lastBurstWaId = waId;
+  }
+
+  const replyBreakdown = await explainBurst(client, lastBurstWaId);
+  if (process.argv.includes('--webhook-without-worker')) {
+    // Diagnostic: the API's own floor, with nothing else using the machine.
+    children[0]!.kill('SIGKILL');
   }
 
   console.log(`webhook latency: ${posts} signed posts, one at a time, over 100 chats...`);
@@ -119,12 +140,15 @@ async function main(): Promise<void> {
     latencies.push(performance.now() - t0);
   }
 
+  const deciles = Array.from({ length: 10 }, (_, d) => summary(latencies.slice((d * posts) / 10, ((d + 1) * posts) / 10)).p50);
+  console.log(`webhook p50 by tenth of the run: ${deciles.join(' ')}`);
   const results = {
     at: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
-    setup: 'in-process API and worker, Temporal CLI dev server (in-memory), local Postgres, zero-latency loopback Graph and OpenAI servers',
+    setup: 'API and worker as separate processes (npm run api / worker entry points), Temporal CLI dev server (in-memory), local Postgres, zero-latency loopback Graph and OpenAI servers',
     replyOverheadMs: { ...summary(overheads), debounceMs, bursts },
     webhookLatencyMs: { ...summary(latencies), posts },
+    replyBreakdown,
   };
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -137,17 +161,20 @@ async function main(): Promise<void> {
     `| reply overhead (last message of a burst → reply at Graph, minus DEBOUNCE_MS=${debounceMs}) | ${bursts} bursts | ${results.replyOverheadMs.p50} | ${results.replyOverheadMs.p99} | ${results.replyOverheadMs.max} |`,
     `| webhook 200 latency (signed POST, signal-with-start accepted) | ${posts} posts | ${results.webhookLatencyMs.p50} | ${results.webhookLatencyMs.p99} | ${results.webhookLatencyMs.max} |`,
     '',
+    'Where the last burst spent its time (workflow history, ms after its last message was signalled):',
+    '',
+    '```',
+    ...replyBreakdown,
+    '```',
+    '',
   ].join('\n');
   writeFileSync(path.join(dir, 'latest.md'), md);
   console.log(`\n${md}`);
 
-  server.close();
-  worker.shutdown();
-  await running;
-  await nativeConnection.close();
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
   await admin.close();
   await Promise.all([graph.stop(), llm.stop()]);
-  await db.destroy();
   await temporal.stop();
   const name = new URL(databaseUrl).pathname.slice(1);
   const pgAdmin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });

@@ -57,3 +57,19 @@ test('continue-as-new keeps mode, dedup set and context', async () => {
   expect(Number(count.n)).toBe(1);
   await saveHistory(h.client, waId, 'continue-as-new');
 });
+
+test('every message gets exactly one reply when messages race the hand-over to a new run', async () => {
+  // Each message is sent the moment the previous reply reaches Graph, which is when the workflow
+  // task that sent it is still completing, often together with continue-as-new.
+  const waId = randomPhone();
+  const handle = h.client.workflow.getHandle(chatWorkflowId(waId));
+  const firstRun = (await h.inbound([{ from: waId, text: 'race 0' }]), await handle.describe()).runId;
+  await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(1));
+  for (let i = 1; i < 12; i++) {
+    await h.inbound([{ from: waId, text: `race ${i}` }]);
+    await eventually(() => expect(h.graph.sentTo(waId).length).toBeGreaterThanOrEqual(i + 1));
+  }
+  await h.settled(waId);
+  expect(h.graph.sentTo(waId).map((s) => s.text)).toEqual(Array.from({ length: 12 }, (_, i) => `Reply to: race ${i}`));
+  expect((await handle.describe()).runId).not.toBe(firstRun);
+});

@@ -1,7 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { SendError, type OutboundContent } from '../channels/types';
-import { ensureConversation } from '../db/conversations';
-import { applyEarlyReceipt } from '../db/messages';
+import { applyEarlyReceipt, reserveOutbound } from '../db/messages';
 import type { MediaInfo } from '../workflows/definitions';
 import type { ActivityDeps } from './index';
 
@@ -25,32 +24,8 @@ export function createSendActivities({ db, whatsapp, log }: Pick<ActivityDeps, '
       const content: OutboundContent = input.text
         ? { kind: 'text', text: input.text }
         : { kind: 'media', media: input.media ?? {} };
-      const conversationId = await ensureConversation(db, input.waId);
-      await db
-        .insertInto('messages')
-        .values({
-          conversation_id: conversationId,
-          direction: 'outbound',
-          sender_type: input.senderType,
-          wamid: null,
-          client_key: input.clientKey,
-          message_type: content.kind === 'text' ? 'text' : (input.media?.mimeType ?? 'media'),
-          content: input.text ?? input.media?.caption ?? '',
-          media: input.media ? JSON.stringify(input.media) : null,
-          metadata: JSON.stringify({ provider: whatsapp.provider, ...(input.operator ? { operator: input.operator } : {}) }),
-          delivery_status: 'pending',
-          status_updated_at: null,
-          error: null,
-          created_at: new Date(),
-        })
-        .onConflict((oc) => oc.column('client_key').doNothing())
-        .execute();
-      const row = await db
-        .selectFrom('messages')
-        .select(['wamid', 'delivery_status'])
-        .where('client_key', '=', input.clientKey)
-        .executeTakeFirstOrThrow();
-      if (row.wamid) return { wamid: row.wamid };
+      const { conversation_id: conversationId, wamid: stored } = await reserveOutbound(db, input, content, whatsapp.provider);
+      if (stored) return { wamid: stored };
 
       let wamid: string;
       try {
@@ -59,17 +34,15 @@ export function createSendActivities({ db, whatsapp, log }: Pick<ActivityDeps, '
         throw await sendFailure(err, input.clientKey);
       }
       const now = new Date();
-      await db
-        .updateTable('messages')
-        .set({ wamid, delivery_status: 'sent', status_updated_at: now, created_at: now })
-        .where('client_key', '=', input.clientKey)
-        .execute();
-      await db
-        .updateTable('conversations')
-        .set({ last_message_at: now, updated_at: now })
-        .where('id', '=', conversationId)
-        .execute();
-      await applyEarlyReceipt(db, wamid);
+      await Promise.all([
+        db
+          .updateTable('messages')
+          .set({ wamid, delivery_status: 'sent', status_updated_at: now, created_at: now })
+          .where('client_key', '=', input.clientKey)
+          .execute()
+          .then(() => applyEarlyReceipt(db, wamid)),
+        db.updateTable('conversations').set({ last_message_at: now, updated_at: now }).where('id', '=', conversationId).execute(),
+      ]);
       return { wamid };
     },
   };

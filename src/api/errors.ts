@@ -66,7 +66,8 @@ function toHttpError(err: unknown): HttpError {
 
 export const errorMiddleware: ErrorRequestHandler = (err, req, res, _next) => {
   const httpError = toHttpError(err);
-  if (httpError.status >= 500) req.log?.error({ err }, 'request failed');
+  // pino-http logs the response once, with this error attached, at a level set by the status.
+  if (httpError.status >= 500) res.err = err instanceof Error ? err : new Error(String(err));
   res.status(httpError.status).json(errorBody(req, httpError.code, httpError.message, httpError.details));
 };
 

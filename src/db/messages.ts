@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from './database';
+import type { MediaInfo } from '../workflows/definitions';
 import type { Database, DeliveryStatus, NewMessage } from './schema';
 
 /** Statuses only move forward: sent → delivered → read, or failed; a late "sent" never undoes "read". */
@@ -90,4 +91,53 @@ export async function recordReceipts(db: Db, receipts: Receipt[]): Promise<void>
 export async function applyEarlyReceipt(db: Db, wamid: string): Promise<void> {
   const receipt = await db.selectFrom('delivery_receipts').selectAll().where('wamid', '=', wamid).executeTakeFirst();
   if (receipt) await advanceMessageStatus(db, wamid, receipt.status, receipt.occurred_at, receipt.errors);
+}
+
+export interface OutboundIntent {
+  waId: string;
+  clientKey: string;
+  senderType: 'bot' | 'operator';
+  operator?: string;
+  text?: string;
+  media?: MediaInfo;
+}
+
+/**
+ * One round trip before a send (it is on the reply's critical path): makes sure the conversation
+ * exists, stores the outbound row under its client key as pending, and returns the wamid already
+ * stored for that key when an earlier attempt got as far as WhatsApp.
+ */
+export async function reserveOutbound(
+  db: Db,
+  intent: OutboundIntent,
+  content: { kind: 'text' | 'media' },
+  provider: string,
+): Promise<{ conversation_id: string; wamid: string | null }> {
+  const metadata = JSON.stringify({ provider, ...(intent.operator ? { operator: intent.operator } : {}) });
+  const messageType = content.kind === 'text' ? 'text' : (intent.media?.mimeType ?? 'media');
+  const body = intent.text ?? intent.media?.caption ?? '';
+  const media = intent.media ? JSON.stringify(intent.media) : null;
+  const { rows } = await sql<{ conversation_id: string; wamid: string | null }>`
+    with new_conversation as (
+      insert into conversations (wa_id, mode, needs_human, updated_at)
+      values (${intent.waId}, 'bot', false, now())
+      on conflict (wa_id) do nothing
+      returning id
+    ), conversation as (
+      select id from new_conversation
+      union all select id from conversations where wa_id = ${intent.waId}
+      limit 1
+    ), reserved as (
+      insert into messages (conversation_id, direction, sender_type, client_key, message_type, content, media, metadata, delivery_status, created_at)
+      select id, 'outbound', ${intent.senderType}, ${intent.clientKey}, ${messageType}, ${body}, ${media}::jsonb, ${metadata}::jsonb, 'pending', now()
+      from conversation
+      on conflict (client_key) do nothing
+      returning conversation_id, wamid
+    )
+    select conversation_id, wamid from reserved
+    union all select conversation_id, wamid from messages where client_key = ${intent.clientKey}
+  `.execute(db);
+  const row = rows[0];
+  if (!row) throw new Error(`could not reserve outbound message ${intent.clientKey}`);
+  return row;
 }

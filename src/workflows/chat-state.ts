@@ -16,6 +16,7 @@ export function newChatState(waId: string): ChatState {
     pending: [],
     unrecorded: [],
     conversationDirty: false,
+    outboundCount: 0,
   };
 }
 

@@ -14,7 +14,6 @@ import {
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
-  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ChatActivities } from '../activities';
@@ -48,6 +47,16 @@ const MAX_FOLDS = 2;
 export const FALLBACK_REPLY =
   "Sorry, I'm having trouble answering right now. A member of our team will get back to you here shortly.";
 
+/*
+ * Every step that changes the world is a regular activity: its input (the send's idempotency key
+ * included) is pinned in history when it is scheduled. Local activities were tried for the send
+ * and recording, to save a server round trip: when a signal raced a continue-as-new, the workflow
+ * task was rejected, the local activity's marker was lost with it, and the re-run send was
+ * matched to the previous reply's key, so a reply was never sent.
+ * Recording is scheduled after the debounce timer starts so the two run side by side. The LLM call
+ * is a regular activity so a takeover or a new message arriving while the model thinks is seen
+ * before anything is sent.
+ */
 const { loadChatSettings } = proxyLocalActivities<ChatActivities>({ startToCloseTimeout: '10s' });
 
 // Postgres writes: retried until the database is back, so nothing received is ever dropped.
@@ -112,9 +121,12 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
     content: { text?: string; media?: MediaInfo },
     operator?: string,
   ): Promise<string> {
+    // One key per outbound message: the chat's execution chain (stable across continue-as-new,
+    // new if the chat is ever started afresh) and a counter that continue-as-new carries.
+    const clientKey = `${state.waId}:${workflowInfo().firstExecutionRunId}:${++state.outboundCount}`;
     const { wamid } = await sendWhatsAppMessage({
       waId: state.waId,
-      clientKey: `${state.waId}:${uuid4()}`,
+      clientKey,
       senderType,
       operator,
       ...content,
@@ -226,14 +238,16 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
   /** Waits until the burst is quiet (or has waited long enough); false when the bot lost the chat. */
   async function debounce(): Promise<boolean> {
     for (;;) {
-      // Messages are written down as they come, so the record is live and in order.
-      if (state.unrecorded.length > 0) await recordReceived();
       phase = 'debouncing';
       if (state.mode !== 'bot') return false;
       const remaining = burstDeadline(state, settings.debounceMs, settings.maxWaitMs) - Date.now();
       if (remaining <= 0) return true;
       const seenArrivals = arrivals;
-      await condition(() => arrivals !== seenArrivals || state.mode !== 'bot', remaining);
+      // The timer starts first; messages are written down while it runs, so the record stays live.
+      const quietOrInterrupted = condition(() => arrivals !== seenArrivals || state.mode !== 'bot', remaining);
+      if (state.unrecorded.length > 0) await recordReceived();
+      phase = 'debouncing';
+      await quietOrInterrupted;
     }
   }
 

@@ -59,6 +59,8 @@ export interface ChatState {
   unrecorded: InboundMessage[];
   /** Postgres copy of mode/needsHuman is behind the workflow's. */
   conversationDirty: boolean;
+  /** Outbound messages so far: the send idempotency key of the next one is derived from it. */
+  outboundCount: number;
 }
 
 export interface ChatWorkflowInput {
