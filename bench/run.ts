@@ -6,7 +6,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
