@@ -39,13 +39,7 @@ test('a 3-message burst gets exactly one LLM call and one reply covering all thr
   expect(sends[0]!.authorization).toBe('Bearer graph-token');
 
   // The record: three inbound, one outbound with the Graph wamid, status sent.
-  const rows = await h.db
-    .selectFrom('messages')
-    .innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
-    .select(['sender_type', 'content', 'wamid', 'delivery_status'])
-    .where('conversations.wa_id', '=', waId)
-    .orderBy('messages.id')
-    .execute();
+  const rows = await h.recorded(waId);
   expect(rows.map((r) => r.sender_type)).toEqual(['user', 'user', 'user', 'bot']);
   expect(rows[3]).toMatchObject({ wamid: sends[0]!.wamid, delivery_status: 'sent', content: sends[0]!.text });
 
@@ -198,13 +192,7 @@ test('Graph throttling (130429) is retried; a permanent error (131026) flags the
   await h.inbound([{ from: undeliverable, text: 'ping' }]);
   await eventually(async () => expect((await h.chatState(undeliverable)).needsHuman).toBe(true));
   expect(h.graph.sentTo(undeliverable)).toHaveLength(0);
-  const failed = await h.db
-    .selectFrom('messages')
-    .innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
-    .select(['delivery_status', 'error'])
-    .where('conversations.wa_id', '=', undeliverable)
-    .where('sender_type', '=', 'bot')
-    .executeTakeFirstOrThrow();
+  const failed = (await h.recorded(undeliverable)).find((r) => r.sender_type === 'bot')!;
   expect(failed.delivery_status).toBe('failed');
   expect(JSON.stringify(failed.error)).toContain('131026');
 });

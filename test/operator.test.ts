@@ -11,16 +11,6 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function recorded(waId: string) {
-  return h.db
-    .selectFrom('messages')
-    .innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
-    .select(['sender_type', 'content', 'wamid', 'metadata'])
-    .where('conversations.wa_id', '=', waId)
-    .orderBy('messages.id')
-    .execute();
-}
-
 async function startChat(text = 'hi there'): Promise<string> {
   const waId = randomPhone();
   await h.inbound([{ from: waId, text }]);
@@ -43,7 +33,7 @@ test('takeover, operator message and handback, end to end', async () => {
   const llmCallsBefore = h.llm.requests.length;
   await h.inbound([{ from: waId, text: 'hello? anyone?' }]);
   await h.inbound([{ from: waId, text: 'my invoice is wrong' }]);
-  await eventually(async () => expect((await recorded(waId)).filter((r) => r.sender_type === 'user')).toHaveLength(3));
+  await eventually(async () => expect((await h.recorded(waId)).filter((r) => r.sender_type === 'user')).toHaveLength(3));
   const held = await h.settled(waId);
   expect(held.mode).toBe('operator');
   expect(held.operator).toBe('Ana');
@@ -59,7 +49,7 @@ test('takeover, operator message and handback, end to end', async () => {
   const graphSend = h.graph.sentTo(waId)[1]!;
   expect(graphSend.text).toBe('Hi, this is Ana. I fixed your invoice.');
   expect(sent.body.message_id).toBe(graphSend.wamid);
-  const operatorRow = (await recorded(waId)).find((r) => r.sender_type === 'operator');
+  const operatorRow = (await h.recorded(waId)).find((r) => r.sender_type === 'operator');
   expect(operatorRow).toMatchObject({ wamid: graphSend.wamid, content: 'Hi, this is Ana. I fixed your invoice.' });
 
   const handback = await h.api('POST', '/api/v1/handback', { body: { phone: waId }, key: KEYS.operator });
@@ -128,7 +118,7 @@ test('a free-form operator message outside the 24 h window is a 409 and sends no
   expect(res.body.error.code).toBe('CONFLICT');
   expect(res.body.error.message).toMatch(/24-hour/);
   expect(h.graph.sentTo(waId)).toHaveLength(sendsBefore);
-  expect((await recorded(waId)).filter((r) => r.sender_type === 'operator')).toHaveLength(0);
+  expect((await h.recorded(waId)).filter((r) => r.sender_type === 'operator')).toHaveLength(0);
   expect((await h.chatState(waId)).windowOpen).toBe(false);
 });
 

@@ -157,13 +157,7 @@ test('non-text messages reach the LLM as a description; reactions are recorded b
 
   await h.inbound([{ from: waId, type: 'reaction', extra: { reaction: { message_id: 'x', emoji: '👍' } } }]);
   await eventually(async () => {
-    const rows = await h.db
-      .selectFrom('messages')
-      .innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
-      .select(['message_type', 'media'])
-      .where('conversations.wa_id', '=', waId)
-      .where('direction', '=', 'inbound')
-      .execute();
+    const rows = (await h.recorded(waId)).filter((r) => r.direction === 'inbound');
     expect(rows.map((r) => r.message_type).sort()).toEqual(['image', 'location', 'reaction']);
     expect(rows.find((r) => r.message_type === 'image')!.media).toMatchObject({ id: 'IMG1', mimeType: 'image/jpeg' });
   });

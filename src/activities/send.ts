@@ -1,18 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { SendError, type OutboundContent } from '../channels/types';
-import { applyEarlyReceipt, reserveOutbound } from '../db/messages';
-import type { MediaInfo } from '../workflows/definitions';
+import { applyEarlyReceipt, reserveOutbound, type OutboundIntent } from '../db/messages';
 import type { ActivityDeps } from './index';
 
-export interface SendMessageInput {
-  waId: string;
-  /** Chosen by the workflow; a retry of the same send carries the same key. */
-  clientKey: string;
-  senderType: 'bot' | 'operator';
-  operator?: string;
-  text?: string;
-  media?: MediaInfo;
-}
+/** The client key is chosen by the workflow; a retry of the same send carries the same key. */
+export type SendMessageInput = OutboundIntent;
 
 export function createSendActivities({ db, whatsapp, log }: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log'>) {
   return {

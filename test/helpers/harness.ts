@@ -9,6 +9,7 @@ import type { ApiKey } from '../../src/api/auth';
 import { signBody } from '../../src/api/webhook/signature';
 import { MetaGraphSender } from '../../src/channels/meta-graph';
 import { createDb, type Db } from '../../src/db/database';
+import type { Message } from '../../src/db/schema';
 import { ChatModel, DEFAULT_SYSTEM_PROMPT } from '../../src/llm/chat-model';
 import { createWorker } from '../../src/worker/create-worker';
 import { chatStateQuery, chatWorkflowId, type ChatSettings, type ChatStateView } from '../../src/workflows/definitions';
@@ -50,6 +51,8 @@ export interface Harness {
   postRaw(body: string, headers: Record<string, string>): Promise<Response>;
   api(method: string, path: string, opts?: { body?: unknown; key?: string | null }): Promise<{ status: number; body: any }>;
   chatState(waId: string): Promise<ChatStateView>;
+  /** Every message recorded in Postgres for this chat, oldest first. */
+  recorded(waId: string): Promise<Message[]>;
   /** Waits until the chat has nothing pending and sits idle, i.e. it has done all it will do. */
   settled(waId: string, timeoutMs?: number): Promise<ChatStateView>;
   restartWorker(): Promise<void>;
@@ -148,6 +151,14 @@ export async function startHarness(opts: { settings?: Partial<ChatSettings>; tem
       return { status: res.status, body: await res.json().catch(() => null) };
     },
     chatState: (waId) => client.workflow.getHandle(chatWorkflowId(waId)).query(chatStateQuery),
+    recorded: (waId) =>
+      db
+        .selectFrom('messages')
+        .innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
+        .selectAll('messages')
+        .where('conversations.wa_id', '=', waId)
+        .orderBy('messages.id')
+        .execute(),
     settled: (waId, timeoutMs = 20_000) =>
       eventually(async () => {
         const s = await harness.chatState(waId);
