@@ -69,12 +69,13 @@ async function main(): Promise<void> {
   }
 
   const api = `http://127.0.0.1:${config.PORT}`;
-  const example = JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [{ changes: [{ field: 'messages', value: { messages: [{ from: '15550001111', id: `wamid.dev-${Date.now()}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'Hello!' } }] } }] }],
-  });
-  const signed = config.WHATSAPP_APP_SECRET
-    ? ` -H "X-Hub-Signature-256: sha256=$(printf '%s' '${example}' | openssl dgst -sha256 -hmac "$WHATSAPP_APP_SECRET" | sed 's/^.* //')"`
+  // A fresh wamid and timestamp each time it is run: a repeated wamid is (rightly) ignored, and an
+  // old timestamp would fall outside the 24 h window.
+  const body =
+    `'{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"contacts":[{"wa_id":"15550001111","profile":{"name":"Test User"}}],` +
+    `"messages":[{"from":"15550001111","id":"wamid.dev-'$(date +%s%N)'","timestamp":"'$(date +%s)'","type":"text","text":{"body":"Hello!"}}]}}]}]}'`;
+  const signature = config.WHATSAPP_APP_SECRET
+    ? ` -H "X-Hub-Signature-256: sha256=$(printf '%s' "$BODY" | openssl dgst -sha256 -hmac "$WHATSAPP_APP_SECRET" | sed 's/^.* //')"`
     : '';
   console.log(`
   API            ${api}   (health: ${api}/health)
@@ -84,8 +85,9 @@ async function main(): Promise<void> {
   WhatsApp out   ${config.WHATSAPP_PROVIDER === 'console' ? 'console: replies are printed here, nothing is sent' : config.WHATSAPP_PROVIDER}
   LLM            ${config.OPENAI_API_KEY ? `${config.OPENAI_MODEL} at ${config.OPENAI_BASE_URL}` : 'OPENAI_API_KEY not set: chats get the fallback reply and NeedsHuman=true'}
 
-  Send a test message as WhatsApp would:
-    curl -s ${api}/webhooks/whatsapp -H 'content-type: application/json'${signed} -d '${example}'
+  Send a test message as WhatsApp would (paste both lines; run again for another message):
+    BODY=${body}
+    curl -s ${api}/webhooks/whatsapp -H 'content-type: application/json'${signature} -d "$BODY"
   Then take over / hand back:
     curl -s ${api}/api/v1/takeover -H "authorization: Bearer ${env.API_KEYS.split(',')[0]!.split(':')[0]}" -H 'content-type: application/json' -d '{"phone":"15550001111"}'
 
