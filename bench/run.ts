@@ -14,6 +14,7 @@ import { migrateToLatest } from '../src/db/migrate';
 import { registerSearchAttributes } from '../src/temporal/search-attributes';
 import { explainBurst } from './explain-burst';
 import { chatSearchAttributeKeys } from '../src/workflows/search-attributes';
+import { CHAT_WORKFLOW_TYPE, inboundMessageSignal } from '../src/workflows/definitions';
 import { ensureTemporalCli, freePort, startDevServer, ROOT } from '../scripts/temporal-cli';
 import { FakeGraph } from '../test/helpers/fake-graph';
 import { FakeOpenAI } from '../test/helpers/fake-openai';
@@ -109,6 +110,23 @@ async function main(): Promise<void> {
   for (let i = 0; i < 3; i++) await post(JSON.stringify(webhookBody({ messages: [{ from: `1999${run % 1e6}${i}`, text: 'warm up' }] })));
   await new Promise((r) => setTimeout(r, debounceMs + 1500));
 
+  // The floor for the webhook on this machine in this run: a bare signal-with-start from a plain
+  // client, to workflows no worker polls for, on the idle system before the load, same payload.
+  console.log(`floor: ${posts} bare signal-with-start calls...`);
+  const floor: number[] = [];
+  for (let i = 0; i < posts; i++) {
+    const message = { wamid: `floor-${i}`, waId: `1666${i % 100}`, sentAt: Date.now(), type: 'text', text: `floor ${i}`, answerable: true };
+    const t0 = performance.now();
+    await client.workflow.signalWithStart(CHAT_WORKFLOW_TYPE, {
+      workflowId: `floor-${run}-${i % 100}`,
+      taskQueue: 'bench-floor-nobody-polls',
+      args: [{ waId: message.waId }],
+      signal: inboundMessageSignal,
+      signalArgs: [message],
+    });
+    floor.push(performance.now() - t0);
+  }
+
   console.log(`reply overhead: ${bursts} bursts of 3 messages, DEBOUNCE_MS=${debounceMs}...`);
   const overheads: number[] = [];
   let worstBurstWaId = '';
@@ -155,6 +173,7 @@ async function main(): Promise<void> {
     setup: 'API and worker as separate processes (npm run api / worker entry points), Temporal CLI dev server (in-memory), local Postgres, zero-latency loopback Graph and OpenAI servers',
     replyOverheadMs: { ...summary(overheads), debounceMs, bursts },
     webhookLatencyMs: { ...summary(latencies), posts },
+    bareSignalWithStartMs: { ...summary(floor), calls: posts },
     replyBreakdown,
   };
   const dir = path.join(ROOT, 'bench', 'results');
@@ -167,6 +186,7 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|',
     `| reply overhead (last message of a burst → reply at Graph, minus DEBOUNCE_MS=${debounceMs}) | ${bursts} bursts | ${results.replyOverheadMs.p50} | ${results.replyOverheadMs.p99} | ${results.replyOverheadMs.max} |`,
     `| webhook 200 latency (signed POST, signal-with-start accepted) | ${posts} posts | ${results.webhookLatencyMs.p50} | ${results.webhookLatencyMs.p99} | ${results.webhookLatencyMs.max} |`,
+    `| floor: bare signal-with-start from a plain client, same server, idle system | ${posts} calls | ${results.bareSignalWithStartMs.p50} | ${results.bareSignalWithStartMs.p99} | ${results.bareSignalWithStartMs.max} |`,
     '',
     'Where the slowest burst spent its time (workflow history, ms after its last message was signalled):',
     '',

@@ -138,8 +138,10 @@ test('exhausted LLM retries give the fallback reply and NeedsHuman', async () =>
   }
   expect(h.graph.sentTo(waId)[0]!.text).toBe(FALLBACK_REPLY);
   await eventually(async () => expect((await searchAttributes(waId)).NeedsHuman).toEqual([true]));
-  const conv = await h.db.selectFrom('conversations').selectAll().where('wa_id', '=', waId).executeTakeFirstOrThrow();
-  expect(conv.needs_human).toBe(true);
+  await eventually(async () => {
+    const conv = await h.db.selectFrom('conversations').selectAll().where('wa_id', '=', waId).executeTakeFirstOrThrow();
+    expect(conv.needs_human).toBe(true);
+  });
   await saveHistory(h.client, waId, 'llm-fallback');
 });
 
@@ -210,4 +212,24 @@ test('a worker restart mid-burst loses nothing and answers once', async () => {
   await eventually(() => expect(h.graph.sentTo(waId).length).toBeGreaterThanOrEqual(1));
   await h.settled(waId);
   expect(h.graph.sentTo(waId).map((s) => s.text)).toEqual(['Reply to: before restart | after restart']);
+});
+
+test('LastInboundAt is published to the minute, not on every message', async () => {
+  const waId = randomPhone();
+  const now = Math.floor(Date.now() / 1000);
+  // One at a time, each answered before the next, so each is published on its own.
+  for (const [i, ago] of [120, 100, 10].entries()) {
+    await h.inbound([{ from: waId, text: `${ago}s ago`, timestamp: now - ago }]);
+    await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(i + 1));
+    await h.settled(waId);
+  }
+  const history = await h.client.workflow.getHandle(chatWorkflowId(waId)).fetchHistory();
+  const published = (history.events ?? [])
+    .map((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.LastInboundAt)
+    .filter(Boolean);
+  // 120 s ago is published; 100 s ago is within the minute; 10 s ago is a minute later.
+  expect(published).toHaveLength(2);
+  const attrs = await searchAttributes(waId);
+  expect((attrs.LastInboundAt as Date[])[0]!.getTime()).toBe((now - 10) * 1000);
+  expect((await h.chatState(waId)).lastInboundAt).toBe(new Date((now - 10) * 1000).toISOString());
 });

@@ -10,6 +10,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -44,6 +45,8 @@ import { splitMessage } from './split-message';
 
 /** A burst whose reply was overtaken by new messages is regenerated at most this often, then sent. */
 const MAX_FOLDS = 2;
+const COARSE_LAST_INBOUND_AT = 'coarse-last-inbound-at';
+const LAST_INBOUND_AT_STEP_MS = 60_000;
 export const FALLBACK_REPLY =
   "Sorry, I'm having trouble answering right now. A member of our team will get back to you here shortly.";
 
@@ -91,18 +94,25 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
   const runStartedEventCount = workflowInfo().historyLength;
 
   const published: { mode?: string; needsHuman?: boolean; lastInboundAt?: number } = {};
+  // Each upsert is a visibility write on the server; LastInboundAt to the minute is plenty for
+  // filtering in the Web UI (the exact time is in chatState and Postgres). Patched because runs
+  // started before this upserted it on every message.
+  const lastInboundAtStep = patched(COARSE_LAST_INBOUND_AT) ? LAST_INBOUND_AT_STEP_MS : 0;
   function publishSearchAttributes(): void {
     const updates = [];
     if (published.mode !== state.mode) updates.push({ key: chatModeKey, value: state.mode });
     if (published.needsHuman !== state.needsHuman) updates.push({ key: needsHumanKey, value: state.needsHuman });
-    if (state.lastInboundAt !== undefined && published.lastInboundAt !== state.lastInboundAt) {
-      updates.push({ key: lastInboundAtKey, value: new Date(state.lastInboundAt) });
+    const inbound = state.lastInboundAt;
+    if (inbound !== undefined && inbound !== published.lastInboundAt) {
+      if (published.lastInboundAt === undefined || inbound - published.lastInboundAt >= lastInboundAtStep) {
+        updates.push({ key: lastInboundAtKey, value: new Date(inbound) });
+      }
     }
     if (updates.length === 0) return;
     upsertSearchAttributes(updates);
     published.mode = state.mode;
     published.needsHuman = state.needsHuman;
-    published.lastInboundAt = state.lastInboundAt;
+    if (updates.some((u) => u.key === lastInboundAtKey)) published.lastInboundAt = inbound;
   }
   upsertSearchAttributes([{ key: whatsAppPhoneKey, value: state.waId }]);
   publishSearchAttributes();
@@ -219,6 +229,7 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
   }
 
   async function syncConversationRecord(): Promise<void> {
+    phase = 'recording';
     state.conversationDirty = false;
     await syncConversation({
       waId: state.waId,

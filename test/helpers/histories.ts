@@ -7,11 +7,14 @@ import { chatWorkflowId } from '../../src/workflows/definitions';
 export const HISTORIES_DIR = path.join(__dirname, '..', 'histories');
 
 /**
- * With RECORD_HISTORIES=1, saves the chat's history for the replay test. Run it when a workflow
- * change is meant to be compatible, and keep the old files: they are what replay guards.
+ * With RECORD_HISTORIES=<version tag> (e.g. v3), saves the chat's history for the replay test as
+ * chat-<name>.<tag>.json. Record a new tag when the workflow changes; keep the old files: they are
+ * what replay guards for workflows already running.
  */
 export async function saveHistory(client: Client, waId: string, name: string): Promise<void> {
-  if (!process.env.RECORD_HISTORIES) return;
+  const tag = process.env.RECORD_HISTORIES;
+  if (!tag) return;
+  if (!/^v\d+$/.test(tag)) throw new Error('RECORD_HISTORIES must be a version tag such as v3');
   const history = await client.workflow.getHandle(chatWorkflowId(waId)).fetchHistory();
-  writeFileSync(path.join(HISTORIES_DIR, `chat-${name}.json`), historyToJSON(history));
+  writeFileSync(path.join(HISTORIES_DIR, `chat-${name}.${tag}.json`), historyToJSON(history));
 }
