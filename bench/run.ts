@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: brings up its own Temporal dev server, Postgres database, worker, API and
  * zero-latency Graph / OpenAI servers on loopback, measures, and writes bench/results/latest.json
- * and latest.md. Flags: --bursts N (default 20), --posts N (default 1000), --debounce MS (1000).
+ * and latest.md. Flags: --bursts N (default 20), --posts N (default 1000), --debounce MS (1000);
+ * --webhook-without-worker stops the worker before the webhook phase, to see the API on its own.
  */
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

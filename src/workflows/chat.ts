@@ -37,6 +37,7 @@ import {
   operatorMessageUpdate,
   takeoverUpdate,
   type ChatPhase,
+  type ChatState,
   type ChatWorkflowInput,
   type MediaInfo,
 } from './definitions';
@@ -86,7 +87,8 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
     },
   });
 
-  const state = input.state ?? newChatState(input.waId);
+  // Carried state over fresh defaults: a field added since the previous run started is valid too.
+  const state: ChatState = { ...newChatState(input.waId), ...input.state };
   const seen = new SeenWamids(state.seenWamids);
   let phase: ChatPhase = 'idle';
   let arrivals = 0;
