@@ -13,7 +13,6 @@ import { whatsAppWebhookRouter } from './routes/whatsapp-webhook';
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', true);
   app.use(
     pinoHttp({
       logger: deps.log,

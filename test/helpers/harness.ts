@@ -71,9 +71,17 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 15_000
   }
 }
 
-export async function startHarness(opts: { settings?: Partial<ChatSettings>; temporalAddress?: string } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  settings?: Partial<ChatSettings>;
+  temporalAddress?: string;
+  /** The worker's Postgres (e.g. through a TcpProxy); the API and the test use the direct one. */
+  workerDatabaseUrl?: string;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const address = process.env.TEST_TEMPORAL_ADDRESS!;
   const db = createDb(process.env.TEST_DATABASE_URL!);
+  const workerDb = opts.workerDatabaseUrl ? createDb(opts.workerDatabaseUrl) : db;
   const graph = await new FakeGraph().start();
   const llm = await new FakeOpenAI().start();
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -82,7 +90,7 @@ export async function startHarness(opts: { settings?: Partial<ChatSettings>; tem
 
   const nativeConnection = await NativeConnection.connect({ address });
   const deps = {
-    db,
+    db: workerDb,
     log,
     settings,
     llm: new ChatModel({
@@ -179,6 +187,7 @@ export async function startHarness(opts: { settings?: Partial<ChatSettings>; tem
       await nativeConnection.close();
       await connection.close();
       await Promise.all([graph.stop(), llm.stop()]);
+      if (workerDb !== db) await workerDb.destroy();
       await db.destroy();
     },
   };
