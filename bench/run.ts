@@ -3,6 +3,7 @@
  * zero-latency Graph / OpenAI servers on loopback, measures, and writes bench/results/latest.json
  * and latest.md. Flags: --bursts N (default 20), --posts N (default 1000), --debounce MS (1000);
  * --webhook-without-worker stops the worker before the webhook phase, to see the API on its own.
+ * BENCH_PROFILE=worker (or api) writes V8 CPU profiles of that process to .data/prof.
  */
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -34,6 +35,11 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
     if (Date.now() > deadline) throw new Error('worker and API did not come up');
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** BENCH_PROFILE=worker|api writes a V8 CPU profile of that process to .data/prof when it exits. */
+function profileArgs(name: string): string[] {
+  return process.env.BENCH_PROFILE === name ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, '.data', 'prof')}`] : [];
 }
 
 function flag(name: string, fallback: number): number {
@@ -92,7 +98,7 @@ async function main(): Promise<void> {
   // Their logs (warnings and up) go to .data/bench-<name>.log, to explain any outlier.
   mkdirSync(path.join(ROOT, '.data'), { recursive: true });
   const children = (['worker', 'api'] as const).map((name) =>
-    spawn(process.execPath, [require.resolve('tsx/cli'), `src/${name}/main.ts`], {
+    spawn(process.execPath, [...profileArgs(name), '--import', 'tsx', `src/${name}/main.ts`], {
       cwd: ROOT,
       env,
       stdio: ['ignore', openSync(path.join(ROOT, '.data', `bench-${name}.log`), 'w'), 'inherit'],
