@@ -59,6 +59,12 @@ const summary = (values: number[]) => {
   return { n: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), min: round(sorted[0]!), max: round(sorted[sorted.length - 1]!) };
 };
 
+/** Whatever the bench started is stopped when it exits, also on failure. */
+const started: { kill(signal?: NodeJS.Signals): boolean }[] = [];
+process.on('exit', () => {
+  for (const p of started) p.kill('SIGKILL');
+});
+
 async function main(): Promise<void> {
   const bursts = flag('bursts', 20);
   const posts = flag('posts', 1000);
@@ -66,6 +72,7 @@ async function main(): Promise<void> {
 
   console.log('starting Temporal dev server, database, worker and API...');
   const temporal = await startDevServer(ensureTemporalCli(), { port: await freePort() });
+  started.push(temporal.process);
   const databaseUrl = `postgres://postgres@127.0.0.1:5432/whatsapp_bench_${Date.now()}`;
   await migrateToLatest(databaseUrl);
   const graph = await new FakeGraph().start();
@@ -104,6 +111,7 @@ async function main(): Promise<void> {
       stdio: ['ignore', openSync(path.join(ROOT, '.data', `bench-${name}.log`), 'w'), 'inherit'],
     }),
   );
+  started.push(...children);
   const url = `http://127.0.0.1:${port}/webhooks/whatsapp`;
   await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200 && (await (await fetch(`http://127.0.0.1:${port}/health`)).text()).includes('polling'), 60_000);
   const post = async (body: string) => {
