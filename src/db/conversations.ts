@@ -24,10 +24,10 @@ export async function updateConversationMode(
   needsHuman: boolean,
   operator: string | null,
 ): Promise<void> {
-  await ensureConversation(db, waId);
+  const now = new Date();
   await db
-    .updateTable('conversations')
-    .set({ mode, needs_human: needsHuman, operator, updated_at: new Date() })
-    .where('wa_id', '=', waId)
+    .insertInto('conversations')
+    .values({ wa_id: waId, mode, needs_human: needsHuman, operator, updated_at: now })
+    .onConflict((oc) => oc.column('wa_id').doUpdateSet({ mode, needs_human: needsHuman, operator, updated_at: now }))
     .execute();
 }

@@ -13,8 +13,12 @@ export const STATUS_RANK: Record<DeliveryStatus, number> = {
   failed: 3,
 };
 
+/** STATUS_RANK as SQL, so a status column can be compared in the database. */
 const rankOf = (column: string) =>
-  sql<number>`case ${sql.ref(column)} when 'sent' then 1 when 'delivered' then 2 when 'read' then 3 when 'failed' then 3 else 0 end`;
+  sql<number>`case ${sql.ref(column)} ${sql.join(
+    Object.entries(STATUS_RANK).map(([status, rank]) => sql`when ${sql.lit(status)} then ${sql.lit(rank)}`),
+    sql` `,
+  )} else 0 end`;
 
 /** Inserts inbound messages once each (wamid is unique); returns how many were new. */
 export async function insertInbound(db: Db | Transaction<Database>, rows: NewMessage[]): Promise<number> {

@@ -1,6 +1,8 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
-export type ChatMode = 'bot' | 'operator';
+import type { ChatMode } from '../workflows/definitions';
+
+export type { ChatMode };
 export type SenderType = 'user' | 'bot' | 'operator' | 'campaign';
 export type DeliveryStatus = 'received' | 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
 

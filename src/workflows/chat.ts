@@ -119,13 +119,18 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
   upsertSearchAttributes([{ key: whatsAppPhoneKey, value: state.waId }]);
   publishSearchAttributes();
 
+  /** NeedsHuman changes reach the search attributes at once and Postgres from the main loop. */
+  function setNeedsHuman(needsHuman: boolean): void {
+    state.needsHuman = needsHuman;
+    state.conversationDirty = true;
+    publishSearchAttributes();
+  }
+
   function setMode(mode: 'bot' | 'operator', operator: string | undefined): void {
     state.mode = mode;
     state.operator = mode === 'operator' ? operator : undefined;
     // An operator holding the chat, or handing it back, has dealt with whatever asked for a human.
-    state.needsHuman = false;
-    state.conversationDirty = true;
-    publishSearchAttributes();
+    setNeedsHuman(false);
   }
 
   async function send(
@@ -276,28 +281,23 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
       const burst = state.pending.slice();
       const arrivalsBefore = arrivals;
       phase = 'generating';
-      let reply: string;
-      let handoff = false;
+      let reply = FALLBACK_REPLY;
+      let handoff = true;
+      let llmFailed = false;
       try {
-        const result = await generateReply({ waId: state.waId, context: state.context, burst });
-        reply = result.text;
-        handoff = result.handoff;
+        ({ text: reply, handoff } = await generateReply({ waId: state.waId, context: state.context, burst }));
       } catch (err) {
         log.warn('LLM failed after retries; sending the fallback reply', { error: String(err) });
-        reply = FALLBACK_REPLY;
-        handoff = true;
+        llmFailed = true;
       }
       // Taken over while the model was thinking: the operator owns the chat, the draft is dropped.
       if (state.mode !== 'bot') return;
       // New messages arrived and nothing was sent yet: answer them together rather than twice.
-      if (arrivals !== arrivalsBefore && folds < MAX_FOLDS && reply !== FALLBACK_REPLY) continue;
+      // A failed model is not asked again for the same burst; its retries are already spent.
+      if (arrivals !== arrivalsBefore && folds < MAX_FOLDS && !llmFailed) continue;
 
       consumePending(burst.length);
-      if (handoff && !state.needsHuman) {
-        state.needsHuman = true;
-        state.conversationDirty = true;
-        publishSearchAttributes();
-      }
+      if (handoff && !state.needsHuman) setNeedsHuman(true);
       await sendReply(reply);
       return;
     }
@@ -315,9 +315,7 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
         sent.push(part);
       } catch (err) {
         log.error('reply could not be delivered; flagging the chat for a human', { error: String(err) });
-        state.needsHuman = true;
-        state.conversationDirty = true;
-        publishSearchAttributes();
+        setNeedsHuman(true);
         break;
       }
     }
