@@ -58,7 +58,8 @@ async function main(): Promise<void> {
   const apiKey = config.API_KEYS[0]?.secret ?? generateDevApiKey();
   const env = { ...process.env, API_KEYS: process.env.API_KEYS || `${apiKey}:admin` };
   for (const name of ['worker', 'api'] as const) {
-    const child = spawn(process.execPath, [require.resolve('tsx/cli'), `src/${name}/main.ts`], { cwd: ROOT, env, stdio: 'inherit' });
+    // Loaded as a loader rather than through the tsx CLI: one process per child, signals reach it directly.
+    const child = spawn(process.execPath, ['--import', 'tsx', `src/${name}/main.ts`], { cwd: ROOT, env, stdio: 'inherit' });
     child.once('exit', (code) => {
       if (!stopping) {
         say(`${name} exited (${code}); stopping`);

@@ -1,6 +1,7 @@
 import { chatWorkflowId } from '../src/workflows/definitions';
 import { FALLBACK_REPLY } from '../src/workflows/chat';
-import { burstOf, FakeOpenAI } from './helpers/fake-openai';
+import { FakeGraph } from './helpers/fake-graph';
+import { burstOf, FakeOpenAI, type Responder } from './helpers/fake-openai';
 import { eventually, startHarness, type Harness } from './helpers/harness';
 import { newWamid, randomPhone } from './helpers/webhook-payload';
 import { saveHistory } from './helpers/histories';
@@ -76,17 +77,14 @@ test('a redelivered wamid changes nothing', async () => {
 
 test('a message arriving during the LLM call is folded into the reply, never dropped', async () => {
   const waId = randomPhone();
-  h.llm.delayMs = 700;
-  try {
+  await h.llm.during({ delayMs: 700 }, async () => {
     await h.inbound([{ from: waId, text: 'first part' }]);
     // Wait until the model is working on the first message, then write again.
-    await eventually(() => expect(h.llm.requests.some((r) => burstOf(r).includes('first part'))).toBe(true));
+    await eventually(() => expect(h.llm.wasAsked('first part')).toBe(true));
     await h.inbound([{ from: waId, text: 'and a follow-up' }]);
     await eventually(() => expect(h.graph.sentTo(waId).length).toBeGreaterThanOrEqual(1));
     await h.settled(waId);
-  } finally {
-    h.llm.delayMs = 0;
-  }
+  });
   const sends = h.graph.sentTo(waId);
   // Nothing had been sent when the follow-up came, so one reply answers both.
   expect(sends.map((s) => s.text)).toEqual(['Reply to: first part | and a follow-up']);
@@ -94,18 +92,15 @@ test('a message arriving during the LLM call is folded into the reply, never dro
 
 test('a message arriving while the reply is being sent starts the next burst', async () => {
   const waId = randomPhone();
-  h.graph.delayMs = 600;
-  try {
+  await h.graph.during({ delayMs: 600 }, async () => {
     await h.inbound([{ from: waId, text: 'question A' }]);
-    await eventually(() => expect(h.llm.requests.some((r) => burstOf(r).includes('question A'))).toBe(true));
+    await eventually(() => expect(h.llm.wasAsked('question A')).toBe(true));
     // Let the reply reach the (slow) Graph server, then write during the send.
     await new Promise((r) => setTimeout(r, 300));
     await h.inbound([{ from: waId, text: 'question B' }]);
     await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(2), 20_000);
     await h.settled(waId);
-  } finally {
-    h.graph.delayMs = 0;
-  }
+  });
   const texts = h.graph.sentTo(waId).map((s) => s.text);
   expect(texts[0]).toContain('question A');
   expect(texts[1]).toBe('Reply to: question B');
@@ -127,15 +122,12 @@ test('LLM 429 and 500 are retried and the reply still goes out', async () => {
 
 test('exhausted LLM retries give the fallback reply and NeedsHuman', async () => {
   const waId = randomPhone();
-  h.llm.outage = FakeOpenAI.apiError(500, 'down for good');
-  try {
+  await h.llm.during({ outage: FakeOpenAI.apiError(500, 'down for good') }, async () => {
     await h.inbound([{ from: waId, text: 'hello?' }]);
     await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(1));
     const state = await h.settled(waId);
     expect(state.needsHuman).toBe(true);
-  } finally {
-    h.llm.outage = undefined;
-  }
+  });
   expect(h.graph.sentTo(waId)[0]!.text).toBe(FALLBACK_REPLY);
   await eventually(async () => expect((await searchAttributes(waId)).NeedsHuman).toEqual([true]));
   await eventually(async () => {
@@ -148,18 +140,16 @@ test('exhausted LLM retries give the fallback reply and NeedsHuman', async () =>
 test('the handoff_to_human tool sends a holding reply and flags the chat', async () => {
   const waId = randomPhone();
   const previous = h.llm.responder;
-  h.llm.responder = (req) =>
+  const responder: Responder = (req) =>
     burstOf(req).some((t) => t.includes('speak to a person'))
       ? { handoff: { reason: 'asked for a person', message: 'Connecting you with our team now.' } }
       : previous(req);
-  try {
+  await h.llm.during({ responder }, async () => {
     await h.inbound([{ from: waId, text: 'I want to speak to a person' }]);
     await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(1));
     const state = await h.settled(waId);
     expect(state.needsHuman).toBe(true);
-  } finally {
-    h.llm.responder = previous;
-  }
+  });
   expect(h.graph.sentTo(waId)[0]!.text).toBe('Connecting you with our team now.');
   const request = h.llm.requests.find((r) => burstOf(r).includes('I want to speak to a person'))!;
   expect(JSON.stringify(request.tools)).toContain('handoff_to_human');
@@ -169,14 +159,13 @@ test('a reply longer than 4096 characters is split into several WhatsApp message
   const waId = randomPhone();
   const previous = h.llm.responder;
   const paragraph = 'word '.repeat(700).trim(); // 3499 characters
-  h.llm.responder = (req) => (burstOf(req).includes('tell me everything') ? { content: `${paragraph}\n\n${paragraph}\n\n${paragraph}` } : previous(req));
-  try {
+  const responder: Responder = (req) =>
+    burstOf(req).includes('tell me everything') ? { content: `${paragraph}\n\n${paragraph}\n\n${paragraph}` } : previous(req);
+  await h.llm.during({ responder }, async () => {
     await h.inbound([{ from: waId, text: 'tell me everything' }]);
     await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(3));
     await h.settled(waId);
-  } finally {
-    h.llm.responder = previous;
-  }
+  });
   const texts = h.graph.sentTo(waId).map((s) => s.text!);
   expect(texts.every((t) => t.length <= 4096)).toBe(true);
   expect(texts).toEqual([paragraph, paragraph, paragraph]);
@@ -184,13 +173,13 @@ test('a reply longer than 4096 characters is split into several WhatsApp message
 
 test('Graph throttling (130429) is retried; a permanent error (131026) flags the chat instead', async () => {
   const throttled = randomPhone();
-  h.graph.faults.push({ ...graphError(400, 130429, 'Rate limit hit') });
+  h.graph.faults.push(FakeGraph.graphError(400, 130429, 'Rate limit hit'));
   await h.inbound([{ from: throttled, text: 'ping' }]);
   await eventually(() => expect(h.graph.sentTo(throttled)).toHaveLength(1), 20_000);
   expect((await h.settled(throttled)).needsHuman).toBe(false);
 
   const undeliverable = randomPhone();
-  h.graph.faults.push({ ...graphError(400, 131026, 'Message undeliverable') });
+  h.graph.faults.push(FakeGraph.graphError(400, 131026, 'Message undeliverable'));
   await h.inbound([{ from: undeliverable, text: 'ping' }]);
   await eventually(async () => expect((await h.chatState(undeliverable)).needsHuman).toBe(true));
   expect(h.graph.sentTo(undeliverable)).toHaveLength(0);
@@ -198,10 +187,6 @@ test('Graph throttling (130429) is retried; a permanent error (131026) flags the
   expect(failed.delivery_status).toBe('failed');
   expect(JSON.stringify(failed.error)).toContain('131026');
 });
-
-function graphError(status: number, code: number, message: string) {
-  return { status, body: { error: { message, type: 'OAuthException', code } } };
-}
 
 test('a worker restart mid-burst loses nothing and answers once', async () => {
   const waId = randomPhone();

@@ -71,16 +71,13 @@ test('takeover, operator message and handback, end to end', async () => {
 
 test('takeover while the model is generating drops the draft reply', async () => {
   const waId = randomPhone();
-  h.llm.delayMs = 800;
-  try {
+  await h.llm.during({ delayMs: 800 }, async () => {
     await h.inbound([{ from: waId, text: 'slow question' }]);
-    await eventually(() => expect(h.llm.requests.some((r) => burstOf(r).includes('slow question'))).toBe(true));
+    await eventually(() => expect(h.llm.wasAsked('slow question')).toBe(true));
     expect((await h.api('POST', '/api/v1/takeover', { body: { phone: waId } })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 1000)); // the LLM answer lands after the takeover
     await h.settled(waId);
-  } finally {
-    h.llm.delayMs = 0;
-  }
+  });
   expect(h.graph.sentTo(waId)).toHaveLength(0);
   expect((await h.chatState(waId)).mode).toBe('operator');
 });

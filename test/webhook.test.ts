@@ -121,8 +121,7 @@ test('a receipt that arrives before the send recorded its wamid is applied after
   const waId = randomPhone();
   // The Graph fake answers slowly; we deliver the "delivered" receipt for the wamid it will return
   // before the activity has stored that wamid.
-  h.graph.delayMs = 800;
-  try {
+  await h.graph.during({ delayMs: 800 }, async () => {
     await h.inbound([{ from: waId, text: 'race me' }]);
     await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(1));
     const wamid = h.graph.sentTo(waId)[0]!.wamid;
@@ -131,9 +130,7 @@ test('a receipt that arrives before the send recorded its wamid is applied after
     await h.settled(waId);
     const row = await h.db.selectFrom('messages').select('delivery_status').where('wamid', '=', wamid).executeTakeFirstOrThrow();
     expect(row.delivery_status).toBe('delivered');
-  } finally {
-    h.graph.delayMs = 0;
-  }
+  });
 });
 
 test('validly signed events we do not act on get 200; signed garbage gets 400', async () => {

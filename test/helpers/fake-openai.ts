@@ -54,6 +54,11 @@ export class FakeOpenAI extends HttpFake {
     };
   }
 
+  /** Whether a request so far asked the model to answer a burst containing this text. */
+  wasAsked(text: string): boolean {
+    return this.requests.some((r) => burstOf(r).includes(text));
+  }
+
   static apiError(status: number, message: string, headers?: Record<string, string>) {
     return { status, body: { error: { message, type: status === 429 ? 'rate_limit_exceeded' : 'server_error' } }, headers };
   }

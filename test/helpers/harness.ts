@@ -13,9 +13,12 @@ import type { Message } from '../../src/db/schema';
 import { ChatModel, DEFAULT_SYSTEM_PROMPT } from '../../src/llm/chat-model';
 import { createWorker } from '../../src/worker/create-worker';
 import { chatStateQuery, chatWorkflowId, type ChatSettings, type ChatStateView } from '../../src/workflows/definitions';
+import { eventually } from './eventually';
 import { FakeGraph } from './fake-graph';
 import { FakeOpenAI } from './fake-openai';
 import { webhookBody, type TextMessageSpec } from './webhook-payload';
+
+export { eventually };
 
 export const APP_SECRET = 'test-app-secret';
 export const KEYS = {
@@ -57,18 +60,6 @@ export interface Harness {
   settled(waId: string, timeoutMs?: number): Promise<ChatStateView>;
   restartWorker(): Promise<void>;
   stop(): Promise<void>;
-}
-
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
-  }
 }
 
 export interface HarnessOptions {

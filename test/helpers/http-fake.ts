@@ -16,6 +16,18 @@ export abstract class HttpFake {
   private server?: http.Server;
   url = '';
 
+  /** Runs fn with some of this fake's settings changed (delay, outage, ...), restoring them after. */
+  async during<T>(changes: Partial<this>, fn: () => Promise<T>): Promise<T> {
+    const keys = Object.keys(changes) as (keyof this)[];
+    const previous = keys.map((k) => this[k]);
+    Object.assign(this, changes);
+    try {
+      return await fn();
+    } finally {
+      keys.forEach((k, i) => (this[k] = previous[i]!));
+    }
+  }
+
   protected abstract handle(req: http.IncomingMessage, body: unknown): Promise<{ status: number; body: unknown }>;
 
   async start(): Promise<this> {
