@@ -15,7 +15,7 @@ import { signBody } from '../src/api/webhook/signature';
 import { migrateToLatest } from '../src/db/migrate';
 import { registerSearchAttributes } from '../src/temporal/search-attributes';
 import { explainBurst } from './explain-burst';
-import { chatSearchAttributeKeys } from '../src/workflows/search-attributes';
+import { allSearchAttributeKeys } from '../src/workflows/search-attributes';
 import { CHAT_WORKFLOW_TYPE, inboundMessageSignal } from '../src/workflows/definitions';
 import { ensureTemporalCli, freePort, startDevServer, ROOT } from '../scripts/temporal-cli';
 import { eventually } from '../test/helpers/eventually';
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const llm = await new FakeOpenAI().start();
 
   const admin = await Connection.connect({ address: temporal.address });
-  await registerSearchAttributes(admin, 'default', chatSearchAttributeKeys);
+  await registerSearchAttributes(admin, 'default', allSearchAttributeKeys);
   const client = new Client({ connection: admin });
   const port = await freePort();
   // The real entry points, as separate processes: the topology production runs.

@@ -8,7 +8,7 @@ import { Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { migrateToLatest } from '../src/db/migrate';
 import { registerSearchAttributes } from '../src/temporal/search-attributes';
-import { chatSearchAttributeKeys } from '../src/workflows/search-attributes';
+import { allSearchAttributeKeys } from '../src/workflows/search-attributes';
 import { ensureTemporalCli, freePort, startDevServer, ROOT } from '../scripts/temporal-cli';
 
 export default async function globalSetup(): Promise<void> {
@@ -21,7 +21,7 @@ export default async function globalSetup(): Promise<void> {
   await migrateToLatest(databaseUrl);
 
   const connection = await Connection.connect({ address: server.address });
-  await registerSearchAttributes(connection, 'default', chatSearchAttributeKeys);
+  await registerSearchAttributes(connection, 'default', allSearchAttributeKeys);
   await connection.close();
 
   const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: quietLogger });

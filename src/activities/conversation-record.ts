@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { ensureConversation, updateConversationMode } from '../db/conversations';
+import { recordCampaignReply } from '../db/campaign-recipients';
 import { insertInbound } from '../db/messages';
 import type { ChatMode } from '../db/schema';
 import type { InboundMessage } from '../workflows/definitions';
@@ -54,6 +55,9 @@ export function createConversationActivities({ db }: Pick<ActivityDeps, 'db'>) {
           })
           .where('id', '=', conversationId)
           .execute();
+        // A user writing after a campaign message is that campaign's reply (counted once).
+        const firstAnswerable = messages.find((m) => m.answerable);
+        if (inserted > 0 && firstAnswerable) await recordCampaignReply(trx, waId, new Date(firstAnswerable.sentAt));
         return { inserted };
       });
     },

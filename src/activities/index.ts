@@ -1,10 +1,14 @@
+import type { Client } from '@temporalio/client';
 import type { WhatsAppSender } from '../channels/types';
 import type { Db } from '../db/database';
 import type { ChatModel } from '../llm/chat-model';
 import type { Logger } from '../logger';
 import type { ChatSettings } from '../workflows/definitions';
+import { createCampaignRunActivities } from './campaign-run';
+import { createCampaignSenderActivities } from './campaign-sender';
 import { createConversationActivities } from './conversation-record';
 import { createLlmActivities } from './llm';
+import { createOptKeywordActivities } from './opt-keywords';
 import { createSendActivities } from './send';
 
 export interface ActivityDeps {
@@ -13,6 +17,8 @@ export interface ActivityDeps {
   whatsapp: WhatsAppSender;
   log: Logger;
   settings: ChatSettings;
+  /** For signalling chats and managing campaign Schedules from activities. */
+  temporal: Client;
 }
 
 /** Every activity the worker registers, built over its dependencies (no process.env in here). */
@@ -25,7 +31,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createConversationActivities(deps),
     ...createLlmActivities(deps),
     ...createSendActivities(deps),
+    ...createOptKeywordActivities(deps),
+    ...createCampaignRunActivities(deps),
+    ...createCampaignSenderActivities(deps),
   };
 }
 
 export type ChatActivities = ReturnType<typeof createActivities>;
+export type CampaignActivities = ChatActivities;

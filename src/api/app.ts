@@ -4,9 +4,13 @@ import { pinoHttp } from 'pino-http';
 import { apiKeyAuth } from './auth';
 import type { AppDeps } from './deps';
 import { errorMiddleware, notFoundHandler } from './errors';
+import { isContactImportPath } from './routes/contact-bulk';
+import { contactsRouter } from './routes/contacts';
+import { campaignsRouter } from './routes/campaigns';
 import { conversationsRouter } from './routes/conversations';
 import { healthRouter } from './routes/health';
 import { operatorRouter } from './routes/operator';
+import { templatesRouter } from './routes/templates';
 import { whatsAppWebhookRouter } from './routes/whatsapp-webhook';
 
 /** Builds the Express app without listening, so tests drive it with real dependencies. */
@@ -33,12 +37,17 @@ export function createApp(deps: AppDeps): Express {
   app.use('/webhooks/whatsapp', webhook);
   app.use('/webhook', webhook);
 
-  app.use(express.json({ limit: '256kb' }));
+  const json = express.json({ limit: '256kb' });
+  // The contact import takes up to 5 MB (JSON or CSV) and reads it itself, after authentication.
+  app.use((req, res, next) => (isContactImportPath(req.path) ? next() : json(req, res, next)));
   app.use(healthRouter(deps));
 
   const v1 = express.Router();
   v1.use(apiKeyAuth(deps.apiKeys));
   v1.use('/conversations', conversationsRouter(deps));
+  v1.use('/campaigns', campaignsRouter(deps));
+  v1.use('/contacts', contactsRouter(deps));
+  v1.use('/templates', templatesRouter(deps));
   v1.use(operatorRouter(deps));
   app.use('/api/v1', v1);
 

@@ -9,7 +9,12 @@ export class ConsoleSender implements WhatsAppSender {
 
   async send(to: string, content: OutboundContent): Promise<SendResult> {
     const wamid = `console.${randomUUID()}`;
-    const shown = content.kind === 'text' ? content.text : `[media ${content.media.mimeType ?? ''} ${content.media.id ?? content.media.link}]`;
+    const shown =
+      content.kind === 'text'
+        ? content.text
+        : content.kind === 'template'
+          ? `[template ${content.template.name}] ${content.template.text}`
+          : `[media ${content.media.mimeType ?? ''} ${content.media.id ?? content.media.link}]`;
     this.log.info({ to, wamid }, `WhatsApp (console) → ${to}: ${shown}`);
     return { wamid };
   }

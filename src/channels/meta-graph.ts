@@ -1,4 +1,4 @@
-import { SendError, mediaKind, type OutboundContent, type SendResult, type WhatsAppSender } from './types';
+import { SendError, mediaKind, type OutboundContent, type SendOptions, type SendResult, type WhatsAppSender } from './types';
 
 export interface MetaGraphOptions {
   baseUrl: string;
@@ -16,18 +16,23 @@ export class MetaGraphSender implements WhatsAppSender {
   readonly provider = 'meta';
   constructor(private readonly options: MetaGraphOptions) {}
 
-  async send(to: string, content: OutboundContent): Promise<SendResult> {
+  async send(to: string, content: OutboundContent, options: SendOptions = {}): Promise<SendResult> {
     const url = `${this.options.baseUrl.replace(/\/$/, '')}/${this.options.phoneNumberId}/messages`;
     let res: Response;
     try {
       res = await fetch(url, {
         method: 'POST',
         headers: { authorization: `Bearer ${this.options.accessToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify(graphBody(to, content)),
+        body: JSON.stringify({
+          ...graphBody(to, content),
+          ...(options.callbackData ? { biz_opaque_callback_data: options.callbackData } : {}),
+        }),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
       });
     } catch (err) {
-      throw new SendError(`Graph API unreachable: ${(err as Error).message}`, true);
+      // A refused connection never reached Graph; a timeout may have been accepted and sent.
+      const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
+      throw new SendError(`Graph API unreachable: ${(err as Error).message}`, true, undefined, undefined, timedOut);
     }
     const body = (await res.json().catch(() => ({}))) as GraphResponse;
     if (res.ok && body.messages?.[0]?.id) return { wamid: body.messages[0].id };
@@ -48,9 +53,22 @@ interface GraphResponse {
 function graphBody(to: string, content: OutboundContent): Record<string, unknown> {
   const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to };
   if (content.kind === 'text') return { ...base, type: 'text', text: { body: content.text, preview_url: false } };
+  if (content.kind === 'template') return { ...base, type: 'template', template: templateBody(content.template) };
   const kind = mediaKind(content.media.mimeType);
   const media: Record<string, string> = content.media.id ? { id: content.media.id } : { link: content.media.link! };
   if (content.media.caption && kind !== 'audio' && kind !== 'sticker') media.caption = content.media.caption;
   if (content.media.filename && kind === 'document') media.filename = content.media.filename;
   return { ...base, type: kind, [kind]: media };
+}
+
+/** Named parameters carry parameter_name (Meta's named-variable templates); positional ones ({{1}}) do not. */
+function templateBody(t: Extract<OutboundContent, { kind: 'template' }>['template']): Record<string, unknown> {
+  const parameters = t.parameters.map((p) =>
+    /^\d+$/.test(p.name) ? { type: 'text', text: p.value } : { type: 'text', parameter_name: p.name, text: p.value },
+  );
+  return {
+    name: t.name,
+    language: { code: t.language },
+    ...(parameters.length ? { components: [{ type: 'body', parameters }] } : {}),
+  };
 }

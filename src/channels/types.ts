@@ -1,6 +1,23 @@
 import type { MediaInfo } from '../workflows/definitions';
 
-export type OutboundContent = { kind: 'text'; text: string } | { kind: 'media'; media: MediaInfo };
+/** An approved template with its body parameters in order (named ones carry their name). */
+export interface TemplateContent {
+  name: string;
+  language: string;
+  parameters: { name: string; value: string }[];
+  /** The rendered body, for the record and for providers that send plain text. */
+  text: string;
+}
+
+export type OutboundContent =
+  | { kind: 'text'; text: string }
+  | { kind: 'media'; media: MediaInfo }
+  | { kind: 'template'; template: TemplateContent };
+
+export interface SendOptions {
+  /** Echoed back by Meta in status webhooks (biz_opaque_callback_data): ties a receipt to our send. */
+  callbackData?: string;
+}
 
 export interface SendResult {
   wamid: string;
@@ -9,7 +26,7 @@ export interface SendResult {
 /** A way to put a message in front of a WhatsApp user. */
 export interface WhatsAppSender {
   readonly provider: string;
-  send(to: string, content: OutboundContent): Promise<SendResult>;
+  send(to: string, content: OutboundContent, options?: SendOptions): Promise<SendResult>;
 }
 
 /** What went wrong at the provider, classified so activities know whether a retry can help. */
@@ -19,6 +36,8 @@ export class SendError extends Error {
     readonly retryable: boolean,
     readonly code?: number,
     readonly retryAfterMs?: number,
+    /** The request may have reached the provider (e.g. a timeout after sending): it may have gone out. */
+    readonly ambiguous = false,
   ) {
     super(message);
     this.name = 'SendError';

@@ -58,6 +58,8 @@ export interface Receipt {
   recipientId?: string;
   occurredAt: Date;
   errors?: unknown;
+  /** biz_opaque_callback_data: our client key, echoed by Meta for messages we sent with one. */
+  callbackData?: string;
 }
 
 /** Records status receipts forward-only, both as receipts and on the messages they describe. */
@@ -86,9 +88,24 @@ export async function recordReceipts(db: Db, receipts: Receipt[]): Promise<void>
             .where(rankOf('delivery_receipts.status'), '<', STATUS_RANK[r.status]),
         )
         .execute();
+      if (r.callbackData && r.status !== 'failed') await confirmBySendKey(trx, r.callbackData, r.wamid, r.occurredAt);
       await advanceMessageStatus(trx, r.wamid, r.status, r.occurredAt, r.errors);
     }
   });
+}
+
+/**
+ * A campaign send whose worker died before it stored WhatsApp's answer is "unconfirmed"; Meta's
+ * receipt, carrying our client key, proves it went out and supplies the wamid.
+ */
+async function confirmBySendKey(trx: Transaction<Database>, clientKey: string, wamid: string, at: Date): Promise<void> {
+  await trx.updateTable('messages').set({ wamid }).where('client_key', '=', clientKey).where('wamid', 'is', null).execute();
+  await trx
+    .updateTable('campaign_recipients')
+    .set({ wamid, state: 'sent', sent_at: at, error: null })
+    .where('client_key', '=', clientKey)
+    .where('state', 'in', ['sending', 'unconfirmed'])
+    .execute();
 }
 
 /** A receipt that beat the send's own bookkeeping is applied once the wamid is known. */

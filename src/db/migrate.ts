@@ -1,10 +1,12 @@
 import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvider } from 'kysely';
 import pg from 'pg';
 import * as initial from '../../migrations/2026-11-23T0001_conversations_and_messages';
+import * as campaigns from '../../migrations/2026-11-23T0002_contacts_templates_campaigns';
 
 /** Listed explicitly, in order: no directory scanning, so bundling and renames cannot reorder them. */
 const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T0001_conversations_and_messages': initial,
+  '2026-11-23T0002_contacts_templates_campaigns': campaigns,
 };
 
 class ListedMigrations implements MigrationProvider {

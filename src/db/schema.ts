@@ -58,3 +58,108 @@ export interface Database {
 export type Conversation = Selectable<ConversationsTable>;
 export type Message = Selectable<MessagesTable>;
 export type NewMessage = Insertable<MessagesTable>;
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface ContactsTable {
+  id: Generated<number>;
+  first_name: string | null;
+  last_name: string | null;
+  email: string | null;
+  company: string | null;
+  job_title: string | null;
+  notes: string | null;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  attributes: ColumnType<Record<string, unknown>, string | undefined, string>;
+  opt_in_status: ColumnType<boolean, boolean | undefined, boolean>;
+  opted_in_at: Timestamp | null;
+  opt_in_source: string | null;
+  opted_out_at: Timestamp | null;
+  opt_out_source: string | null;
+  opt_out_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ContactPhoneNumbersTable {
+  id: Generated<number>;
+  contact_id: number;
+  phone_number: string;
+  wa_id: string;
+  label: string | null;
+  is_primary: ColumnType<boolean, boolean | undefined, boolean>;
+  verified_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export type TemplateStatus = 'APPROVED' | 'PENDING' | 'REJECTED';
+export type TemplateCategory = 'MARKETING' | 'UTILITY' | 'AUTHENTICATION';
+
+export interface TemplatesTable {
+  id: Generated<number>;
+  name: string;
+  language: string;
+  category: TemplateCategory;
+  body: string;
+  status: TemplateStatus;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export type CampaignStatus = 'draft' | 'scheduled' | 'running' | 'paused' | 'stopped' | 'completed';
+
+export interface CampaignsTable {
+  id: Generated<number>;
+  name: string;
+  description: string | null;
+  template_id: number;
+  variables: ColumnType<Record<string, string>, string | undefined, string>;
+  audience: ColumnType<Record<string, unknown>, string | undefined, string>;
+  rate_per_second: ColumnType<number, number | undefined, number>;
+  scheduled_at: Timestamp | null;
+  cron: string | null;
+  timezone: string | null;
+  status: ColumnType<CampaignStatus, CampaignStatus | undefined, CampaignStatus>;
+  current_workflow_id: string | null;
+  total_recipients: number | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  last_error: string | null;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export type RecipientState = 'sending' | 'sent' | 'failed' | 'unconfirmed';
+
+export interface CampaignRecipientsTable {
+  campaign_id: number;
+  contact_id: number;
+  wa_id: string;
+  client_key: string;
+  state: RecipientState;
+  kind: 'template' | 'text' | null;
+  wamid: string | null;
+  error: Json | null;
+  attempts: ColumnType<number, number | undefined, number>;
+  chat_notified: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: CreatedAt;
+  sent_at: Timestamp | null;
+  replied_at: Timestamp | null;
+}
+
+export interface Database {
+  contacts: ContactsTable;
+  contact_phone_numbers: ContactPhoneNumbersTable;
+  templates: TemplatesTable;
+  campaigns: CampaignsTable;
+  campaign_recipients: CampaignRecipientsTable;
+}
+
+export type Contact = Selectable<ContactsTable>;
+export type ContactPhoneNumber = Selectable<ContactPhoneNumbersTable>;
+export type Template = Selectable<TemplatesTable>;
+export type Campaign = Selectable<CampaignsTable>;
+export type CampaignRecipient = Selectable<CampaignRecipientsTable>;

@@ -53,6 +53,7 @@ export function buildMessages(systemPrompt: string, context: ContextMessage[], b
   for (const entry of context) {
     if (entry.role === 'user') messages.push({ role: 'user', content: entry.text });
     else if (entry.role === 'bot') messages.push({ role: 'assistant', content: entry.text });
+    else if (entry.role === 'campaign') messages.push({ role: 'assistant', content: `(campaign message sent to the customer) ${entry.text}` });
     else messages.push({ role: 'assistant', content: `(sent by a human operator) ${entry.text}` });
   }
   for (const msg of burst) messages.push({ role: 'user', content: msg.text });

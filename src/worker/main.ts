@@ -1,5 +1,5 @@
 import { NativeConnection } from '@temporalio/worker';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { createSender } from '../channels';
 import { loadConfigOrExit } from '../config';
 import { createDb } from '../db/database';
@@ -7,7 +7,7 @@ import { ChatModel } from '../llm/chat-model';
 import { loadSystemPrompt } from '../llm/system-prompt';
 import { createLogger } from '../logger';
 import { registerSearchAttributes } from '../temporal/search-attributes';
-import { chatSearchAttributeKeys } from '../workflows/search-attributes';
+import { allSearchAttributeKeys } from '../workflows/search-attributes';
 import { createWorker } from './create-worker';
 import { installSdkLogger } from './sdk-logger';
 import { chatSettingsFromConfig } from './settings';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   installSdkLogger(log, config.LOG_LEVEL);
 
   const admin = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const added = await registerSearchAttributes(admin, config.TEMPORAL_NAMESPACE, chatSearchAttributeKeys);
+  const added = await registerSearchAttributes(admin, config.TEMPORAL_NAMESPACE, allSearchAttributeKeys);
   if (added.length) log.info({ added }, 'registered search attributes');
   await admin.close();
 
@@ -36,11 +36,13 @@ async function main(): Promise<void> {
     timeoutMs: config.LLM_TIMEOUT_MS,
   });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  // Activities signal chats and manage campaign Schedules over the worker's own connection.
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const worker = await createWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps: { db, llm, whatsapp: createSender(config, log), log, settings: chatSettingsFromConfig(config) },
+    deps: { db, llm, whatsapp: createSender(config, log), log, settings: chatSettingsFromConfig(config), temporal },
   });
   log.info(
     { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, provider: config.WHATSAPP_PROVIDER },

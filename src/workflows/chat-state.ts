@@ -17,6 +17,7 @@ export function newChatState(waId: string): ChatState {
     unrecorded: [],
     conversationDirty: false,
     outboundCount: 0,
+    optRequests: [],
   };
 }
 
@@ -56,4 +57,17 @@ export function burstDeadline(state: ChatState, debounceMs: number, maxWaitMs: n
   const first = state.pending[0]!;
   const last = state.pending[state.pending.length - 1]!;
   return Math.min(last.receivedAt + debounceMs, first.receivedAt + maxWaitMs);
+}
+
+// Whole-message keywords only: "please don't stop" is a conversation, "STOP" is an instruction.
+const OPT_OUT_WORDS = new Set(['stop', 'stopall', 'stop all', 'unsubscribe', 'opt out', 'optout', 'opt-out']);
+const OPT_IN_WORDS = new Set(['start', 'unstop', 'subscribe', 'opt in', 'optin', 'opt-in']);
+
+/** true: asks to opt in, false: asks to opt out, undefined: an ordinary message. */
+export function optKeyword(msg: InboundMessage): boolean | undefined {
+  if (msg.type !== 'text') return undefined;
+  const word = msg.text.trim().toLowerCase().replace(/[.!\s]+$/, '').replace(/\s+/g, ' ');
+  if (OPT_OUT_WORDS.has(word)) return false;
+  if (OPT_IN_WORDS.has(word)) return true;
+  return undefined;
 }

@@ -21,6 +21,7 @@ import type { ChatActivities } from '../activities';
 import {
   burstDeadline,
   newChatState,
+  optKeyword,
   pushContext,
   recordInboundTime,
   SeenWamids,
@@ -30,7 +31,10 @@ import {
   CUSTOMER_WINDOW_MS,
   INVALID_OPERATOR_MESSAGE,
   SEND_FAILED,
+  OPT_IN_CONFIRMATION,
+  OPT_OUT_CONFIRMATION,
   WINDOW_CLOSED,
+  campaignMessageSignal,
   chatStateQuery,
   handbackUpdate,
   inboundMessageSignal,
@@ -47,6 +51,7 @@ import { splitMessage } from './split-message';
 /** A burst whose reply was overtaken by new messages is regenerated at most this often, then sent. */
 const MAX_FOLDS = 2;
 const COARSE_LAST_INBOUND_AT = 'coarse-last-inbound-at';
+const OPT_KEYWORDS = 'opt-keywords';
 const LAST_INBOUND_AT_STEP_MS = 60_000;
 export const FALLBACK_REPLY =
   "Sorry, I'm having trouble answering right now. A member of our team will get back to you here shortly.";
@@ -64,7 +69,7 @@ export const FALLBACK_REPLY =
 const { loadChatSettings } = proxyLocalActivities<ChatActivities>({ startToCloseTimeout: '10s' });
 
 // Postgres writes: retried until the database is back, so nothing received is ever dropped.
-const { recordInboundMessages, syncConversation } = proxyActivities<ChatActivities>({
+const { recordInboundMessages, syncConversation, applyOptKeyword } = proxyActivities<ChatActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
 });
@@ -161,10 +166,23 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
     if (msg.contactName) state.contactName = msg.contactName;
     recordInboundTime(state, msg, now);
     state.unrecorded.push(msg);
+    const optIn = optKeyword(msg);
+    // Patched: before it, a STOP went to the LLM like any other message.
+    if (optIn !== undefined && patched(OPT_KEYWORDS)) {
+      state.optRequests.push({ message: msg, optIn });
+      return;
+    }
     if (msg.answerable) {
       state.pending.push({ ...msg, receivedAt: now });
       arrivals++;
     }
+  });
+
+  setHandler(campaignMessageSignal, (msg) => {
+    // The campaign sender signals again after a retry; the wamid makes that harmless.
+    if (seen.has(msg.wamid)) return;
+    seen.add(msg.wamid);
+    pushContext(state, { role: 'campaign', text: msg.text, at: msg.at }, settings.contextMessages);
   });
 
   setHandler(takeoverUpdate, ({ operator }) => {
@@ -322,6 +340,39 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
     if (sent.length > 0) pushContext(state, { role: 'bot', text: sent.join('\n'), at: Date.now() }, settings.contextMessages);
   }
 
+  /**
+   * STOP always opts the contact out and is confirmed once (compliance, whoever holds the chat).
+   * START only counts when the contact had opted out; otherwise it is an ordinary message.
+   */
+  async function applyOptRequests(): Promise<void> {
+    while (state.optRequests.length > 0) {
+      const { message, optIn } = state.optRequests[0]!;
+      phase = 'recording';
+      const { handled, changed } = await applyOptKeyword({
+        waId: state.waId,
+        optIn,
+        at: message.sentAt,
+        name: state.contactName,
+      });
+      state.optRequests.shift();
+      if (!handled) {
+        state.pending.push({ ...message, receivedAt: Date.now() });
+        arrivals++;
+        continue;
+      }
+      pushContext(state, { role: 'user', text: message.text, at: message.sentAt }, settings.contextMessages);
+      if (!changed) continue;
+      const confirmation = optIn ? OPT_IN_CONFIRMATION : OPT_OUT_CONFIRMATION;
+      phase = 'sending';
+      try {
+        await send('bot', { text: confirmation });
+        pushContext(state, { role: 'bot', text: confirmation, at: Date.now() }, settings.contextMessages);
+      } catch (err) {
+        log.error('opt-in/out confirmation could not be delivered', { error: String(err) });
+      }
+    }
+  }
+
   function shouldContinueAsNew(): boolean {
     const info = workflowInfo();
     return info.continueAsNewSuggested || info.historyLength >= settings.continueAsNewAfterEvents;
@@ -332,21 +383,24 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
     await condition(
       () =>
         state.unrecorded.length > 0 ||
+        state.optRequests.length > 0 ||
         state.pending.length > 0 ||
         state.conversationDirty ||
         shouldContinueAsNew(),
     );
     if (state.unrecorded.length > 0) await recordReceived();
     if (state.conversationDirty) await syncConversationRecord();
+    // Opt requests are few and must not wait behind a burst; they go on record first (above).
+    if (state.optRequests.length > 0) await applyOptRequests();
     if (state.pending.length > 0) {
       if (state.mode === 'bot') await answerBurst();
       else consumePending(state.pending.length);
       continue;
     }
-    if (shouldContinueAsNew() && state.unrecorded.length === 0 && !state.conversationDirty) {
+    if (shouldContinueAsNew() && state.unrecorded.length === 0 && !state.conversationDirty && state.optRequests.length === 0) {
       // Operator updates may be mid-flight (sending); they finish in this run before it hands over.
       await condition(allHandlersFinished);
-      if (state.pending.length > 0 || state.unrecorded.length > 0) continue;
+      if (state.pending.length > 0 || state.unrecorded.length > 0 || state.optRequests.length > 0) continue;
       await continueAsNew<typeof chatWorkflow>({ waId: state.waId, state });
     }
   }

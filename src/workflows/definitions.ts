@@ -5,7 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export type ChatMode = 'bot' | 'operator';
-export type ContextRole = 'user' | 'bot' | 'operator';
+export type ContextRole = 'user' | 'bot' | 'operator' | 'campaign';
 
 /** Media metadata as Meta sends it; the bytes stay with Meta until someone downloads them. */
 export interface MediaInfo {
@@ -43,6 +43,21 @@ export interface ContextMessage {
   at: number;
 }
 
+/** A campaign message that went out to this user: it joins the chat's context for the LLM. */
+export interface CampaignMessage {
+  wamid: string;
+  campaignId: number;
+  text: string;
+  /** Epoch milliseconds the message was sent. */
+  at: number;
+}
+
+/** An inbound STOP / START keyword waiting to be applied to the contact's opt-in. */
+export interface OptRequest {
+  message: InboundMessage;
+  optIn: boolean;
+}
+
 export interface ChatState {
   waId: string;
   contactName?: string;
@@ -61,6 +76,8 @@ export interface ChatState {
   conversationDirty: boolean;
   /** Outbound messages so far: the send idempotency key of the next one is derived from it. */
   outboundCount: number;
+  /** Opt-out / opt-in keywords received and not yet applied. */
+  optRequests: OptRequest[];
 }
 
 export interface ChatWorkflowInput {
@@ -119,6 +136,7 @@ export const inboundMessageSignal = defineSignal<[InboundMessage]>('inboundMessa
 export const takeoverUpdate = defineUpdate<ModeResult, [TakeoverInput]>('takeover');
 export const handbackUpdate = defineUpdate<ModeResult, [HandbackInput]>('handback');
 export const operatorMessageUpdate = defineUpdate<OperatorMessageResult, [OperatorMessageInput]>('operatorMessage');
+export const campaignMessageSignal = defineSignal<[CampaignMessage]>('campaignMessage');
 export const chatStateQuery = defineQuery<ChatStateView>('chatState');
 
 /** ApplicationFailure types the API maps to HTTP statuses. */
@@ -128,6 +146,10 @@ export const SEND_FAILED = 'SendFailed';
 
 export const CUSTOMER_WINDOW_MS = 24 * 60 * 60 * 1000;
 export const SEEN_WAMIDS_LIMIT = 2000;
+export const OPT_OUT_CONFIRMATION =
+  "You've been unsubscribed and won't receive marketing messages from us. Reply START to subscribe again.";
+export const OPT_IN_CONFIRMATION = "You're subscribed again. Reply STOP at any time to unsubscribe.";
+
 /** WhatsApp rejects text bodies longer than this. */
 export const WHATSAPP_TEXT_LIMIT = 4096;
 

@@ -1,1 +1,2 @@
-export { chatWorkflow } from './chat';
+export * from './chat';
+export * from './campaign';

@@ -7,3 +7,9 @@ export const needsHumanKey = defineSearchAttributeKey('NeedsHuman', SearchAttrib
 export const lastInboundAtKey = defineSearchAttributeKey('LastInboundAt', SearchAttributeType.DATETIME);
 
 export const chatSearchAttributeKeys = [whatsAppPhoneKey, chatModeKey, needsHumanKey, lastInboundAtKey];
+
+export const campaignIdKey = defineSearchAttributeKey('CampaignId', SearchAttributeType.KEYWORD);
+export const leadIdKey = defineSearchAttributeKey('LeadId', SearchAttributeType.KEYWORD);
+
+/** Everything the worker registers at start (SPEC §4). */
+export const allSearchAttributeKeys = [...chatSearchAttributeKeys, campaignIdKey, leadIdKey];

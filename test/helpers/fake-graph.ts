@@ -15,6 +15,8 @@ export interface GraphSend {
 /** WhatsApp Cloud API stand-in: POST /{phone-number-id}/messages, answering like Graph does. */
 export class FakeGraph extends HttpFake {
   readonly sends: GraphSend[] = [];
+  /** Called as each send is accepted, before the answer goes back (a test may kill the sender here). */
+  onSend: ((send: GraphSend) => void) | undefined;
   private seq = 0;
 
   protected async handle(req: http.IncomingMessage, body: unknown) {
@@ -24,7 +26,7 @@ export class FakeGraph extends HttpFake {
     }
     const b = body as Record<string, unknown> & { to: string; type: string; text?: { body: string } };
     const wamid = `wamid.graph-${++this.seq}-${Date.now()}`;
-    this.sends.push({
+    const send: GraphSend = {
       at: Date.now(),
       phoneNumberId: match[1]!,
       to: b.to,
@@ -33,7 +35,9 @@ export class FakeGraph extends HttpFake {
       wamid,
       authorization: req.headers.authorization,
       body: b,
-    });
+    };
+    this.sends.push(send);
+    this.onSend?.(send);
     return { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: b.to, wa_id: b.to }], messages: [{ id: wamid }] } };
   }
 

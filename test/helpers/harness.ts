@@ -7,16 +7,15 @@ import pino from 'pino';
 import { createApp } from '../../src/api/app';
 import type { ApiKey } from '../../src/api/auth';
 import { signBody } from '../../src/api/webhook/signature';
-import { MetaGraphSender } from '../../src/channels/meta-graph';
 import { createDb, type Db } from '../../src/db/database';
 import type { Message } from '../../src/db/schema';
-import { ChatModel, DEFAULT_SYSTEM_PROMPT } from '../../src/llm/chat-model';
 import { createWorker } from '../../src/worker/create-worker';
 import { chatStateQuery, chatWorkflowId, type ChatSettings, type ChatStateView } from '../../src/workflows/definitions';
 import { eventually } from './eventually';
 import { FakeGraph } from './fake-graph';
 import { FakeOpenAI } from './fake-openai';
 import { webhookBody, type TextMessageSpec } from './webhook-payload';
+import { workerDeps } from './worker-deps';
 
 export { eventually };
 
@@ -25,11 +24,13 @@ export const KEYS = {
   admin: 'admin-key-0123456789abcdef',
   operator: 'operator-key-0123456789abcdef',
   viewer: 'viewer-key-0123456789abcdef',
+  marketer: 'marketer-key-0123456789abcdef',
 } as const;
 const API_KEYS: ApiKey[] = [
   { secret: KEYS.admin, role: 'admin' },
   { secret: KEYS.operator, role: 'operator' },
   { secret: KEYS.viewer, role: 'viewer' },
+  { secret: KEYS.marketer, role: 'marketer' },
 ];
 
 export const TEST_SETTINGS: ChatSettings = {
@@ -67,6 +68,8 @@ export interface HarnessOptions {
   temporalAddress?: string;
   /** The worker's Postgres (e.g. through a TcpProxy); the API and the test use the direct one. */
   workerDatabaseUrl?: string;
+  /** false: no in-process worker; the test brings its own on `taskQueue`. */
+  worker?: false;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -80,21 +83,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const taskQueue = `test-${randomUUID()}`;
 
   const nativeConnection = await NativeConnection.connect({ address });
-  const deps = {
-    db: workerDb,
-    log,
-    settings,
-    llm: new ChatModel({
-      apiKey: 'sk-test',
-      baseUrl: `${llm.url}/v1`,
-      model: 'test-model',
-      systemPrompt: DEFAULT_SYSTEM_PROMPT,
-      temperature: 0,
-      maxTokens: 256,
-      timeoutMs: settings.llmTimeoutMs,
-    }),
-    whatsapp: new MetaGraphSender({ baseUrl: graph.url, phoneNumberId: 'PNID', accessToken: 'graph-token' }),
-  };
+  const deps = workerDeps({ connection: nativeConnection, db: workerDb, graphUrl: graph.url, llmUrl: llm.url, settings, log });
   const newWorker = () =>
     createWorker({
       connection: nativeConnection,
@@ -103,8 +92,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       deps,
       workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
     });
-  let worker: Worker = await newWorker();
-  let running = worker.run();
+  // Without an in-process worker the test runs its own (e.g. a child process it can kill -9).
+  let worker: Worker | undefined = opts.worker === false ? undefined : await newWorker();
+  let running = worker?.run();
 
   const connection = await Connection.connect({ address: opts.temporalAddress ?? address });
   const client = new Client({ connection });
@@ -165,7 +155,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         return s;
       }, timeoutMs),
     async restartWorker() {
-      worker.shutdown();
+      worker?.shutdown();
       await running;
       worker = await newWorker();
       running = worker.run();
@@ -173,7 +163,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async stop() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
-      worker.shutdown();
+      worker?.shutdown();
       await running;
       await nativeConnection.close();
       await connection.close();

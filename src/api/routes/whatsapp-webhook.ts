@@ -1,8 +1,7 @@
 import express, { Router, type Request } from 'express';
 import type { Client } from '@temporalio/client';
-import type { chatWorkflow } from '../../workflows/chat';
-import { CHAT_WORKFLOW_TYPE, chatWorkflowId, inboundMessageSignal, type InboundMessage } from '../../workflows/definitions';
-import { chatModeKey, needsHumanKey, whatsAppPhoneKey } from '../../workflows/search-attributes';
+import { signalChat } from '../../temporal/chat-signals';
+import { inboundMessageSignal, type InboundMessage } from '../../workflows/definitions';
 import { recordReceipts } from '../../db/messages';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
@@ -68,20 +67,7 @@ async function signalChats(client: Client, taskQueue: string, messages: InboundM
   for (const m of messages) byChat.set(m.waId, [...(byChat.get(m.waId) ?? []), m]);
   await Promise.all(
     [...byChat.entries()].map(async ([waId, chatMessages]) => {
-      for (const message of chatMessages) {
-        await client.workflow.signalWithStart<typeof chatWorkflow, [InboundMessage]>(CHAT_WORKFLOW_TYPE, {
-          workflowId: chatWorkflowId(waId),
-          taskQueue,
-          args: [{ waId }],
-          signal: inboundMessageSignal,
-          signalArgs: [message],
-          typedSearchAttributes: [
-            { key: whatsAppPhoneKey, value: waId },
-            { key: chatModeKey, value: 'bot' },
-            { key: needsHumanKey, value: false },
-          ],
-        });
-      }
+      for (const message of chatMessages) await signalChat(client, taskQueue, waId, inboundMessageSignal, message);
     }),
   );
 }

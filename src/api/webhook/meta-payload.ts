@@ -40,6 +40,7 @@ const Status = z
     status: z.enum(['sent', 'delivered', 'read', 'failed']),
     timestamp: z.string().regex(/^\d+$/),
     recipient_id: z.string().optional(),
+    biz_opaque_callback_data: z.string().optional(),
     errors: z.array(z.unknown()).optional(),
   })
   .loose();
@@ -87,6 +88,7 @@ export function parseMetaWebhook(payload: z.infer<typeof MetaWebhookSchema>): Pa
           wamid: s.id,
           status: s.status,
           recipientId: s.recipient_id,
+          callbackData: s.biz_opaque_callback_data,
           occurredAt: new Date(Number(s.timestamp) * 1000),
           errors: s.errors,
         });

@@ -1,0 +1,169 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { SendError } from '../channels/types';
+import { audiencePage, type Audience, type AudienceMember } from '../db/campaign-audience';
+import {
+  campaignClientKey,
+  markChatNotified,
+  markRecipientFailed,
+  markRecipientSent,
+  recipientCounts,
+  recordUnsendable,
+  releaseRecipient,
+  reserveRecipient,
+} from '../db/campaign-recipients';
+import { setOptInByWaId } from '../db/contacts';
+import { signalChat } from '../temporal/chat-signals';
+import { TemplateRenderError } from '../templates/render';
+import type { CampaignCounts } from '../workflows/campaign-definitions';
+import { campaignMessageSignal } from '../workflows/definitions';
+import { campaignContent } from './campaign-content';
+import { loadCampaignForSending } from './campaign-run';
+import type { ActivityDeps } from './index';
+
+export interface SendCampaignBatchInput {
+  campaignId: number;
+  afterContactId: number;
+  limit: number;
+  ratePerSecond: number;
+  /** Epoch ms the first send of this batch is due (the previous batch's pace continues). */
+  notBefore?: number;
+}
+
+export interface SendCampaignBatchResult {
+  lastContactId: number;
+  exhausted: boolean;
+  nextSendAt: number;
+  counts: CampaignCounts;
+}
+
+/** Messages handed to WhatsApp at once; enough to hold 80/s when Graph takes a few hundred ms. */
+const MAX_IN_FLIGHT = 32;
+/** A batch that starts later than this behind schedule restarts the pace instead of bursting. */
+const MAX_CATCH_UP_MS = 500;
+/** Throttle answers for one recipient before the batch gives up and lets Temporal back off. */
+const MAX_THROTTLES = 6;
+// Meta error 131050: the user stopped marketing messages from this business in WhatsApp itself.
+const USER_STOPPED_MARKETING = 131050;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/** Long waits (a throttle back-off) keep heartbeating so Temporal does not think the worker died. */
+async function waitUntil(at: number, ctx: Context): Promise<void> {
+  for (let left = at - Date.now(); left > 0; left = at - Date.now()) {
+    if (left > 1000) ctx.heartbeat();
+    await sleep(Math.min(left, 1000));
+  }
+}
+
+export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'temporal'>) {
+  const { db, whatsapp, log } = deps;
+
+  /** Sends one page of the audience at the campaign's rate; each recipient at most once, ever. */
+  async function sendCampaignBatch(input: SendCampaignBatchInput): Promise<SendCampaignBatchResult> {
+    const ctx = Context.current();
+    const { campaign, template } = await loadCampaignForSending(db, input.campaignId);
+    const members = await audiencePage(db, campaign.audience as Audience, input.afterContactId, input.limit);
+    const interval = 1000 / input.ratePerSecond;
+    const now = Date.now();
+    let start = input.notBefore !== undefined && now - input.notBefore <= MAX_CATCH_UP_MS ? Math.max(now, input.notBefore) : now;
+    let slot = 0;
+    const inFlight = new Set<Promise<void>>();
+    const throttles = new Map<number, number>();
+    const queue: AudienceMember[] = [...members];
+    let failure: unknown;
+
+    const sendOne = async (member: AudienceMember, content: ReturnType<typeof campaignContent>, clientKey: string) => {
+      try {
+        const { wamid } = await whatsapp.send(member.wa_id, content, { callbackData: clientKey });
+        const sentAt = await markRecipientSent(db, campaign.id, member.contact_id, clientKey, wamid);
+        await notifyChat(member, wamid, content.kind === 'text' ? content.text : content.template.text, sentAt);
+      } catch (err) {
+        if (!(err instanceof SendError)) throw err;
+        if (err.ambiguous) {
+          await markRecipientFailed(db, campaign.id, member.contact_id, 'unconfirmed', { message: err.message });
+        } else if (err.retryable) {
+          // Nothing went out: undo the reservation, slow the whole batch down, try this one again.
+          await releaseRecipient(db, campaign.id, member.contact_id, clientKey);
+          const n = (throttles.get(member.contact_id) ?? 0) + 1;
+          throttles.set(member.contact_id, n);
+          if (n > MAX_THROTTLES) {
+            throw ApplicationFailure.create({ type: 'WhatsAppThrottled', message: err.message, nextRetryDelay: err.retryAfterMs });
+          }
+          const backoff = err.retryAfterMs ?? Math.min(30_000, 500 * 2 ** n);
+          log.warn({ campaignId: campaign.id, code: err.code, backoffMs: backoff }, 'WhatsApp is throttling the campaign; backing off');
+          start = Date.now() + backoff;
+          slot = 0;
+          queue.push(member);
+        } else {
+          await markRecipientFailed(db, campaign.id, member.contact_id, 'failed', { code: err.code, message: err.message });
+          if (err.code === USER_STOPPED_MARKETING) {
+            await setOptInByWaId(db, member.wa_id, false, { source: 'whatsapp', reason: err.message, at: new Date() });
+          }
+        }
+      }
+    };
+
+    const notifyChat = async (member: AudienceMember, wamid: string, text: string, sentAt: Date) => {
+      await signalChat(deps.temporal, ctx.info.taskQueue, member.wa_id, campaignMessageSignal, {
+        wamid,
+        campaignId: campaign.id,
+        text,
+        at: sentAt.getTime(),
+      });
+      await markChatNotified(db, campaign.id, member.contact_id);
+    };
+
+    for (let i = 0; i < queue.length; i++) {
+      if (ctx.cancellationSignal.aborted || failure) break;
+      const member = queue[i]!;
+      const clientKey = campaignClientKey(campaign.id, member.contact_id);
+      let content: ReturnType<typeof campaignContent>;
+      try {
+        content = campaignContent(template, member, campaign.variables, Date.now());
+      } catch (err) {
+        if (!(err instanceof TemplateRenderError)) throw err;
+        await recordUnsendable(db, { campaignId: campaign.id, contactId: member.contact_id, waId: member.wa_id, clientKey, kind: 'template' }, { reason: 'missing_variable', missing: err.missing, message: err.message });
+        continue;
+      }
+      // Wait for the slot before reserving: a reservation is a promise to send right away.
+      await waitUntil(start + slot * interval, ctx);
+      const reservation = await reserveRecipient(db, {
+        campaignId: campaign.id,
+        contactId: member.contact_id,
+        waId: member.wa_id,
+        clientKey,
+        kind: content.kind,
+        text: content.kind === 'text' ? content.text : content.template.text,
+        templateName: template.name,
+        provider: whatsapp.provider,
+      });
+      if (reservation.action === 'notify') {
+        await notifyChat(member, reservation.wamid, content.kind === 'text' ? content.text : content.template.text, reservation.sentAt);
+      }
+      if (reservation.action !== 'send') continue;
+      slot++;
+      const p: Promise<void> = sendOne(member, content, clientKey)
+        .catch((err: unknown) => void (failure ??= err))
+        .finally(() => {
+          inFlight.delete(p);
+          ctx.heartbeat({ lastContactId: member.contact_id });
+        });
+      inFlight.add(p);
+      if (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+    if (ctx.cancellationSignal.aborted) {
+      throw ApplicationFailure.create({ type: 'CampaignBatchInterrupted', message: 'the worker is shutting down; the batch resumes elsewhere' });
+    }
+    const last = members[members.length - 1];
+    return {
+      lastContactId: last ? last.contact_id : input.afterContactId,
+      exhausted: members.length < input.limit,
+      nextSendAt: start + slot * interval,
+      counts: await recipientCounts(db, campaign.id),
+    };
+  }
+
+  return { sendCampaignBatch };
+}

@@ -1,0 +1,126 @@
+import { Router, type Response } from 'express';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
+import type { Campaign } from '../../db/schema';
+import {
+  campaignScheduleId,
+  completeCampaignSignal,
+  pauseCampaignSignal,
+  resumeCampaignSignal,
+  stopCampaignSignal,
+} from '../../workflows/campaign-definitions';
+import { requireRole } from '../auth';
+import { applyCampaignSchedule, planOf, type SchedulePlan } from '../campaign-schedules';
+import type { AppDeps } from '../deps';
+import { HttpError } from '../errors';
+import { StartCampaignBody, requireCampaign } from './campaign-schemas';
+
+/**
+ * The campaign lifecycle (seed 004): start goes through the campaign's Schedule; pause, resume,
+ * stop and complete are signals to the run in progress. The API never sends anything itself.
+ */
+export function campaignControlRouter(deps: AppDeps): Router {
+  const router = Router();
+  const marketer = requireRole('marketer');
+  const { temporal, db } = deps;
+
+  /** The run in progress, as the run itself recorded it (the Schedule's own list lags behind). */
+  async function runningRun(campaign: Campaign): Promise<string | undefined> {
+    if (campaign.status !== 'running' && campaign.status !== 'paused') return undefined;
+    return campaign.current_workflow_id ?? undefined;
+  }
+
+  router.post('/:id/start', marketer, async (req, res) => {
+    const campaign = await requireCampaign(deps, req);
+    const body = StartCampaignBody.parse(req.body ?? {});
+    if (campaign.status === 'completed') throw new HttpError('CONFLICT', 'Campaign is completed; duplicate it to send it again');
+    if (await runningRun(campaign)) throw new HttpError('CONFLICT', 'Campaign is already running');
+    const template = await db.selectFrom('templates').select(['name', 'status']).where('id', '=', campaign.template_id).executeTakeFirstOrThrow();
+    if (template.status !== 'APPROVED') {
+      throw new HttpError('CONFLICT', `Template ${template.name} is ${template.status}; only APPROVED templates can be sent`);
+    }
+    const timing = { scheduled_at: body.scheduled_at ?? null, cron: body.cron ?? null, timezone: body.timezone ?? null };
+    const plan: SchedulePlan = body.scheduled_at || body.cron ? planOf(timing) : planOf(campaign);
+    if (plan.kind === 'at' && plan.at.getTime() <= Date.now()) {
+      throw new HttpError('VALIDATION_ERROR', 'scheduled_at: must be in the future (omit it to start now)');
+    }
+    // Marked first: a run triggered right away records "running" itself, and must not be overwritten.
+    const setStatus = (status: Campaign['status'], extra = {}) =>
+      db.updateTable('campaigns').set({ status, ...extra, updated_at: new Date() }).where('id', '=', campaign.id).execute();
+    await setStatus('scheduled', { ...(body.scheduled_at || body.cron ? timing : {}), last_error: null });
+    try {
+      await applyCampaignSchedule(temporal, deps.taskQueue, campaign.id, plan);
+    } catch (err) {
+      await setStatus(campaign.status, { scheduled_at: campaign.scheduled_at, cron: campaign.cron, timezone: campaign.timezone });
+      // Temporal validates the cron expression and time zone itself.
+      if ((err as { code?: number }).code === 3) throw new HttpError('VALIDATION_ERROR', `Schedule rejected: ${(err as Error).message}`);
+      throw err;
+    }
+    res.status(202).json({ campaign_id: campaign.id, status: 'scheduled', starts: plan.kind, schedule_id: campaignScheduleId(campaign.id) });
+  });
+
+  const signalRun = (action: string, signal: SignalDefinition, whenIdle: (c: Campaign, res: Response) => Promise<void>) =>
+    router.post(`/:id/${action}`, marketer, async (req, res) => {
+      const campaign = await requireCampaign(deps, req);
+      const workflowId = await runningRun(campaign);
+      if (!workflowId) return whenIdle(campaign, res);
+      try {
+        await temporal.workflow.getHandle(workflowId).signal(signal);
+      } catch (err) {
+        // The run was ended from outside (e.g. terminated in the Web UI): nothing to signal.
+        if (err instanceof WorkflowNotFoundError) throw new HttpError('CONFLICT', 'Campaign has no run in progress');
+        throw err;
+      }
+      res.status(202).json({ campaign_id: campaign.id, action, workflow_id: workflowId });
+    });
+
+  const notRunning = async (c: Campaign) => {
+    throw new HttpError('CONFLICT', `Campaign is ${c.status}, not running`);
+  };
+  signalRun('pause', pauseCampaignSignal, notRunning);
+  signalRun('resume', resumeCampaignSignal, notRunning);
+  // Without a run in progress, stop and complete act on the Schedule and the record directly.
+  signalRun('stop', stopCampaignSignal, async (c, res) => {
+    if (c.status === 'completed') throw new HttpError('CONFLICT', 'Campaign is completed');
+    await scheduleOp(c.id, (h) => h.pause('campaign stopped'));
+    await db.updateTable('campaigns').set({ status: 'stopped', updated_at: new Date() }).where('id', '=', c.id).execute();
+    res.status(202).json({ campaign_id: c.id, action: 'stop', workflow_id: null });
+  });
+  signalRun('complete', completeCampaignSignal, async (c, res) => {
+    await scheduleOp(c.id, (h) => h.delete());
+    const now = new Date();
+    await db.updateTable('campaigns').set({ status: 'completed', finished_at: now, updated_at: now }).where('id', '=', c.id).execute();
+    res.status(202).json({ campaign_id: c.id, action: 'complete', workflow_id: null });
+  });
+
+  type Handle = ReturnType<typeof temporal.schedule.getHandle>;
+  async function scheduleOp(campaignId: number, op: (h: Handle) => Promise<unknown>, required = false): Promise<void> {
+    try {
+      await op(temporal.schedule.getHandle(campaignScheduleId(campaignId)));
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+      if (required) throw new HttpError('NOT_FOUND', `Campaign ${campaignId} has no schedule; start it first`);
+    }
+  }
+
+  // The Schedule itself, as the Web UI shows it: pause / unpause future runs, or fire one now.
+  router.post('/:id/schedule/pause', marketer, async (req, res) => {
+    const c = await requireCampaign(deps, req);
+    await scheduleOp(c.id, (h) => h.pause('paused through the API'), true);
+    res.json({ campaign_id: c.id, schedule_id: campaignScheduleId(c.id), paused: true });
+  });
+  router.post('/:id/schedule/unpause', marketer, async (req, res) => {
+    const c = await requireCampaign(deps, req);
+    await scheduleOp(c.id, (h) => h.unpause('unpaused through the API'), true);
+    res.json({ campaign_id: c.id, schedule_id: campaignScheduleId(c.id), paused: false });
+  });
+  router.post('/:id/schedule/trigger', marketer, async (req, res) => {
+    const c = await requireCampaign(deps, req);
+    if (c.status === 'completed') throw new HttpError('CONFLICT', 'Campaign is completed');
+    if (await runningRun(c)) throw new HttpError('CONFLICT', 'Campaign is already running');
+    await scheduleOp(c.id, (h) => h.trigger(ScheduleOverlapPolicy.SKIP), true);
+    res.status(202).json({ campaign_id: c.id, schedule_id: campaignScheduleId(c.id), triggered: true });
+  });
+
+  return router;
+}

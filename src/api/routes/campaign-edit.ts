@@ -1,0 +1,116 @@
+import { Router } from 'express';
+import { ScheduleNotFoundError } from '@temporalio/client';
+import { getCampaign } from '../../db/campaigns';
+import type { Db } from '../../db/database';
+import { campaignScheduleId } from '../../workflows/campaign-definitions';
+import { requireRole } from '../auth';
+import { applyCampaignSchedule, planOf } from '../campaign-schedules';
+import type { AppDeps } from '../deps';
+import { HttpError } from '../errors';
+import { CreateCampaignBody, UpdateCampaignBody, campaignView, requireCampaign } from './campaign-schemas';
+
+async function requireTemplate(db: Db, templateId: number) {
+  const template = await db.selectFrom('templates').select(['id', 'status']).where('id', '=', templateId).executeTakeFirst();
+  if (!template) throw new HttpError('VALIDATION_ERROR', `template_id: template ${templateId} does not exist`);
+  return template;
+}
+
+const json = (v: unknown) => (v === undefined ? undefined : JSON.stringify(v));
+
+/** Create, edit, duplicate and delete: campaign definitions are reference data the API writes. */
+export function campaignEditRouter(deps: AppDeps): Router {
+  const router = Router();
+  const marketer = requireRole('marketer');
+
+  router.post('/', marketer, async (req, res) => {
+    const body = CreateCampaignBody.parse(req.body ?? {});
+    await requireTemplate(deps.db, body.template_id);
+    const created = await deps.db
+      .insertInto('campaigns')
+      .values({
+        name: body.name,
+        description: body.description ?? null,
+        template_id: body.template_id,
+        variables: JSON.stringify(body.variables),
+        audience: JSON.stringify(body.audience),
+        rate_per_second: body.rate_per_second,
+        scheduled_at: body.scheduled_at ?? null,
+        cron: body.cron ?? null,
+        timezone: body.timezone ?? null,
+        created_by: req.principal?.label ?? null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    res.status(201).json(campaignView(created));
+  });
+
+  router.put('/:id', marketer, async (req, res) => {
+    const campaign = await requireCampaign(deps, req);
+    const body = UpdateCampaignBody.parse(req.body ?? {});
+    if (campaign.status === 'running' || campaign.status === 'paused') {
+      throw new HttpError('CONFLICT', `Campaign is ${campaign.status}; stop it before changing it`);
+    }
+    if (body.template_id) await requireTemplate(deps.db, body.template_id);
+    const updated = await deps.db
+      .updateTable('campaigns')
+      .set({
+        name: body.name,
+        description: body.description,
+        template_id: body.template_id,
+        variables: json(body.variables),
+        audience: json(body.audience),
+        rate_per_second: body.rate_per_second,
+        // Setting one timing clears the other, so the campaign has a single plan.
+        scheduled_at: body.cron ? null : body.scheduled_at,
+        cron: body.scheduled_at ? null : body.cron,
+        timezone: body.timezone,
+        updated_at: new Date(),
+      })
+      .where('id', '=', campaign.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    // A waiting Schedule follows its campaign's new timing.
+    if (updated.status === 'scheduled' && (body.scheduled_at !== undefined || body.cron !== undefined || body.timezone !== undefined)) {
+      await applyCampaignSchedule(deps.temporal, deps.taskQueue, updated.id, planOf(updated));
+    }
+    res.json(campaignView(updated));
+  });
+
+  router.delete('/:id', marketer, async (req, res) => {
+    const campaign = await requireCampaign(deps, req);
+    if (campaign.status === 'running' || campaign.status === 'paused') {
+      throw new HttpError('CONFLICT', `Campaign is ${campaign.status}; stop it before deleting it`);
+    }
+    await deps.temporal.schedule
+      .getHandle(campaignScheduleId(campaign.id))
+      .delete()
+      .catch((err: unknown) => {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+      });
+    await deps.db.deleteFrom('campaigns').where('id', '=', campaign.id).execute();
+    res.status(204).end();
+  });
+
+  router.post('/:id/duplicate', marketer, async (req, res) => {
+    const source = await requireCampaign(deps, req);
+    const copy = await deps.db
+      .insertInto('campaigns')
+      .values({
+        name: `${source.name} (copy)`.slice(0, 200),
+        description: source.description,
+        template_id: source.template_id,
+        variables: JSON.stringify(source.variables),
+        audience: JSON.stringify(source.audience),
+        rate_per_second: source.rate_per_second,
+        scheduled_at: null,
+        cron: source.cron,
+        timezone: source.timezone,
+        created_by: req.principal?.label ?? null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    res.status(201).json(campaignView((await getCampaign(deps.db, copy.id))!));
+  });
+
+  return router;
+}

@@ -1,0 +1,133 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Template } from '../../db/schema';
+import {
+  campaignIdsUsingTemplate,
+  createTemplate,
+  deleteTemplate,
+  getTemplate,
+  listTemplates,
+  pgErrorCode,
+  PG_FOREIGN_KEY_VIOLATION,
+  PG_UNIQUE_VIOLATION,
+  updateTemplate,
+} from '../../db/templates';
+import { renderTemplate, TemplateRenderError, templateVariables } from '../../templates/render';
+import { READ_ROLES, requireRole } from '../auth';
+import type { AppDeps } from '../deps';
+import { HttpError } from '../errors';
+
+const Status = z.enum(['APPROVED', 'PENDING', 'REJECTED']);
+const Category = z.enum(['MARKETING', 'UTILITY', 'AUTHENTICATION']);
+
+// Meta's own rules, so a template kept here can be submitted to Meta unchanged.
+const Fields = z.object({
+  name: z.string().regex(/^[a-z0-9_]{1,512}$/, 'must be 1 to 512 lowercase letters, digits or underscores'),
+  language: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'must be a language code such as "en" or "en_US"'),
+  category: Category,
+  // 1024 characters is WhatsApp's limit for a template body.
+  body: z
+    .string()
+    .max(1024)
+    .refine((s) => s.trim() !== '', 'must not be empty'),
+});
+const CreateBody = Fields.extend({ status: Status.default('PENDING') });
+const UpdateBody = Fields.extend({ status: Status })
+  .partial()
+  .refine((o) => Object.values(o).some((v) => v !== undefined), 'nothing to update: send name, language, category, body or status');
+
+const ListQuery = z.object({
+  status: Status.optional(),
+  category: Category.optional(),
+  language: z.string().max(16).optional(),
+  search: z.string().max(512).optional(),
+  skip: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+const RenderBody = z.object({
+  variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
+});
+
+function templateView(t: Template) {
+  return { ...t, variables: templateVariables(t.body) };
+}
+
+/** Ids are int4 serials: anything else cannot exist, so it is a 404 rather than a database error. */
+function parseId(raw: unknown): number | undefined {
+  if (typeof raw !== 'string' || !/^\d{1,10}$/.test(raw)) return undefined;
+  const id = Number(raw);
+  return id <= 2_147_483_647 ? id : undefined;
+}
+
+async function requireTemplate(deps: AppDeps, raw: unknown): Promise<Template> {
+  const id = parseId(raw);
+  const found = id === undefined ? undefined : await getTemplate(deps.db, id);
+  if (!found) throw new HttpError('NOT_FOUND', `Template ${String(raw)} not found`);
+  return found;
+}
+
+function duplicateName(err: unknown): never {
+  if (pgErrorCode(err) === PG_UNIQUE_VIOLATION) {
+    throw new HttpError('CONFLICT', 'A template with this name and language already exists');
+  }
+  throw err;
+}
+
+/** Message templates kept locally (seed 002); campaigns send them. */
+export function templatesRouter(deps: AppDeps): Router {
+  const router = Router();
+  const read = requireRole(...READ_ROLES);
+  const write = requireRole('marketer');
+
+  router.get('/', read, async (req, res) => {
+    const q = ListQuery.parse(req.query);
+    const { rows, total } = await listTemplates(deps.db, q);
+    res.json({ templates: rows.map(templateView), total, skip: q.skip, limit: q.limit });
+  });
+
+  router.post('/', write, async (req, res) => {
+    const input = CreateBody.parse(req.body);
+    const created = await createTemplate(deps.db, input).catch(duplicateName);
+    res.status(201).json(templateView(created));
+  });
+
+  router.get('/:id', read, async (req, res) => {
+    res.json(templateView(await requireTemplate(deps, req.params.id)));
+  });
+
+  router.put('/:id', write, async (req, res) => {
+    const current = await requireTemplate(deps, req.params.id);
+    const changes = UpdateBody.parse(req.body);
+    const updated = await updateTemplate(deps.db, current.id, changes).catch(duplicateName);
+    if (!updated) throw new HttpError('NOT_FOUND', `Template ${current.id} not found`);
+    res.json(templateView(updated));
+  });
+
+  router.delete('/:id', write, async (req, res) => {
+    const { id } = await requireTemplate(deps, req.params.id);
+    try {
+      await deleteTemplate(deps.db, id);
+    } catch (err) {
+      // The foreign key decides (no check-then-delete race); the lookup only explains the refusal.
+      if (pgErrorCode(err) !== PG_FOREIGN_KEY_VIOLATION) throw err;
+      const campaignIds = await campaignIdsUsingTemplate(deps.db, id);
+      throw new HttpError('CONFLICT', `Template ${id} is used by ${campaignIds.length} campaign(s)`, { campaign_ids: campaignIds });
+    }
+    res.status(204).end();
+  });
+
+  // A preview writes nothing, so every reader may use it.
+  router.post('/:id/render', read, async (req, res) => {
+    const template = await requireTemplate(deps, req.params.id);
+    const { variables } = RenderBody.parse(req.body ?? {});
+    try {
+      res.json({ text: renderTemplate(template.body, variables), variables: templateVariables(template.body) });
+    } catch (err) {
+      if (!(err instanceof TemplateRenderError)) throw err;
+      throw new HttpError('VALIDATION_ERROR', err.message, { missing: err.missing });
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,134 @@
+/**
+ * One run of a campaign: walks the audience in pages, each page an activity that sends at the
+ * campaign's rate. Signals pause, resume, stop and complete it; the query shows progress live.
+ * Everything a later run needs (cursor, pace, counts, pause) is carried through continue-as-new.
+ * Sending twice is prevented in Postgres (one recipient row per campaign and contact), not here,
+ * so a batch retried after a worker died cannot repeat anyone.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { CampaignActivities } from '../activities';
+import {
+  campaignProgressQuery,
+  completeCampaignSignal,
+  pauseCampaignSignal,
+  resumeCampaignSignal,
+  stopCampaignSignal,
+  type CampaignEnding,
+  type CampaignRunPhase,
+  type CampaignRunState,
+  type CampaignWorkflowInput,
+  type CampaignWorkflowResult,
+} from './campaign-definitions';
+import { campaignIdKey } from './search-attributes';
+
+const { beginCampaignRun, setCampaignStatus, finishCampaignRun } = proxyActivities<CampaignActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+
+// A batch is a few seconds of sends. The heartbeat timeout is how fast a dead worker's batch is
+// picked up elsewhere; retries are unbounded because WhatsApp or Postgres being down should
+// stall the campaign, not lose it.
+const { sendCampaignBatch } = proxyActivities<CampaignActivities>({
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '5s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+/** Seconds of sending per batch: short enough that pause and stop take effect within it. */
+const BATCH_SECONDS = 2;
+const CONTINUE_AS_NEW_AFTER_EVENTS = 2_000;
+
+export function batchSize(ratePerSecond: number): number {
+  return Math.min(200, Math.max(10, Math.round(ratePerSecond * BATCH_SECONDS)));
+}
+
+export async function campaignWorkflow({ campaignId, carried }: CampaignWorkflowInput): Promise<CampaignWorkflowResult> {
+  upsertSearchAttributes([{ key: campaignIdKey, value: String(campaignId) }]);
+  let phase: CampaignRunPhase = carried ? 'sending' : 'starting';
+  let run: CampaignRunState | undefined = carried;
+  let paused = carried?.paused ?? false;
+  let ending: 'stopped' | 'completed' | undefined;
+
+  setHandler(pauseCampaignSignal, () => void (paused = true));
+  setHandler(resumeCampaignSignal, () => void (paused = false));
+  setHandler(stopCampaignSignal, () => void (ending ??= 'stopped'));
+  setHandler(completeCampaignSignal, () => void (ending ??= 'completed'));
+  setHandler(campaignProgressQuery, () => {
+    const counts = run?.counts ?? { sent: 0, failed: 0, unconfirmed: 0 };
+    return {
+      campaignId,
+      phase: ending && phase !== 'finished' ? 'stopping' : phase,
+      total: run?.total ?? 0,
+      ...counts,
+      processed: counts.sent + counts.failed + counts.unconfirmed,
+      ratePerSecond: run?.ratePerSecond ?? 0,
+      startedAt: run ? new Date(run.startedAt).toISOString() : undefined,
+      batches: run?.batches ?? 0,
+    };
+  });
+
+  const finish = async (how: CampaignEnding, reason?: string): Promise<CampaignWorkflowResult> => {
+    phase = 'finished';
+    await finishCampaignRun({ campaignId, ending: how, reason });
+    return { campaignId, ending: how, reason, counts: run?.counts ?? { sent: 0, failed: 0, unconfirmed: 0 } };
+  };
+
+  if (!run) {
+    const begun = await beginCampaignRun({ campaignId, workflowId: workflowInfo().workflowId });
+    if (!begun.ok) {
+      log.warn('campaign not started', { campaignId, reason: begun.reason });
+      return finish('not_started', begun.reason);
+    }
+    run = {
+      total: begun.total,
+      ratePerSecond: begun.ratePerSecond,
+      cursor: 0,
+      startedAt: Date.now(),
+      paused: false,
+      batches: 0,
+      counts: begun.counts,
+    };
+  }
+  phase = 'sending';
+
+  for (;;) {
+    if (ending) return finish(ending);
+    if (paused) {
+      phase = 'paused';
+      await setCampaignStatus({ campaignId, status: 'paused' });
+      await condition(() => !paused || ending !== undefined);
+      if (ending) return finish(ending);
+      phase = 'sending';
+      // The pace starts afresh after a pause rather than catching up.
+      run.nextSendAt = undefined;
+      await setCampaignStatus({ campaignId, status: 'running' });
+    }
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength >= CONTINUE_AS_NEW_AFTER_EVENTS) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof campaignWorkflow>({ campaignId, carried: { ...run, paused } });
+    }
+    const batch = await sendCampaignBatch({
+      campaignId,
+      afterContactId: run.cursor,
+      limit: batchSize(run.ratePerSecond),
+      ratePerSecond: run.ratePerSecond,
+      notBefore: run.nextSendAt,
+    });
+    run.cursor = batch.lastContactId;
+    run.nextSendAt = batch.nextSendAt;
+    run.counts = batch.counts;
+    run.batches++;
+    if (batch.exhausted) return finish(ending ?? 'finished');
+  }
+}

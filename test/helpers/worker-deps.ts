@@ -1,0 +1,35 @@
+import { Client } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import type { ActivityDeps } from '../../src/activities';
+import { MetaGraphSender } from '../../src/channels/meta-graph';
+import type { Db } from '../../src/db/database';
+import { ChatModel, DEFAULT_SYSTEM_PROMPT } from '../../src/llm/chat-model';
+import type { ChatSettings } from '../../src/workflows/definitions';
+
+/** The worker's dependencies with Graph and OpenAI pointed at the local stand-ins. */
+export function workerDeps(opts: {
+  connection: NativeConnection;
+  db: Db;
+  graphUrl: string;
+  llmUrl: string;
+  settings: ChatSettings;
+  log: Logger;
+}): ActivityDeps {
+  return {
+    temporal: new Client({ connection: opts.connection }),
+    db: opts.db,
+    log: opts.log,
+    settings: opts.settings,
+    llm: new ChatModel({
+      apiKey: 'sk-test',
+      baseUrl: `${opts.llmUrl}/v1`,
+      model: 'test-model',
+      systemPrompt: DEFAULT_SYSTEM_PROMPT,
+      temperature: 0,
+      maxTokens: 256,
+      timeoutMs: opts.settings.llmTimeoutMs,
+    }),
+    whatsapp: new MetaGraphSender({ baseUrl: opts.graphUrl, phoneNumberId: 'PNID', accessToken: 'graph-token' }),
+  };
+}
