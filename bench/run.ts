@@ -5,35 +5,15 @@
  * --webhook-without-worker stops the worker before the webhook phase, to see the API on its own.
  * BENCH_PROFILE=worker (or api) writes V8 CPU profiles of that process to .data/prof.
  */
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { Client, Connection } from '@temporalio/client';
-import pg from 'pg';
 import { signBody } from '../src/api/webhook/signature';
-import { migrateToLatest } from '../src/db/migrate';
-import { registerSearchAttributes } from '../src/temporal/search-attributes';
 import { explainBurst } from './explain-burst';
-import { allSearchAttributeKeys } from '../src/workflows/search-attributes';
 import { CHAT_WORKFLOW_TYPE, inboundMessageSignal } from '../src/workflows/definitions';
-import { ensureTemporalCli, freePort, startDevServer, ROOT } from '../scripts/temporal-cli';
 import { eventually } from '../test/helpers/eventually';
-import { FakeGraph } from '../test/helpers/fake-graph';
-import { FakeOpenAI } from '../test/helpers/fake-openai';
 import { webhookBody } from '../test/helpers/webhook-payload';
-
-const SECRET = 'bench-secret';
-
-/** BENCH_PROFILE=worker|api writes a V8 CPU profile of that process to .data/prof when it exits. */
-function profileArgs(name: string): string[] {
-  return process.env.BENCH_PROFILE === name ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, '.data', 'prof')}`] : [];
-}
-
-function flag(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-}
+import { RESULTS_DIR, WEBHOOK_SECRET, flag, startBenchStack, writeLatestHead } from './setup';
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -47,70 +27,17 @@ const summary = (values: number[]) => {
   return { n: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), min: round(sorted[0]!), max: round(sorted[sorted.length - 1]!) };
 };
 
-/** Whatever the bench started is stopped when it exits, also on failure. */
-const started: { kill(signal?: NodeJS.Signals): boolean }[] = [];
-process.on('exit', () => {
-  for (const p of started) p.kill('SIGKILL');
-});
-
 async function main(): Promise<void> {
   const bursts = flag('bursts', 20);
   const posts = flag('posts', 1000);
   const debounceMs = flag('debounce', 1000);
 
   console.log('starting Temporal dev server, database, worker and API...');
-  const temporal = await startDevServer(ensureTemporalCli(), { port: await freePort() });
-  started.push(temporal.process);
-  const databaseUrl = `postgres://postgres@127.0.0.1:5432/whatsapp_bench_${Date.now()}`;
-  await migrateToLatest(databaseUrl);
-  const graph = await new FakeGraph().start();
-  const llm = await new FakeOpenAI().start();
-
-  const admin = await Connection.connect({ address: temporal.address });
-  await registerSearchAttributes(admin, 'default', allSearchAttributeKeys);
-  const client = new Client({ connection: admin });
-  const port = await freePort();
-  // The real entry points, as separate processes: the topology production runs.
-  const env = {
-    ...process.env,
-    NODE_ENV: 'production',
-    PORT: String(port),
-    DATABASE_URL: databaseUrl,
-    TEMPORAL_ADDRESS: temporal.address,
-    TEMPORAL_TASK_QUEUE: 'bench',
-    WHATSAPP_PROVIDER: 'meta',
-    WHATSAPP_API_BASE_URL: graph.url,
-    WHATSAPP_PHONE_NUMBER_ID: 'BENCH',
-    WHATSAPP_ACCESS_TOKEN: 'bench-token',
-    WHATSAPP_APP_SECRET: SECRET,
-    OPENAI_API_KEY: 'sk-bench',
-    OPENAI_BASE_URL: `${llm.url}/v1`,
-    DEBOUNCE_MS: String(debounceMs),
-    DEBOUNCE_MAX_WAIT_MS: String(debounceMs * 5),
-    API_KEYS: 'bench-admin-key-0123456789:admin',
-    LOG_LEVEL: 'warn',
-  };
-  // Their logs (warnings and up) go to .data/bench-<name>.log, to explain any outlier.
-  mkdirSync(path.join(ROOT, '.data'), { recursive: true });
-  const children = (['worker', 'api'] as const).map((name) =>
-    spawn(process.execPath, [...profileArgs(name), '--import', 'tsx', `src/${name}/main.ts`], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', openSync(path.join(ROOT, '.data', `bench-${name}.log`), 'w'), 'inherit'],
-    }),
-  );
-  started.push(...children);
-  const url = `http://127.0.0.1:${port}/webhooks/whatsapp`;
-  await eventually(
-    async () => {
-      const health = await fetch(`http://127.0.0.1:${port}/health`);
-      if (health.status !== 200 || !(await health.text()).includes('polling')) throw new Error('worker and API did not come up');
-    },
-    60_000,
-    250,
-  );
+  const stack = await startBenchStack({ DEBOUNCE_MS: String(debounceMs), DEBOUNCE_MAX_WAIT_MS: String(debounceMs * 5) });
+  const { graph, client } = stack;
+  const url = `${stack.apiUrl}/webhooks/whatsapp`;
   const post = async (body: string) => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, SECRET) }, body });
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, WEBHOOK_SECRET) }, body });
     await res.arrayBuffer();
     if (res.status !== 200) throw new Error(`webhook answered ${res.status}`);
   };
@@ -166,7 +93,7 @@ async function main(): Promise<void> {
   const replyBreakdown = await explainBurst(client, worstBurstWaId);
   if (process.argv.includes('--webhook-without-worker')) {
     // Diagnostic: the API's own floor, with nothing else using the machine.
-    children[0]!.kill('SIGKILL');
+    stack.worker.kill('SIGKILL');
   }
 
   console.log(`webhook latency: ${posts} signed posts, one at a time, over 100 chats...`);
@@ -189,9 +116,8 @@ async function main(): Promise<void> {
     bareSignalWithStartMs: { ...summary(floor), calls: posts },
     replyBreakdown,
   };
-  const dir = path.join(ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   const md = [
     `Measured ${results.at} on ${results.machine.cpus} cores (${results.machine.cpu}), Node ${results.machine.node}; ${results.setup}.`,
     '',
@@ -208,19 +134,10 @@ async function main(): Promise<void> {
     '```',
     '',
   ].join('\n');
-  writeFileSync(path.join(dir, 'latest.md'), md);
+  writeLatestHead(md);
   console.log(`\n${md}`);
 
-  for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
-  await admin.close();
-  await Promise.all([graph.stop(), llm.stop()]);
-  await temporal.stop();
-  const name = new URL(databaseUrl).pathname.slice(1);
-  const pgAdmin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await pgAdmin.connect();
-  await pgAdmin.query(`drop database if exists "${name}" with (force)`);
-  await pgAdmin.end();
+  await stack.stop();
 }
 
 main().catch((err: unknown) => {

@@ -49,6 +49,10 @@ export function createCampaignRunActivities({ db, temporal }: Pick<ActivityDeps,
       return { ok: true, total, ratePerSecond: campaign.rate_per_second, counts };
     },
 
+    async readCampaignCounts({ campaignId }: { campaignId: number }): Promise<CampaignCounts> {
+      return recipientCounts(db, campaignId);
+    },
+
     async setCampaignStatus({ campaignId, status }: { campaignId: number; status: 'running' | 'paused' }): Promise<void> {
       await setStatus(campaignId, status);
     },

@@ -27,6 +27,8 @@ export interface SendCampaignBatchInput {
   ratePerSecond: number;
   /** Epoch ms the first send of this batch is due (the previous batch's pace continues). */
   notBefore?: number;
+  /** Only recipients whose earlier send is still unconfirmed after the grace period. */
+  unconfirmedOnly?: boolean;
 }
 
 export interface SendCampaignBatchResult {
@@ -62,7 +64,8 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
   async function sendCampaignBatch(input: SendCampaignBatchInput): Promise<SendCampaignBatchResult> {
     const ctx = Context.current();
     const { campaign, template } = await loadCampaignForSending(db, input.campaignId);
-    const members = await audiencePage(db, campaign.audience as Audience, input.afterContactId, input.limit);
+    const unconfirmedOf = input.unconfirmedOnly ? campaign.id : undefined;
+    const members = await audiencePage(db, campaign.audience as Audience, input.afterContactId, input.limit, unconfirmedOf);
     const interval = 1000 / input.ratePerSecond;
     const now = Date.now();
     let start = input.notBefore !== undefined && now - input.notBefore <= MAX_CATCH_UP_MS ? Math.max(now, input.notBefore) : now;
@@ -136,7 +139,7 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
         text: content.kind === 'text' ? content.text : content.template.text,
         templateName: template.name,
         provider: whatsapp.provider,
-      });
+      }, input.unconfirmedOnly);
       if (reservation.action === 'notify') {
         await notifyChat(member, reservation.wamid, content.kind === 'text' ? content.text : content.template.text, reservation.sentAt);
       }

@@ -7,6 +7,7 @@ import {
   type ScheduleSpec,
 } from '@temporalio/client';
 import type { Campaign } from '../db/schema';
+import { HttpError } from './errors';
 import type { campaignWorkflow } from '../workflows/campaign';
 import { CAMPAIGN_WORKFLOW_TYPE, campaignScheduleId, campaignWorkflowIdPrefix } from '../workflows/campaign-definitions';
 import { campaignIdKey } from '../workflows/search-attributes';
@@ -49,6 +50,19 @@ function specFor(plan: SchedulePlan): ScheduleSpec {
  * Overlap SKIP: a campaign never has two runs at once, whoever triggers it.
  */
 export async function applyCampaignSchedule(client: Client, taskQueue: string, campaignId: number, plan: SchedulePlan): Promise<void> {
+  try {
+    await createOrUpdate(client, taskQueue, campaignId, plan);
+  } catch (err) {
+    // Temporal parses cron expressions and time zones itself; it answers INVALID_ARGUMENT, which
+    // the client raises as a TypeError.
+    if (err instanceof TypeError || (err as { code?: number }).code === 3) {
+      throw new HttpError('VALIDATION_ERROR', `Schedule rejected by Temporal: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}
+
+async function createOrUpdate(client: Client, taskQueue: string, campaignId: number, plan: SchedulePlan): Promise<void> {
   const scheduleId = campaignScheduleId(campaignId);
   const spec = specFor(plan);
   const action = {

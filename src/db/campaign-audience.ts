@@ -52,16 +52,37 @@ export interface AudienceMember {
   last_inbound_at: Date | null;
 }
 
-/** One page of the audience in contact id order (keyset: stable while contacts change). */
-export async function audiencePage(db: Db, audience: Audience, afterContactId: number, limit: number): Promise<AudienceMember[]> {
-  return db
+/**
+ * One page of the audience in contact id order (keyset: stable while contacts change), or, with
+ * `unconfirmedOf`, only those whose send of that campaign is still unconfirmed.
+ */
+export async function audiencePage(
+  db: Db,
+  audience: Audience,
+  afterContactId: number,
+  limit: number,
+  unconfirmedOf?: number,
+): Promise<AudienceMember[]> {
+  let q = db
     .selectFrom('contacts')
     .innerJoin('contact_phone_numbers', (j) =>
       j.onRef('contact_phone_numbers.contact_id', '=', 'contacts.id').on('contact_phone_numbers.is_primary', '=', true),
     )
     .leftJoin('conversations', 'conversations.wa_id', 'contact_phone_numbers.wa_id')
     .where(audienceCondition(audience))
-    .where('contacts.id', '>', afterContactId)
+    .where('contacts.id', '>', afterContactId);
+  if (unconfirmedOf !== undefined) {
+    q = q.where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('campaign_recipients as r')
+          .select('r.contact_id')
+          .whereRef('r.contact_id', '=', 'contacts.id')
+          .where('r.campaign_id', '=', unconfirmedOf)
+          .where('r.state', '=', 'unconfirmed'),
+      ),
+    );
+  }
+  return q
     .select([
       'contacts.id as contact_id',
       'contact_phone_numbers.wa_id',

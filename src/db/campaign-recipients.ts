@@ -33,7 +33,7 @@ export const campaignClientKey = (campaignId: number, contactId: number) => `cam
  * Reserves the recipient under the (campaign, contact) primary key before anything is sent. The
  * insert re-checks the opt-in, so a STOP that arrives mid-campaign is honoured from then on.
  */
-export async function reserveRecipient(db: Db, r: RecipientIntent): Promise<Reservation> {
+export async function reserveRecipient(db: Db, r: RecipientIntent, reclaimUnconfirmed = false): Promise<Reservation> {
   return db.transaction().execute(async (trx) => {
     const inserted = await sql<{ state: string }>`
       insert into campaign_recipients (campaign_id, contact_id, wa_id, client_key, state, kind)
@@ -66,6 +66,14 @@ export async function reserveRecipient(db: Db, r: RecipientIntent): Promise<Rese
       // it may have gone out. Never send twice; a status webhook can still confirm it later.
       await markOutcome(trx, r.campaignId, r.contactId, 'unconfirmed', { message: 'the sender stopped mid-send; outcome unknown' });
       return { action: 'done', state: 'unconfirmed' };
+    }
+    if (existing.state === 'unconfirmed' && reclaimUnconfirmed) {
+      // No receipt came within the grace period: it never reached WhatsApp, so it is sent now.
+      const reclaimed = await sql`
+        update campaign_recipients set state = 'sending', attempts = attempts + 1, error = null
+        where campaign_id = ${r.campaignId} and contact_id = ${r.contactId} and state = 'unconfirmed'
+          and exists (select 1 from contacts where id = ${r.contactId} and opt_in_status)`.execute(trx);
+      if (Number(reclaimed.numAffectedRows ?? 0) > 0) return { action: 'send' };
     }
     if (existing.state === 'sent' && !existing.chat_notified && existing.wamid) {
       return { action: 'notify', wamid: existing.wamid, sentAt: existing.sent_at ?? new Date() };
@@ -164,15 +172,16 @@ export async function recipientCounts(db: Db, campaignId: number): Promise<Campa
 }
 
 /**
- * Counts an inbound message as a reply to the latest campaign this user got before writing it
- * (within 7 days). Idempotent: only the first reply is counted.
+ * Counts an inbound message as a reply to the latest campaign this user got (within 7 days)
+ * before the reply was recorded; Meta's timestamps are whole seconds, so they are not compared.
+ * Idempotent: only the first reply is counted.
  */
 export async function recordCampaignReply(db: Executor, waId: string, at: Date): Promise<void> {
   await sql`
     update campaign_recipients set replied_at = ${at}
     where (campaign_id, contact_id) = (
       select campaign_id, contact_id from campaign_recipients
-      where wa_id = ${waId} and state = 'sent' and sent_at <= ${at} and sent_at > ${at}::timestamptz - interval '7 days'
+      where wa_id = ${waId} and state = 'sent' and sent_at <= now() and sent_at > now() - interval '7 days'
       order by sent_at desc limit 1
     ) and replied_at is null`.execute(db);
 }

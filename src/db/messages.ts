@@ -99,13 +99,14 @@ export async function recordReceipts(db: Db, receipts: Receipt[]): Promise<void>
  * receipt, carrying our client key, proves it went out and supplies the wamid.
  */
 async function confirmBySendKey(trx: Transaction<Database>, clientKey: string, wamid: string, at: Date): Promise<void> {
-  await trx.updateTable('messages').set({ wamid }).where('client_key', '=', clientKey).where('wamid', 'is', null).execute();
+  // Recipient row first, then the message: the sender's own bookkeeping locks in this order too.
   await trx
     .updateTable('campaign_recipients')
     .set({ wamid, state: 'sent', sent_at: at, error: null })
     .where('client_key', '=', clientKey)
     .where('state', 'in', ['sending', 'unconfirmed'])
     .execute();
+  await trx.updateTable('messages').set({ wamid }).where('client_key', '=', clientKey).where('wamid', 'is', null).execute();
 }
 
 /** A receipt that beat the send's own bookkeeping is applied once the wamid is known. */

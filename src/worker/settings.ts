@@ -10,5 +10,6 @@ export function chatSettingsFromConfig(config: Config): ChatSettings {
     llmTimeoutMs: config.LLM_TIMEOUT_MS,
     llmRetryInitialMs: 1000,
     continueAsNewAfterEvents: config.CHAT_CONTINUE_AS_NEW_EVENTS,
+    campaignConfirmGraceMs: config.CAMPAIGN_CONFIRM_GRACE_MS,
   };
 }

@@ -38,6 +38,10 @@ export interface CampaignRunState {
   paused: boolean;
   batches: number;
   counts: CampaignCounts;
+  /** Rounds of re-sending unconfirmed recipients done so far (bounded). */
+  confirmRounds?: number;
+  /** The audience has been walked once; what is left is confirming the sends in doubt. */
+  audienceDone?: boolean;
 }
 
 export interface CampaignWorkflowInput {
@@ -54,7 +58,7 @@ export interface CampaignWorkflowResult {
   counts: CampaignCounts;
 }
 
-export type CampaignRunPhase = 'starting' | 'sending' | 'paused' | 'stopping' | 'finished';
+export type CampaignRunPhase = 'starting' | 'sending' | 'paused' | 'confirming' | 'stopping' | 'finished';
 
 export interface CampaignProgressView extends CampaignCounts {
   campaignId: number;

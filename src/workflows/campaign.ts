@@ -11,6 +11,7 @@ import {
   continueAsNew,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -30,7 +31,9 @@ import {
 } from './campaign-definitions';
 import { campaignIdKey } from './search-attributes';
 
-const { beginCampaignRun, setCampaignStatus, finishCampaignRun } = proxyActivities<CampaignActivities>({
+const { loadChatSettings } = proxyLocalActivities<CampaignActivities>({ startToCloseTimeout: '10s' });
+
+const { beginCampaignRun, setCampaignStatus, finishCampaignRun, readCampaignCounts } = proxyActivities<CampaignActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });
@@ -47,12 +50,15 @@ const { sendCampaignBatch } = proxyActivities<CampaignActivities>({
 /** Seconds of sending per batch: short enough that pause and stop take effect within it. */
 const BATCH_SECONDS = 2;
 const CONTINUE_AS_NEW_AFTER_EVENTS = 2_000;
+/** Re-send rounds for sends a crash left in doubt; after these they stay unconfirmed on record. */
+const MAX_CONFIRM_ROUNDS = 3;
 
 export function batchSize(ratePerSecond: number): number {
   return Math.min(200, Math.max(10, Math.round(ratePerSecond * BATCH_SECONDS)));
 }
 
 export async function campaignWorkflow({ campaignId, carried }: CampaignWorkflowInput): Promise<CampaignWorkflowResult> {
+  const { campaignConfirmGraceMs: graceMs } = await loadChatSettings();
   upsertSearchAttributes([{ key: campaignIdKey, value: String(campaignId) }]);
   let phase: CampaignRunPhase = carried ? 'sending' : 'starting';
   let run: CampaignRunState | undefined = carried;
@@ -118,17 +124,52 @@ export async function campaignWorkflow({ campaignId, carried }: CampaignWorkflow
       await condition(allHandlersFinished);
       return continueAsNew<typeof campaignWorkflow>({ campaignId, carried: { ...run, paused } });
     }
-    const batch = await sendCampaignBatch({
-      campaignId,
-      afterContactId: run.cursor,
-      limit: batchSize(run.ratePerSecond),
-      ratePerSecond: run.ratePerSecond,
-      notBefore: run.nextSendAt,
-    });
-    run.cursor = batch.lastContactId;
-    run.nextSendAt = batch.nextSendAt;
-    run.counts = batch.counts;
-    run.batches++;
-    if (batch.exhausted) return finish(ending ?? 'finished');
+    if (!run.audienceDone) {
+      const batch = await sendCampaignBatch({
+        campaignId,
+        afterContactId: run.cursor,
+        limit: batchSize(run.ratePerSecond),
+        ratePerSecond: run.ratePerSecond,
+        notBefore: run.nextSendAt,
+      });
+      run.cursor = batch.lastContactId;
+      run.nextSendAt = batch.nextSendAt;
+      run.counts = batch.counts;
+      run.batches++;
+      run.audienceDone = batch.exhausted;
+      continue;
+    }
+    if (run.counts.unconfirmed === 0 || (run.confirmRounds ?? 0) >= MAX_CONFIRM_ROUNDS) return finish(ending ?? 'finished');
+    await confirmOrResend(run);
+  }
+
+  /**
+   * Sends a crash left in doubt (WhatsApp may or may not have taken them) are settled by Meta's
+   * receipt, which carries our key. Whatever is still unconfirmed after the grace period never
+   * reached WhatsApp, and is sent again, once.
+   */
+  async function confirmOrResend(state: CampaignRunState): Promise<void> {
+    phase = 'confirming';
+    const step = Math.max(1000, Math.min(30_000, Math.floor(graceMs / 5)));
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && state.counts.unconfirmed > 0) {
+      if (await condition(() => ending !== undefined, Math.min(step, deadline - Date.now()))) return;
+      state.counts = await readCampaignCounts({ campaignId });
+    }
+    if (state.counts.unconfirmed === 0) return;
+    state.confirmRounds = (state.confirmRounds ?? 0) + 1;
+    phase = 'sending';
+    for (let cursor = 0; ; ) {
+      const batch = await sendCampaignBatch({
+        campaignId,
+        afterContactId: cursor,
+        limit: batchSize(state.ratePerSecond),
+        ratePerSecond: state.ratePerSecond,
+        unconfirmedOnly: true,
+      });
+      cursor = batch.lastContactId;
+      state.counts = batch.counts;
+      if (batch.exhausted) return;
+    }
   }
 }

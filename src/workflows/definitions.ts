@@ -94,6 +94,11 @@ export interface ChatSettings {
   llmTimeoutMs: number;
   llmRetryInitialMs: number;
   continueAsNewAfterEvents: number;
+  /**
+   * How long a campaign waits for WhatsApp's receipt of a send whose outcome a crash hid, before
+   * concluding it never reached WhatsApp and sending it again.
+   */
+  campaignConfirmGraceMs: number;
 }
 
 export type ChatPhase = 'idle' | 'recording' | 'debouncing' | 'generating' | 'sending';

@@ -1,5 +1,7 @@
 import type http from 'node:http';
+import { signBody } from '../../src/api/webhook/signature';
 import { HttpFake } from './http-fake';
+import { webhookBody } from './webhook-payload';
 
 export interface GraphSend {
   at: number;
@@ -17,6 +19,8 @@ export class FakeGraph extends HttpFake {
   readonly sends: GraphSend[] = [];
   /** Called as each send is accepted, before the answer goes back (a test may kill the sender here). */
   onSend: ((send: GraphSend) => void) | undefined;
+  /** Like Meta: after accepting a send, POST its "sent" status (with our callback data) here. */
+  receiptsTo: { url: string; appSecret: string } | undefined;
   private seq = 0;
 
   protected async handle(req: http.IncomingMessage, body: unknown) {
@@ -38,7 +42,23 @@ export class FakeGraph extends HttpFake {
     };
     this.sends.push(send);
     this.onSend?.(send);
+    if (this.receiptsTo) setTimeout(() => void this.postReceipt(send), 20);
     return { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: b.to, wa_id: b.to }], messages: [{ id: wamid }] } };
+  }
+
+  private async postReceipt(send: GraphSend): Promise<void> {
+    const status = {
+      id: send.wamid,
+      status: 'sent',
+      timestamp: String(Math.floor(Date.now() / 1000)),
+      recipient_id: send.to,
+      ...(send.body.biz_opaque_callback_data ? { biz_opaque_callback_data: send.body.biz_opaque_callback_data } : {}),
+    };
+    const body = JSON.stringify(webhookBody({ statuses: [status] }));
+    const { url, appSecret } = this.receiptsTo!;
+    await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, appSecret) }, body }).catch(
+      () => undefined,
+    );
   }
 
   sentTo(waId: string): GraphSend[] {

@@ -41,6 +41,7 @@ export const TEST_SETTINGS: ChatSettings = {
   llmTimeoutMs: 5000,
   llmRetryInitialMs: 100,
   continueAsNewAfterEvents: 10_000,
+  campaignConfirmGraceMs: 3000,
 };
 
 export interface Harness {

@@ -52,8 +52,6 @@ export function campaignControlRouter(deps: AppDeps): Router {
       await applyCampaignSchedule(temporal, deps.taskQueue, campaign.id, plan);
     } catch (err) {
       await setStatus(campaign.status, { scheduled_at: campaign.scheduled_at, cron: campaign.cron, timezone: campaign.timezone });
-      // Temporal validates the cron expression and time zone itself.
-      if ((err as { code?: number }).code === 3) throw new HttpError('VALIDATION_ERROR', `Schedule rejected: ${(err as Error).message}`);
       throw err;
     }
     res.status(202).json({ campaign_id: campaign.id, status: 'scheduled', starts: plan.kind, schedule_id: campaignScheduleId(campaign.id) });

@@ -51,6 +51,18 @@ export function campaignEditRouter(deps: AppDeps): Router {
       throw new HttpError('CONFLICT', `Campaign is ${campaign.status}; stop it before changing it`);
     }
     if (body.template_id) await requireTemplate(deps.db, body.template_id);
+    // Setting one timing clears the other, so the campaign has a single plan.
+    const timing = {
+      scheduled_at: body.cron ? null : body.scheduled_at,
+      cron: body.scheduled_at ? null : body.cron,
+      timezone: body.timezone,
+    };
+    // A waiting Schedule follows its campaign's new timing; Temporal checks it before anything is saved.
+    const timingChanged = Object.values(timing).some((v) => v !== undefined);
+    if (campaign.status === 'scheduled' && timingChanged) {
+      const merged = { ...campaign, ...Object.fromEntries(Object.entries(timing).filter(([, v]) => v !== undefined)) };
+      await applyCampaignSchedule(deps.temporal, deps.taskQueue, campaign.id, planOf(merged));
+    }
     const updated = await deps.db
       .updateTable('campaigns')
       .set({
@@ -60,19 +72,12 @@ export function campaignEditRouter(deps: AppDeps): Router {
         variables: json(body.variables),
         audience: json(body.audience),
         rate_per_second: body.rate_per_second,
-        // Setting one timing clears the other, so the campaign has a single plan.
-        scheduled_at: body.cron ? null : body.scheduled_at,
-        cron: body.scheduled_at ? null : body.cron,
-        timezone: body.timezone,
+        ...timing,
         updated_at: new Date(),
       })
       .where('id', '=', campaign.id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    // A waiting Schedule follows its campaign's new timing.
-    if (updated.status === 'scheduled' && (body.scheduled_at !== undefined || body.cron !== undefined || body.timezone !== undefined)) {
-      await applyCampaignSchedule(deps.temporal, deps.taskQueue, updated.id, planOf(updated));
-    }
     res.json(campaignView(updated));
   });
 

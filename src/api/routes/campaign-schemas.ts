@@ -31,25 +31,32 @@ const ScheduleFields = {
   timezone: z.string().refine(validTimezone, 'must be an IANA time zone such as "Europe/Berlin"').nullish(),
 };
 
+const rate = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_SEND_RATE, `at most ${MAX_SEND_RATE} messages per second (WhatsApp's per-number ceiling)`);
+const variables = z.record(z.string().regex(/^\w+$/, 'variable names are letters, digits and _'), z.string().max(1024));
+
+// No defaults here: an update must leave out what it does not name (defaults belong to create).
 const Fields = z.object({
   name: z.string().trim().min(1).max(200),
   description: z.string().max(2000).nullish(),
   template_id: z.number().int().positive(),
-  variables: z.record(z.string().regex(/^\w+$/, 'variable names are letters, digits and _'), z.string().max(1024)).default({}),
-  audience: AudienceSchema.default({ tags_match: 'any' }),
-  rate_per_second: z
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_SEND_RATE, `at most ${MAX_SEND_RATE} messages per second (WhatsApp's per-number ceiling)`)
-    .default(DEFAULT_SEND_RATE),
+  variables,
+  audience: AudienceSchema,
+  rate_per_second: rate,
   ...ScheduleFields,
 });
 
 const oneTiming = (b: { scheduled_at?: Date | null; cron?: string | null }) => !(b.scheduled_at && b.cron);
 const TIMING_MESSAGE = { message: 'give scheduled_at (once) or cron (repeating), not both', path: ['cron'] };
 
-export const CreateCampaignBody = Fields.refine(oneTiming, TIMING_MESSAGE);
+export const CreateCampaignBody = Fields.extend({
+  variables: variables.default({}),
+  audience: AudienceSchema.default({ tags_match: 'any' }),
+  rate_per_second: rate.default(DEFAULT_SEND_RATE),
+}).refine(oneTiming, TIMING_MESSAGE);
 export const UpdateCampaignBody = Fields.partial()
   .refine(oneTiming, TIMING_MESSAGE)
   .refine((o) => Object.values(o).some((v) => v !== undefined), 'nothing to update');
@@ -73,7 +80,7 @@ export function campaignView(c: Campaign) {
   return { ...c, schedule_id: campaignScheduleId(c.id) };
 }
 
-export const rate = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 10_000) / 100 : 0);
+export const percent = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 10_000) / 100 : 0);
 
 export async function requireCampaign(deps: AppDeps, req: Request): Promise<Campaign> {
   const id = parseId(req.params.id);

@@ -6,7 +6,7 @@ import { describeCampaignSchedule, scheduleView } from '../campaign-schedules';
 import type { AppDeps } from '../deps';
 import { campaignControlRouter } from './campaign-control';
 import { campaignEditRouter } from './campaign-edit';
-import { CampaignListQuery, RecipientsQuery, campaignView, rate, requireCampaign } from './campaign-schemas';
+import { CampaignListQuery, RecipientsQuery, campaignView, percent, requireCampaign } from './campaign-schemas';
 
 /** Seed 004's campaign management: reads here, edits and lifecycle in their own routers. */
 export function campaignsRouter(deps: AppDeps): Router {
@@ -30,9 +30,9 @@ export function campaignsRouter(deps: AppDeps): Router {
       messages_read: stats.read,
       messages_failed: stats.failed,
       replies_received: stats.replies,
-      delivery_rate: rate(stats.delivered, stats.sent),
-      read_rate: rate(stats.read, stats.sent),
-      reply_rate: rate(stats.replies, stats.sent),
+      delivery_rate: percent(stats.delivered, stats.sent),
+      read_rate: percent(stats.read, stats.sent),
+      reply_rate: percent(stats.replies, stats.sent),
     });
   });
 
@@ -67,9 +67,9 @@ export function campaignsRouter(deps: AppDeps): Router {
       total_recipients: total,
       ...stats,
       pending: Math.max(0, total - processed),
-      delivery_rate: rate(stats.delivered, stats.sent),
-      read_rate: rate(stats.read, stats.sent),
-      reply_rate: rate(stats.replies, stats.sent),
+      delivery_rate: percent(stats.delivered, stats.sent),
+      read_rate: percent(stats.read, stats.sent),
+      reply_rate: percent(stats.replies, stats.sent),
     });
   });
 

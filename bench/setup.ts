@@ -1,0 +1,175 @@
+/**
+ * What every benchmark brings up for itself: a Temporal dev server, a fresh Postgres database,
+ * zero-latency Graph / OpenAI servers on loopback, and the real worker and API entry points as
+ * separate processes pointed at them. Everything it starts is stopped when the bench exits,
+ * also on failure.
+ */
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
+import { migrateToLatest } from '../src/db/migrate';
+import { registerSearchAttributes } from '../src/temporal/search-attributes';
+import { allSearchAttributeKeys } from '../src/workflows/search-attributes';
+import { ensureTemporalCli, freePort, startDevServer, ROOT, type DevServer } from '../scripts/temporal-cli';
+import { eventually } from '../test/helpers/eventually';
+import { FakeGraph } from '../test/helpers/fake-graph';
+import { FakeOpenAI } from '../test/helpers/fake-openai';
+
+export { ROOT };
+export const WEBHOOK_SECRET = 'bench-secret';
+export const ADMIN_KEY = 'bench-admin-key-0123456789';
+export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+
+/** `--name N` from the command line, or the fallback. */
+export function flag(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? Number(process.argv[at + 1]) : fallback;
+}
+
+/** Whatever the bench started is stopped when it exits, also on failure. */
+const started: { kill(signal?: NodeJS.Signals): boolean }[] = [];
+process.on('exit', () => {
+  for (const p of started) p.kill('SIGKILL');
+});
+
+/** BENCH_PROFILE=worker|api writes a V8 CPU profile of that process to .data/prof when it exits. */
+function profileArgs(name: string): string[] {
+  return process.env.BENCH_PROFILE === name ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, '.data', 'prof')}`] : [];
+}
+
+export interface BenchStack {
+  temporal: DevServer;
+  databaseUrl: string;
+  graph: FakeGraph;
+  llm: FakeOpenAI;
+  /** A client on the dev server, for what the bench itself asks Temporal. */
+  client: Client;
+  /** http://127.0.0.1:<port> of the API process. */
+  apiUrl: string;
+  worker: ChildProcess;
+  api: ChildProcess;
+  /** The API with the bench's admin key; resolves to status and parsed JSON body. */
+  request(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the dev server, database, fake Graph / OpenAI, then the worker and API (`src/<name>/main.ts`
+ * under tsx, NODE_ENV=production, WHATSAPP_PROVIDER=meta at the fake Graph) and waits until the API
+ * reports a worker polling. `env` adds to or overrides their environment. Their logs (warnings and
+ * up) go to .data/bench-<name>.log, to explain any outlier.
+ */
+export async function startBenchStack(env: Record<string, string> = {}): Promise<BenchStack> {
+  const temporal = await startDevServer(ensureTemporalCli(), { port: await freePort() });
+  started.push(temporal.process);
+  const databaseUrl = `postgres://postgres@127.0.0.1:5432/whatsapp_bench_${Date.now()}`;
+  await migrateToLatest(databaseUrl);
+  const graph = await new FakeGraph().start();
+  const llm = await new FakeOpenAI().start();
+
+  const admin = await Connection.connect({ address: temporal.address });
+  await registerSearchAttributes(admin, 'default', allSearchAttributeKeys);
+  const client = new Client({ connection: admin });
+  const port = await freePort();
+  // The real entry points, as separate processes: the topology production runs.
+  const childEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: String(port),
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_TASK_QUEUE: 'bench',
+    WHATSAPP_PROVIDER: 'meta',
+    WHATSAPP_API_BASE_URL: graph.url,
+    WHATSAPP_PHONE_NUMBER_ID: 'BENCH',
+    WHATSAPP_ACCESS_TOKEN: 'bench-token',
+    WHATSAPP_APP_SECRET: WEBHOOK_SECRET,
+    OPENAI_API_KEY: 'sk-bench',
+    OPENAI_BASE_URL: `${llm.url}/v1`,
+    API_KEYS: `${ADMIN_KEY}:admin`,
+    LOG_LEVEL: 'warn',
+    ...env,
+  };
+  mkdirSync(path.join(ROOT, '.data'), { recursive: true });
+  const [worker, api] = (['worker', 'api'] as const).map((name) =>
+    spawn(process.execPath, [...profileArgs(name), '--import', 'tsx', `src/${name}/main.ts`], {
+      cwd: ROOT,
+      env: childEnv,
+      stdio: ['ignore', openSync(path.join(ROOT, '.data', `bench-${name}.log`), 'w'), 'inherit'],
+    }),
+  ) as [ChildProcess, ChildProcess];
+  started.push(worker, api);
+  const apiUrl = `http://127.0.0.1:${port}`;
+  await eventually(
+    async () => {
+      const health = await fetch(`${apiUrl}/health`);
+      if (health.status !== 200 || !(await health.text()).includes('polling')) throw new Error('worker and API did not come up');
+    },
+    60_000,
+    250,
+  );
+
+  const request: BenchStack['request'] = async (method, urlPath, body) => {
+    const res = await fetch(`${apiUrl}${urlPath}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+
+  const stop = async () => {
+    const children = [worker, api];
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)))));
+    await admin.close();
+    await Promise.all([graph.stop(), llm.stop()]);
+    await temporal.stop();
+    const name = new URL(databaseUrl).pathname.slice(1);
+    const pgAdmin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+    await pgAdmin.connect();
+    await pgAdmin.query(`drop database if exists "${name}" with (force)`);
+    await pgAdmin.end();
+  };
+
+  return { temporal, databaseUrl, graph, llm, client, apiUrl, worker, api, request, stop };
+}
+
+/**
+ * bench/results/latest.md holds `npm run bench`'s figures followed by "## " sections other benches
+ * own (e.g. "## Campaign send rate"). Each writer replaces only its own part and keeps the rest.
+ */
+const LATEST_MD = path.join(RESULTS_DIR, 'latest.md');
+
+function splitSections(text: string): { head: string; sections: Map<string, string> } {
+  const parts = text.split(/^(?=## )/m);
+  const head = parts[0]!.startsWith('## ') ? '' : parts.shift()!;
+  const sections = new Map<string, string>();
+  for (const part of parts) sections.set(part.slice(3, part.indexOf('\n') < 0 ? undefined : part.indexOf('\n')).trim(), part);
+  return { head, sections };
+}
+
+const readLatest = () => (existsSync(LATEST_MD) ? readFileSync(LATEST_MD, 'utf8') : '');
+const joinSections = (head: string, sections: Iterable<string>) =>
+  [head, ...sections]
+    .filter((s) => s.trim() !== '')
+    .map((s) => s.replace(/\n*$/, '\n'))
+    .join('\n');
+
+/** Writes the main figures (`npm run bench`), keeping the other benches' sections after them. */
+export function writeLatestHead(md: string): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const { sections } = splitSections(readLatest());
+  writeFileSync(LATEST_MD, sections.size === 0 ? md : joinSections(md, sections.values()));
+}
+
+/** Appends, or replaces in place, the section `## <title>`; the rest of the file is kept. */
+export function writeLatestSection(title: string, body: string): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const { head, sections } = splitSections(readLatest());
+  sections.set(title, `## ${title}\n\n${body}`);
+  writeFileSync(LATEST_MD, joinSections(head, sections.values()));
+}
