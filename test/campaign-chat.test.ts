@@ -2,6 +2,7 @@ import { FakeGraph } from './helpers/fake-graph';
 import { burstOf } from './helpers/fake-openai';
 import { createCampaign, createTemplate, importContacts, sendsPerRecipient, uniqueTag, uniqueWaIds, waitForStatus } from './helpers/campaigns';
 import { eventually, startHarness, type Harness } from './helpers/harness';
+import { saveHistory } from './helpers/histories';
 
 let h: Harness;
 let templateId: number;
@@ -32,6 +33,8 @@ test('a reply to a campaign message is answered with the campaign text in contex
   const asked = h.llm.requests.find((r) => burstOf(r).includes('Is it available in red too?'))!;
   expect(asked.messages).toContainEqual({ role: 'assistant', content: `(campaign message sent to the customer) ${campaignText}` });
   expect(h.graph.sentTo(waId!)[1]!.text).toBe('Reply to: Is it available in red too?');
+  await h.settled(waId!);
+  await saveHistory(h.client, waId!, 'campaign-reply');
 
   const stats = await eventually(async () => {
     const res = await h.api('GET', `/api/v1/campaigns/${id}/stats`);
@@ -82,6 +85,8 @@ test('a contact who writes STOP is opted out, told so once, and skipped by the n
   await eventually(() => expect(h.graph.sentTo(stopper)).toHaveLength(3));
   expect(h.graph.sentTo(stopper)[2]!.text).toMatch(/subscribed again/);
   expect((await h.api('GET', `/api/v1/contacts/${ids.get(stopper)}`)).body.opt_in_status).toBe(true);
+  await h.settled(stopper);
+  await saveHistory(h.client, stopper, 'opt-out-in');
 });
 
 test('START from someone who never opted out is an ordinary message for the bot', async () => {

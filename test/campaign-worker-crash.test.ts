@@ -1,5 +1,6 @@
 import { APP_SECRET, TEST_SETTINGS, eventually, startHarness, type Harness } from './helpers/harness';
 import { createCampaign, createTemplate, importContacts, sendsPerRecipient, uniqueTag, uniqueWaIds, waitForStatus } from './helpers/campaigns';
+import { saveWorkflowHistory } from './helpers/histories';
 import { WorkerProcess } from './helpers/worker-process';
 
 // The campaign runs on a worker in a child process so it can be killed -9, as a crash would.
@@ -35,7 +36,7 @@ test('a worker killed mid-campaign and restarted still ends with exactly 450 sen
   };
   const { id } = await createCampaign(h, { template_id: template.id, audience: { tags: [tag] }, rate_per_second: 80 });
   await h.api('POST', `/api/v1/campaigns/${id}/start`);
-  await waitForStatus(h, id, 'running');
+  const runId = (await waitForStatus(h, id, 'running')).current_workflow_id as string;
   await eventually(() => expect(inDoubt).toBeDefined(), 30_000);
   const sendsAtKill = h.graph.sends.length;
   await new Promise((r) => setTimeout(r, 1000));
@@ -53,4 +54,5 @@ test('a worker killed mid-campaign and restarted still ends with exactly 450 sen
   expect(done.messages_sent).toBe(450);
   const stats = await h.api('GET', `/api/v1/campaigns/${id}/stats`);
   expect(stats.body).toMatchObject({ sent: 450, unconfirmed: 0, failed: 0 });
+  await saveWorkflowHistory(h.client, runId, 'campaign-worker-crash');
 }, 180_000);

@@ -9,6 +9,7 @@ import {
   waitForStatus,
 } from './helpers/campaigns';
 import { eventually, startHarness, type Harness } from './helpers/harness';
+import { saveWorkflowHistory } from './helpers/histories';
 
 let h: Harness;
 let templateId: number;
@@ -74,6 +75,7 @@ test('pause holds the sends and resume finishes them, each recipient once', asyn
   const counts = sendsPerRecipient(h, waIds);
   expect(counts.size).toBe(60);
   expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  await saveWorkflowHistory(h.client, paused.current_workflow_id, 'campaign-pause-resume');
 });
 
 test('progress is live through the workflow query and the CampaignId search attribute', async () => {

@@ -4,7 +4,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { HISTORIES_DIR } from './helpers/histories';
 
-// Histories recorded from earlier versions of the chat workflow (RECORD_HISTORIES=v<N> npm test).
+// Histories recorded from earlier versions of the chat and campaign workflows (RECORD_HISTORIES=v<N> npm test).
 // Today's code must replay every one of them without non-determinism.
 const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
 

@@ -12,9 +12,14 @@ export const HISTORIES_DIR = path.join(__dirname, '..', 'histories');
  * what replay guards for workflows already running.
  */
 export async function saveHistory(client: Client, waId: string, name: string): Promise<void> {
+  await saveWorkflowHistory(client, chatWorkflowId(waId), `chat-${name}`);
+}
+
+/** The same for any workflow (campaign runs): saved as <file>.<tag>.json. */
+export async function saveWorkflowHistory(client: Client, workflowId: string, file: string): Promise<void> {
   const tag = process.env.RECORD_HISTORIES;
   if (!tag) return;
   if (!/^v\d+$/.test(tag)) throw new Error('RECORD_HISTORIES must be a version tag such as v3');
-  const history = await client.workflow.getHandle(chatWorkflowId(waId)).fetchHistory();
-  writeFileSync(path.join(HISTORIES_DIR, `chat-${name}.${tag}.json`), historyToJSON(history));
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  writeFileSync(path.join(HISTORIES_DIR, `${file}.${tag}.json`), historyToJSON(history));
 }
