@@ -56,6 +56,7 @@ export const ConfigSchema = z
     DEBOUNCE_MAX_WAIT_MS: int(10_000, 0),
     CHAT_CONTINUE_AS_NEW_EVENTS: int(10_000, 20),
     CAMPAIGN_CONFIRM_GRACE_MS: int(900_000, 1000),
+    CAMPAIGN_CONTINUE_AS_NEW_EVENTS: int(2_000, 20),
     API_KEYS: apiKeys,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })

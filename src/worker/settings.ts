@@ -11,5 +11,6 @@ export function chatSettingsFromConfig(config: Config): ChatSettings {
     llmRetryInitialMs: 1000,
     continueAsNewAfterEvents: config.CHAT_CONTINUE_AS_NEW_EVENTS,
     campaignConfirmGraceMs: config.CAMPAIGN_CONFIRM_GRACE_MS,
+    campaignContinueAsNewAfterEvents: config.CAMPAIGN_CONTINUE_AS_NEW_EVENTS,
   };
 }

@@ -49,7 +49,6 @@ const { sendCampaignBatch } = proxyActivities<CampaignActivities>({
 
 /** Seconds of sending per batch: short enough that pause and stop take effect within it. */
 const BATCH_SECONDS = 2;
-const CONTINUE_AS_NEW_AFTER_EVENTS = 2_000;
 /** Re-send rounds for sends a crash left in doubt; after these they stay unconfirmed on record. */
 const MAX_CONFIRM_ROUNDS = 3;
 
@@ -58,7 +57,7 @@ export function batchSize(ratePerSecond: number): number {
 }
 
 export async function campaignWorkflow({ campaignId, carried }: CampaignWorkflowInput): Promise<CampaignWorkflowResult> {
-  const { campaignConfirmGraceMs: graceMs } = await loadChatSettings();
+  const { campaignConfirmGraceMs: graceMs, campaignContinueAsNewAfterEvents } = await loadChatSettings();
   upsertSearchAttributes([{ key: campaignIdKey, value: String(campaignId) }]);
   let phase: CampaignRunPhase = carried ? 'sending' : 'starting';
   let run: CampaignRunState | undefined = carried;
@@ -120,7 +119,7 @@ export async function campaignWorkflow({ campaignId, carried }: CampaignWorkflow
       await setCampaignStatus({ campaignId, status: 'running' });
     }
     const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength >= CONTINUE_AS_NEW_AFTER_EVENTS) {
+    if (info.continueAsNewSuggested || info.historyLength >= campaignContinueAsNewAfterEvents) {
       await condition(allHandlersFinished);
       return continueAsNew<typeof campaignWorkflow>({ campaignId, carried: { ...run, paused } });
     }

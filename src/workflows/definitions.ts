@@ -99,6 +99,8 @@ export interface ChatSettings {
    * concluding it never reached WhatsApp and sending it again.
    */
   campaignConfirmGraceMs: number;
+  /** History length at which a campaign run continues as new (earlier if Temporal suggests it). */
+  campaignContinueAsNewAfterEvents: number;
 }
 
 export type ChatPhase = 'idle' | 'recording' | 'debouncing' | 'generating' | 'sending';

@@ -42,6 +42,7 @@ export const TEST_SETTINGS: ChatSettings = {
   llmRetryInitialMs: 100,
   continueAsNewAfterEvents: 10_000,
   campaignConfirmGraceMs: 3000,
+  campaignContinueAsNewAfterEvents: 2000,
 };
 
 export interface Harness {

@@ -17,11 +17,6 @@ export const PhoneEntry = z.object({
 export const toNewPhone = (p: z.infer<typeof PhoneEntry>): NewPhone => ({ ...p.phone_number, label: p.label, isPrimary: p.is_primary });
 
 /** Ids are Postgres integers; anything else cannot name a row, so it is not found rather than invalid. */
-export function parseId(raw: unknown, what: string): number {
-  const id = z.coerce.number().int().min(1).max(2_147_483_647).safeParse(raw);
-  if (!id.success) throw new HttpError('NOT_FOUND', `${what} ${String(raw)} not found`);
-  return id.data;
-}
 
 export function phoneView(p: ContactPhoneNumber) {
   return {

@@ -9,7 +9,8 @@ import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { contactBulkRouter } from './contact-bulk';
 import { contactPhonesRouter } from './contact-phones';
-import { PhoneEntry, contactErrors, contactView, parseId, toNewPhone } from './contact-schemas';
+import { PhoneEntry, contactErrors, contactView, toNewPhone } from './contact-schemas';
+import { requireId } from '../ids';
 
 const consent = {
   opt_in_status: z.boolean().optional(),
@@ -94,11 +95,11 @@ export function contactsRouter(deps: AppDeps): Router {
   });
 
   router.get('/:id', read, async (req, res) => {
-    res.json(contactView(await requireContact(deps.db, parseId(req.params.id, 'Contact'))));
+    res.json(contactView(await requireContact(deps.db, requireId(req.params.id, 'Contact'))));
   });
 
   router.put('/:id', write, async (req, res) => {
-    const id = parseId(req.params.id, 'Contact');
+    const id = requireId(req.params.id, 'Contact');
     const b = UpdateContact.parse(req.body);
     const found = await updateContact(deps.db, id, {
       fields: fieldsOf(b),
@@ -112,20 +113,20 @@ export function contactsRouter(deps: AppDeps): Router {
   });
 
   router.delete('/:id', write, async (req, res) => {
-    const id = parseId(req.params.id, 'Contact');
+    const id = requireId(req.params.id, 'Contact');
     if (!(await deleteContact(deps.db, id))) throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
     res.status(204).end();
   });
 
   router.post('/:id/opt-in', write, async (req, res) => {
-    const id = parseId(req.params.id, 'Contact');
+    const id = requireId(req.params.id, 'Contact');
     const b = OptIn.parse(req.body ?? {});
     if (!(await setOptIn(deps.db, id, true, { source: b.source, at: new Date() }))) throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
     res.json(contactView(await requireContact(deps.db, id)));
   });
 
   router.post('/:id/opt-out', write, async (req, res) => {
-    const id = parseId(req.params.id, 'Contact');
+    const id = requireId(req.params.id, 'Contact');
     const b = OptOut.parse(req.body ?? {});
     if (!(await setOptIn(deps.db, id, false, { source: b.source, reason: b.reason, at: new Date() }))) {
       throw new HttpError('NOT_FOUND', `Contact ${id} not found`);

@@ -16,6 +16,7 @@ import { renderTemplate, TemplateRenderError, templateVariables } from '../../te
 import { READ_ROLES, requireRole } from '../auth';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
+import { parseId } from '../ids';
 
 const Status = z.enum(['APPROVED', 'PENDING', 'REJECTED']);
 const Category = z.enum(['MARKETING', 'UTILITY', 'AUTHENTICATION']);
@@ -53,12 +54,6 @@ function templateView(t: Template) {
   return { ...t, variables: templateVariables(t.body) };
 }
 
-/** Ids are int4 serials: anything else cannot exist, so it is a 404 rather than a database error. */
-function parseId(raw: unknown): number | undefined {
-  if (typeof raw !== 'string' || !/^\d{1,10}$/.test(raw)) return undefined;
-  const id = Number(raw);
-  return id <= 2_147_483_647 ? id : undefined;
-}
 
 async function requireTemplate(deps: AppDeps, raw: unknown): Promise<Template> {
   const id = parseId(raw);
