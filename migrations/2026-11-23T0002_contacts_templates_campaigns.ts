@@ -105,6 +105,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('sent_at', 'timestamptz')
     .addColumn('replied_at', 'timestamptz')
     .addPrimaryKeyConstraint('campaign_recipients_pkey', ['campaign_id', 'contact_id'])
+    // Also once per number: a contact deleted and imported again, or a number moved to another
+    // contact, still gets the campaign once.
+    .addUniqueConstraint('campaign_recipients_wa_id_key', ['campaign_id', 'wa_id'])
     .execute();
   await db.schema.createIndex('campaign_recipients_wa_id_idx').on('campaign_recipients').columns(['wa_id', 'sent_at']).execute();
 }

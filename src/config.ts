@@ -57,6 +57,9 @@ export const ConfigSchema = z
     CHAT_CONTINUE_AS_NEW_EVENTS: int(10_000, 20),
     CAMPAIGN_CONFIRM_GRACE_MS: int(900_000, 1000),
     CAMPAIGN_CONTINUE_AS_NEW_EVENTS: int(2_000, 20),
+    LEAD_FOLLOW_UP_POSTPONE_MS: int(900_000, 1000),
+    LEAD_OVERDUE_AFTER_MS: int(86_400_000, 1000),
+    LEAD_SWEEP_INTERVAL_MS: int(300_000, 1000),
     API_KEYS: apiKeys,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })

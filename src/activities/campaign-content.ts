@@ -4,6 +4,8 @@ import type { Template } from '../db/schema';
 import { renderTemplate, templateParameters } from '../templates/render';
 import { CUSTOMER_WINDOW_MS } from '../workflows/definitions';
 
+const WINDOW_MARGIN_MS = 10 * 60 * 1000;
+
 /** Contact fields a template may use ({{first_name}}, {{company}}, custom attributes ...). */
 export function contactVariables(member: AudienceMember, defaults: Record<string, string>): Record<string, string> {
   const own: Record<string, unknown> = {
@@ -35,7 +37,9 @@ export function campaignContent(
 ): OutboundContent & { kind: 'text' | 'template' } {
   const vars = contactVariables(member, defaults);
   const text = renderTemplate(template.body, vars);
-  const inWindow = member.last_inbound_at !== null && now - new Date(member.last_inbound_at).getTime() < CUSTOMER_WINDOW_MS;
+  // With a margin: the message may wait for its slot, and must not arrive as free text just after
+  // the window closed (WhatsApp would refuse it).
+  const inWindow = member.last_inbound_at !== null && now - new Date(member.last_inbound_at).getTime() < CUSTOMER_WINDOW_MS - WINDOW_MARGIN_MS;
   if (inWindow) return { kind: 'text', text };
   return {
     kind: 'template',

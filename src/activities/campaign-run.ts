@@ -31,7 +31,9 @@ export function createCampaignRunActivities({ db, temporal }: Pick<ActivityDeps,
     async beginCampaignRun({ campaignId, workflowId }: { campaignId: number; workflowId: string }): Promise<BeginCampaignResult> {
       const campaign = await db.selectFrom('campaigns').selectAll().where('id', '=', campaignId).executeTakeFirst();
       if (!campaign) return { ok: false, reason: `campaign ${campaignId} no longer exists` };
-      if (campaign.status === 'completed') return { ok: false, reason: 'the campaign is completed' };
+      // Only a campaign someone started (or whose Schedule still stands) may go out: a run that
+      // fires after a stop, e.g. one that waited for a worker, must not send.
+      if (campaign.status !== 'scheduled') return { ok: false, reason: `the campaign is ${campaign.status}` };
       const template = await db.selectFrom('templates').selectAll().where('id', '=', campaign.template_id).executeTakeFirstOrThrow();
       if (template.status !== 'APPROVED') {
         const reason = `template ${template.name} (${template.language}) is ${template.status}, not APPROVED`;

@@ -49,10 +49,9 @@ const USER_STOPPED_MARKETING = 131050;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-/** Long waits (a throttle back-off) keep heartbeating so Temporal does not think the worker died. */
+/** Waits in short steps, so a shutdown (cancellation) is noticed during a long back-off. */
 async function waitUntil(at: number, ctx: Context): Promise<void> {
-  for (let left = at - Date.now(); left > 0; left = at - Date.now()) {
-    if (left > 1000) ctx.heartbeat();
+  for (let left = at - Date.now(); left > 0 && !ctx.cancellationSignal.aborted; left = at - Date.now()) {
     await sleep(Math.min(left, 1000));
   }
 }
@@ -68,16 +67,23 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
     const members = await audiencePage(db, campaign.audience as Audience, input.afterContactId, input.limit, unconfirmedOf);
     const interval = 1000 / input.ratePerSecond;
     const now = Date.now();
+    // The pace: send k is due at start + k * interval. It is restarted (never caught up in a
+    // burst) when the batch falls more than MAX_CATCH_UP_MS behind it.
     let start = input.notBefore !== undefined && now - input.notBefore <= MAX_CATCH_UP_MS ? Math.max(now, input.notBefore) : now;
     let slot = 0;
     const inFlight = new Set<Promise<void>>();
     const throttles = new Map<number, number>();
+    let throttleStreak = 0;
     const queue: AudienceMember[] = [...members];
     let failure: unknown;
+    // Heartbeats on a timer, not per send: a Graph call hanging longer than the heartbeat timeout
+    // must not make Temporal start a second attempt while this one is still sending.
+    const heartbeat = setInterval(() => ctx.heartbeat(), 1000);
 
     const sendOne = async (member: AudienceMember, content: ReturnType<typeof campaignContent>, clientKey: string) => {
       try {
         const { wamid } = await whatsapp.send(member.wa_id, content, { callbackData: clientKey });
+        throttleStreak = 0;
         const sentAt = await markRecipientSent(db, campaign.id, member.contact_id, clientKey, wamid);
         await notifyChat(member, wamid, content.kind === 'text' ? content.text : content.template.text, sentAt);
       } catch (err) {
@@ -92,9 +98,10 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
           if (n > MAX_THROTTLES) {
             throw ApplicationFailure.create({ type: 'WhatsAppThrottled', message: err.message, nextRetryDelay: err.retryAfterMs });
           }
-          const backoff = err.retryAfterMs ?? Math.min(30_000, 500 * 2 ** n);
+          // Consecutive throttle answers across the batch make the back-off grow.
+          const backoff = err.retryAfterMs ?? Math.min(30_000, 500 * 2 ** ++throttleStreak);
           log.warn({ campaignId: campaign.id, code: err.code, backoffMs: backoff }, 'WhatsApp is throttling the campaign; backing off');
-          start = Date.now() + backoff;
+          start = Math.max(start + slot * interval, Date.now() + backoff);
           slot = 0;
           queue.push(member);
         } else {
@@ -116,45 +123,61 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
       await markChatNotified(db, campaign.id, member.contact_id);
     };
 
-    for (let i = 0; i < queue.length; i++) {
-      if (ctx.cancellationSignal.aborted || failure) break;
-      const member = queue[i]!;
-      const clientKey = campaignClientKey(campaign.id, member.contact_id);
-      let content: ReturnType<typeof campaignContent>;
-      try {
-        content = campaignContent(template, member, campaign.variables, Date.now());
-      } catch (err) {
-        if (!(err instanceof TemplateRenderError)) throw err;
-        await recordUnsendable(db, { campaignId: campaign.id, contactId: member.contact_id, waId: member.wa_id, clientKey, kind: 'template' }, { reason: 'missing_variable', missing: err.missing, message: err.message });
-        continue;
+    const stopping = () => ctx.cancellationSignal.aborted || failure !== undefined;
+    try {
+      // A throttled recipient goes back on the queue, possibly after the last one was started:
+      // the batch ends only when the queue is drained and nothing is in flight.
+      for (let i = 0; !stopping() && (i < queue.length || inFlight.size > 0); ) {
+        if (i >= queue.length) {
+          await Promise.race(inFlight);
+          continue;
+        }
+        const member = queue[i++]!;
+        const clientKey = campaignClientKey(campaign.id, member.contact_id);
+        let content: ReturnType<typeof campaignContent>;
+        try {
+          content = campaignContent(template, member, campaign.variables, Date.now());
+        } catch (err) {
+          if (!(err instanceof TemplateRenderError)) throw err;
+          const error = { reason: 'missing_variable', missing: err.missing, message: err.message };
+          await recordUnsendable(db, { campaignId: campaign.id, contactId: member.contact_id, waId: member.wa_id, clientKey, kind: 'template' }, error);
+          continue;
+        }
+        if (Date.now() - (start + slot * interval) > MAX_CATCH_UP_MS) {
+          start = Date.now();
+          slot = 0;
+        }
+        // Wait for the slot before reserving: a reservation is a promise to send right away.
+        await waitUntil(start + slot * interval, ctx);
+        const reservation = await reserveRecipient(
+          db,
+          {
+            campaignId: campaign.id,
+            contactId: member.contact_id,
+            waId: member.wa_id,
+            clientKey,
+            kind: content.kind,
+            text: content.kind === 'text' ? content.text : content.template.text,
+            templateName: template.name,
+            provider: whatsapp.provider,
+          },
+          input.unconfirmedOnly,
+        );
+        if (reservation.action === 'notify') {
+          await notifyChat(member, reservation.wamid, content.kind === 'text' ? content.text : content.template.text, reservation.sentAt);
+        }
+        if (reservation.action !== 'send') continue;
+        slot++;
+        const p: Promise<void> = sendOne(member, content, clientKey)
+          .catch((err: unknown) => void (failure ??= err))
+          .finally(() => inFlight.delete(p));
+        inFlight.add(p);
+        if (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
       }
-      // Wait for the slot before reserving: a reservation is a promise to send right away.
-      await waitUntil(start + slot * interval, ctx);
-      const reservation = await reserveRecipient(db, {
-        campaignId: campaign.id,
-        contactId: member.contact_id,
-        waId: member.wa_id,
-        clientKey,
-        kind: content.kind,
-        text: content.kind === 'text' ? content.text : content.template.text,
-        templateName: template.name,
-        provider: whatsapp.provider,
-      }, input.unconfirmedOnly);
-      if (reservation.action === 'notify') {
-        await notifyChat(member, reservation.wamid, content.kind === 'text' ? content.text : content.template.text, reservation.sentAt);
-      }
-      if (reservation.action !== 'send') continue;
-      slot++;
-      const p: Promise<void> = sendOne(member, content, clientKey)
-        .catch((err: unknown) => void (failure ??= err))
-        .finally(() => {
-          inFlight.delete(p);
-          ctx.heartbeat({ lastContactId: member.contact_id });
-        });
-      inFlight.add(p);
-      if (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+      await Promise.all(inFlight);
+    } finally {
+      clearInterval(heartbeat);
     }
-    await Promise.all(inFlight);
     if (failure) throw failure;
     if (ctx.cancellationSignal.aborted) {
       throw ApplicationFailure.create({ type: 'CampaignBatchInterrupted', message: 'the worker is shutting down; the batch resumes elsewhere' });

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { ensureConversation, updateConversationMode } from '../db/conversations';
 import { recordCampaignReply } from '../db/campaign-recipients';
 import { insertInbound } from '../db/messages';
+import { applyInboundToLeads } from './lead-replies';
 import type { ChatMode } from '../db/schema';
 import type { InboundMessage } from '../workflows/definitions';
 import type { ActivityDeps } from './index';
@@ -19,12 +20,13 @@ export interface SyncConversationInput {
   operator: string | null;
 }
 
-export function createConversationActivities({ db }: Pick<ActivityDeps, 'db'>) {
+export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'temporal'>) {
+  const { db } = deps;
   return {
     /** Idempotent: a retried or redelivered message is stored once (wamid is unique). */
     async recordInboundMessages({ waId, contactName, messages }: RecordInboundInput): Promise<{ inserted: number }> {
       if (messages.length === 0) return { inserted: 0 };
-      return db.transaction().execute(async (trx) => {
+      const { inserted, campaignReply } = await db.transaction().execute(async (trx) => {
         const conversationId = await ensureConversation(trx, waId, contactName);
         const inserted = await insertInbound(
           trx,
@@ -57,9 +59,11 @@ export function createConversationActivities({ db }: Pick<ActivityDeps, 'db'>) {
           .execute();
         // A user writing after a campaign message is that campaign's reply (counted once).
         const firstAnswerable = messages.find((m) => m.answerable);
-        if (inserted > 0 && firstAnswerable) await recordCampaignReply(trx, waId, new Date(firstAnswerable.sentAt));
-        return { inserted };
+        const campaignReply = firstAnswerable ? await recordCampaignReply(trx, waId, new Date(firstAnswerable.sentAt)) : undefined;
+        return { inserted, campaignReply };
       });
+      await applyInboundToLeads(deps, waId, messages, campaignReply);
+      return { inserted };
     },
 
     async syncConversation({ waId, mode, needsHuman, operator }: SyncConversationInput): Promise<void> {

@@ -7,6 +7,7 @@ import type { ChatSettings } from '../workflows/definitions';
 import { createCampaignRunActivities } from './campaign-run';
 import { createCampaignSenderActivities } from './campaign-sender';
 import { createConversationActivities } from './conversation-record';
+import { createLeadFollowUpActivities } from './lead-follow-up';
 import { createLlmActivities } from './llm';
 import { createOptKeywordActivities } from './opt-keywords';
 import { createSendActivities } from './send';
@@ -34,8 +35,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createOptKeywordActivities(deps),
     ...createCampaignRunActivities(deps),
     ...createCampaignSenderActivities(deps),
+    ...createLeadFollowUpActivities(deps),
   };
 }
 
 export type ChatActivities = ReturnType<typeof createActivities>;
 export type CampaignActivities = ChatActivities;
+export type LeadActivities = ChatActivities;

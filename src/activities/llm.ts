@@ -3,6 +3,7 @@ import { APIConnectionError, APIError } from 'openai';
 import { LlmNotConfiguredError, type ModelReply } from '../llm/chat-model';
 import type { ContextMessage, InboundMessage } from '../workflows/definitions';
 import type { ActivityDeps } from './index';
+import { openLeadFromChat } from './lead-replies';
 
 export interface GenerateReplyInput {
   waId: string;
@@ -10,16 +11,19 @@ export interface GenerateReplyInput {
   burst: InboundMessage[];
 }
 
-export function createLlmActivities({ llm, log }: Pick<ActivityDeps, 'llm' | 'log'>) {
+export function createLlmActivities({ llm, log, db }: Pick<ActivityDeps, 'llm' | 'log' | 'db'>) {
   return {
     async generateReply({ waId, context, burst }: GenerateReplyInput): Promise<ModelReply> {
+      let reply: ModelReply;
       try {
-        const reply = await llm.reply(context, burst);
-        log.debug({ waId, model: reply.model, handoff: reply.handoff, tokens: reply.completionTokens }, 'LLM replied');
-        return reply;
+        reply = await llm.reply(context, burst);
       } catch (err) {
         throw classifyLlmError(err);
       }
+      log.debug({ waId, model: reply.model, handoff: reply.handoff, tokens: reply.completionTokens }, 'LLM replied');
+      // Idempotent (one open lead per contact), so a retried call adds nothing.
+      if (reply.lead) await openLeadFromChat(db, waId, burst[burst.length - 1]?.contactName, reply.lead);
+      return reply;
     },
   };
 }

@@ -15,7 +15,9 @@ export function createSendActivities({ db, whatsapp, log }: Pick<ActivityDeps, '
     async sendWhatsAppMessage(input: SendMessageInput): Promise<{ wamid: string }> {
       const content: OutboundContent = input.text
         ? { kind: 'text', text: input.text }
-        : { kind: 'media', media: input.media ?? {} };
+        : input.template
+          ? { kind: 'template', template: input.template }
+          : { kind: 'media', media: input.media ?? {} };
       const { conversation_id: conversationId, wamid: stored } = await reserveOutbound(db, input, content, whatsapp.provider);
       if (stored) return { wamid: stored };
 

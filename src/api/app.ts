@@ -9,6 +9,7 @@ import { contactsRouter } from './routes/contacts';
 import { campaignsRouter } from './routes/campaigns';
 import { conversationsRouter } from './routes/conversations';
 import { healthRouter } from './routes/health';
+import { leadsRouter } from './routes/leads';
 import { operatorRouter } from './routes/operator';
 import { templatesRouter } from './routes/templates';
 import { whatsAppWebhookRouter } from './routes/whatsapp-webhook';
@@ -48,6 +49,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/campaigns', campaignsRouter(deps));
   v1.use('/contacts', contactsRouter(deps));
   v1.use('/templates', templatesRouter(deps));
+  v1.use('/leads', leadsRouter(deps));
   v1.use(operatorRouter(deps));
   app.use('/api/v1', v1);
 

@@ -10,6 +10,7 @@ export interface MetaGraphOptions {
 // Graph error codes that mean "slow down" rather than "this will never work".
 const THROTTLE_CODES = new Set([4, 80007, 130429, 131056]);
 const TRANSIENT_CODES = new Set([1, 2, 131000, 131016]);
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /** WhatsApp Cloud API client: POST /{phone-number-id}/messages. */
 export class MetaGraphSender implements WhatsAppSender {
@@ -30,9 +31,11 @@ export class MetaGraphSender implements WhatsAppSender {
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
       });
     } catch (err) {
-      // A refused connection never reached Graph; a timeout may have been accepted and sent.
-      const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
-      throw new SendError(`Graph API unreachable: ${(err as Error).message}`, true, undefined, undefined, timedOut);
+      // Only a connection that was never made is known not to have reached Graph; a timeout or a
+      // connection dropped after the request was written may have been accepted and sent.
+      const code = ((err as Error).cause as { code?: string } | undefined)?.code;
+      const neverConnected = code !== undefined && NOT_CONNECTED.has(code);
+      throw new SendError(`Graph API unreachable: ${(err as Error).message}`, true, undefined, undefined, !neverConnected);
     }
     const body = (await res.json().catch(() => ({}))) as GraphResponse;
     if (res.ok && body.messages?.[0]?.id) return { wamid: body.messages[0].id };

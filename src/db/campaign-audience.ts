@@ -22,7 +22,7 @@ export function audienceCondition(audience: Audience): RawBuilder<boolean> {
     parts.push(sql`contacts.tags ${op} ${audience.tags}::text[]`);
   }
   if (audience.exclude_tags?.length) parts.push(sql`not (contacts.tags && ${audience.exclude_tags}::text[])`);
-  if (audience.company) parts.push(sql`contacts.company ilike ${audience.company}`);
+  if (audience.company) parts.push(sql`lower(contacts.company) = lower(${audience.company})`);
   if (audience.contact_ids?.length) parts.push(sql`contacts.id = any(${audience.contact_ids}::int[])`);
   return sql<boolean>`(${sql.join(parts, sql` and `)})`;
 }

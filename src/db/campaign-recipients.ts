@@ -39,7 +39,7 @@ export async function reserveRecipient(db: Db, r: RecipientIntent, reclaimUnconf
       insert into campaign_recipients (campaign_id, contact_id, wa_id, client_key, state, kind)
       select ${r.campaignId}, ${r.contactId}, ${r.waId}, ${r.clientKey}, 'sending', ${r.kind}
       where exists (select 1 from contacts where id = ${r.contactId} and opt_in_status)
-      on conflict (campaign_id, contact_id) do nothing
+      on conflict do nothing
       returning state`.execute(trx);
     if (inserted.rows.length > 0) {
       const metadata = JSON.stringify({ provider: r.provider, campaign_id: r.campaignId, template: r.templateName, kind: r.kind });
@@ -69,10 +69,16 @@ export async function reserveRecipient(db: Db, r: RecipientIntent, reclaimUnconf
     }
     if (existing.state === 'unconfirmed' && reclaimUnconfirmed) {
       // No receipt came within the grace period: it never reached WhatsApp, so it is sent now.
+      // ...provided receipts are flowing: WhatsApp's receipts for messages sent after this one
+      // have arrived. Without that evidence (our webhook down, Meta holding receipts back) the
+      // missing receipt proves nothing, and the recipient stays unconfirmed rather than risk two.
       const reclaimed = await sql`
-        update campaign_recipients set state = 'sending', attempts = attempts + 1, error = null
-        where campaign_id = ${r.campaignId} and contact_id = ${r.contactId} and state = 'unconfirmed'
-          and exists (select 1 from contacts where id = ${r.contactId} and opt_in_status)`.execute(trx);
+        update campaign_recipients me set state = 'sending', attempts = attempts + 1, error = null
+        where me.campaign_id = ${r.campaignId} and me.contact_id = ${r.contactId} and me.state = 'unconfirmed'
+          and exists (select 1 from contacts where id = ${r.contactId} and opt_in_status)
+          and exists (
+            select 1 from campaign_recipients later join delivery_receipts d on d.wamid = later.wamid
+            where later.campaign_id = me.campaign_id and later.sent_at > me.created_at)`.execute(trx);
       if (Number(reclaimed.numAffectedRows ?? 0) > 0) return { action: 'send' };
     }
     if (existing.state === 'sent' && !existing.chat_notified && existing.wamid) {
@@ -141,13 +147,16 @@ export async function recordUnsendable(db: Db, r: Omit<RecipientIntent, 'text' |
 /** WhatsApp answered "not now" (throttled): nothing went out, so the reservation is undone. */
 export async function releaseRecipient(db: Db, campaignId: number, contactId: number, clientKey: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('messages').where('client_key', '=', clientKey).where('wamid', 'is', null).execute();
-    await trx
+    const released = await trx
       .deleteFrom('campaign_recipients')
       .where('campaign_id', '=', campaignId)
       .where('contact_id', '=', contactId)
       .where('state', '=', 'sending')
-      .execute();
+      .executeTakeFirst();
+    // Only our own reservation: a retry elsewhere may have moved the row on meanwhile.
+    if (Number(released.numDeletedRows) > 0) {
+      await trx.deleteFrom('messages').where('client_key', '=', clientKey).where('wamid', 'is', null).execute();
+    }
   });
 }
 
@@ -176,12 +185,15 @@ export async function recipientCounts(db: Db, campaignId: number): Promise<Campa
  * before the reply was recorded; Meta's timestamps are whole seconds, so they are not compared.
  * Idempotent: only the first reply is counted.
  */
-export async function recordCampaignReply(db: Executor, waId: string, at: Date): Promise<void> {
+export async function recordCampaignReply(db: Executor, waId: string, at: Date): Promise<{ campaignId: number; contactId: number } | undefined> {
+  const latest = await sql<{ campaign_id: number; contact_id: number }>`
+    select campaign_id, contact_id from campaign_recipients
+    where wa_id = ${waId} and state = 'sent' and sent_at <= now() and sent_at > now() - interval '7 days'
+    order by sent_at desc limit 1`.execute(db);
+  const row = latest.rows[0];
+  if (!row) return undefined;
   await sql`
     update campaign_recipients set replied_at = ${at}
-    where (campaign_id, contact_id) = (
-      select campaign_id, contact_id from campaign_recipients
-      where wa_id = ${waId} and state = 'sent' and sent_at <= now() and sent_at > now() - interval '7 days'
-      order by sent_at desc limit 1
-    ) and replied_at is null`.execute(db);
+    where campaign_id = ${row.campaign_id} and contact_id = ${row.contact_id} and replied_at is null`.execute(db);
+  return { campaignId: row.campaign_id, contactId: row.contact_id };
 }

@@ -47,7 +47,7 @@ export async function campaignStats(db: Db, campaignIds: number[] | 'all'): Prom
   const scope = campaignIds === 'all' ? sql`true` : sql`r.campaign_id = any(${campaignIds}::int[])`;
   const { rows } = await sql<Record<string, string>>`
     select count(*) as recipients,
-      count(*) filter (where r.state = 'sent') as sent,
+      count(*) filter (where r.state = 'sent' and m.delivery_status is distinct from 'failed') as sent,
       count(*) filter (where m.delivery_status in ('delivered', 'read')) as delivered,
       count(*) filter (where m.delivery_status = 'read') as read,
       count(*) filter (where r.state = 'failed' or m.delivery_status = 'failed') as failed,

@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from './database';
+import type { TemplateContent } from '../channels/types';
 import type { MediaInfo } from '../workflows/definitions';
 import type { Database, DeliveryStatus, NewMessage } from './schema';
 
@@ -88,7 +89,7 @@ export async function recordReceipts(db: Db, receipts: Receipt[]): Promise<void>
             .where(rankOf('delivery_receipts.status'), '<', STATUS_RANK[r.status]),
         )
         .execute();
-      if (r.callbackData && r.status !== 'failed') await confirmBySendKey(trx, r.callbackData, r.wamid, r.occurredAt);
+      if (r.callbackData) await confirmBySendKey(trx, r.callbackData, r.wamid, r.occurredAt, r.status === 'failed' ? r.errors : undefined);
       await advanceMessageStatus(trx, r.wamid, r.status, r.occurredAt, r.errors);
     }
   });
@@ -98,11 +99,12 @@ export async function recordReceipts(db: Db, receipts: Receipt[]): Promise<void>
  * A campaign send whose worker died before it stored WhatsApp's answer is "unconfirmed"; Meta's
  * receipt, carrying our client key, proves it went out and supplies the wamid.
  */
-async function confirmBySendKey(trx: Transaction<Database>, clientKey: string, wamid: string, at: Date): Promise<void> {
+async function confirmBySendKey(trx: Transaction<Database>, clientKey: string, wamid: string, at: Date, failure?: unknown): Promise<void> {
   // Recipient row first, then the message: the sender's own bookkeeping locks in this order too.
+  // A failed receipt settles it as failed (WhatsApp took it and could not deliver it): never resent.
   await trx
     .updateTable('campaign_recipients')
-    .set({ wamid, state: 'sent', sent_at: at, error: null })
+    .set(failure === undefined ? { wamid, state: 'sent', sent_at: at, error: null } : { wamid, state: 'failed', error: JSON.stringify(failure) })
     .where('client_key', '=', clientKey)
     .where('state', 'in', ['sending', 'unconfirmed'])
     .execute();
@@ -122,6 +124,7 @@ export interface OutboundIntent {
   operator?: string;
   text?: string;
   media?: MediaInfo;
+  template?: TemplateContent;
 }
 
 /**
@@ -132,12 +135,12 @@ export interface OutboundIntent {
 export async function reserveOutbound(
   db: Db,
   intent: OutboundIntent,
-  content: { kind: 'text' | 'media' },
+  content: { kind: 'text' | 'media' | 'template' },
   provider: string,
 ): Promise<{ conversation_id: string; wamid: string | null }> {
   const metadata = JSON.stringify({ provider, ...(intent.operator ? { operator: intent.operator } : {}) });
-  const messageType = content.kind === 'text' ? 'text' : (intent.media?.mimeType ?? 'media');
-  const body = intent.text ?? intent.media?.caption ?? '';
+  const messageType = content.kind === 'media' ? (intent.media?.mimeType ?? 'media') : content.kind;
+  const body = intent.text ?? intent.template?.text ?? intent.media?.caption ?? '';
   const media = intent.media ? JSON.stringify(intent.media) : null;
   const { rows } = await sql<{ conversation_id: string; wamid: string | null }>`
     with new_conversation as (

@@ -2,11 +2,13 @@ import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvid
 import pg from 'pg';
 import * as initial from '../../migrations/2026-11-23T0001_conversations_and_messages';
 import * as campaigns from '../../migrations/2026-11-23T0002_contacts_templates_campaigns';
+import * as leads from '../../migrations/2026-11-23T0003_leads';
 
 /** Listed explicitly, in order: no directory scanning, so bundling and renames cannot reorder them. */
 const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T0001_conversations_and_messages': initial,
   '2026-11-23T0002_contacts_templates_campaigns': campaigns,
+  '2026-11-23T0003_leads': leads,
 };
 
 class ListedMigrations implements MigrationProvider {

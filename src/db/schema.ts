@@ -163,3 +163,70 @@ export type ContactPhoneNumber = Selectable<ContactPhoneNumbersTable>;
 export type Template = Selectable<TemplatesTable>;
 export type Campaign = Selectable<CampaignsTable>;
 export type CampaignRecipient = Selectable<CampaignRecipientsTable>;
+
+export type LeadStatus = 'new' | 'contacted' | 'qualified' | 'proposal' | 'negotiation' | 'won' | 'lost';
+export type LeadPriority = 'low' | 'medium' | 'high' | 'urgent';
+export type LeadActivityType =
+  | 'created'
+  | 'updated'
+  | 'assigned'
+  | 'contacted'
+  | 'status_changed'
+  | 'score_changed'
+  | 'follow_up_scheduled'
+  | 'follow_up_sent'
+  | 'follow_up_postponed'
+  | 'follow_up_cancelled'
+  | 'replied'
+  | 'converted'
+  | 'lost'
+  | 'overdue';
+
+/** numeric(14,2): read as an exact string ("50000.00"), written as a string or a number. */
+type Money = ColumnType<string | null, string | number | null | undefined, string | number | null>;
+
+export interface LeadsTable {
+  id: Generated<number>;
+  contact_id: number;
+  campaign_id: number | null;
+  title: string;
+  description: string | null;
+  status: ColumnType<LeadStatus, LeadStatus | undefined, LeadStatus>;
+  priority: ColumnType<LeadPriority, LeadPriority | undefined, LeadPriority>;
+  source: ColumnType<string, string | undefined, string>;
+  estimated_value: Money;
+  probability: number | null;
+  lead_score: ColumnType<number, number | undefined, number>;
+  assigned_to: string | null;
+  next_follow_up_at: Timestamp | null;
+  follow_up_message: string | null;
+  follow_up_template_id: number | null;
+  last_contacted_at: Timestamp | null;
+  last_follow_up_at: Timestamp | null;
+  last_reply_at: Timestamp | null;
+  overdue_since: Timestamp | null;
+  converted_at: Timestamp | null;
+  closed_at: Timestamp | null;
+  lost_reason: string | null;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface LeadActivitiesTable {
+  id: Generated<string>;
+  lead_id: number;
+  type: LeadActivityType;
+  description: string;
+  metadata: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  actor: string | null;
+  created_at: CreatedAt;
+}
+
+export interface Database {
+  leads: LeadsTable;
+  lead_activities: LeadActivitiesTable;
+}
+
+export type Lead = Selectable<LeadsTable>;
+export type LeadActivity = Selectable<LeadActivitiesTable>;

@@ -18,6 +18,8 @@ export interface ModelReply {
   /** The model asked for a human (handoff_to_human tool). */
   handoff: boolean;
   handoffReason?: string;
+  /** The model judged the customer a sales lead (qualify_lead tool). */
+  lead?: { interest: string; score?: number };
   model: string;
   promptTokens?: number;
   completionTokens?: number;
@@ -28,9 +30,26 @@ export const DEFAULT_SYSTEM_PROMPT = [
   'Write short messages in plain text suitable for a phone screen, in the language the customer uses.',
   'If the customer asks for a person, is upset, or needs something you cannot do, call the handoff_to_human tool.',
   'Messages marked as sent by a human operator were written by the business staff; stay consistent with them.',
+  'When the customer shows clear interest in buying something, call the qualify_lead tool as well as answering.',
 ].join(' ');
 
 export const HOLDING_REPLY = "I'm passing you to a member of our team. They'll reply here shortly.";
+
+const QUALIFY_LEAD_TOOL: ChatCompletionTool = {
+  type: 'function',
+  function: {
+    name: 'qualify_lead',
+    description: 'Record that the customer is a sales lead: they showed interest in buying.',
+    parameters: {
+      type: 'object',
+      properties: {
+        interest: { type: 'string', description: 'What the customer is interested in, in a few words.' },
+        score: { type: 'integer', minimum: 0, maximum: 100, description: 'How likely they are to buy, 0-100.' },
+      },
+      required: ['interest'],
+    },
+  },
+};
 
 const HANDOFF_TOOL: ChatCompletionTool = {
   type: 'function',
@@ -79,7 +98,7 @@ export class ChatModel {
     const completion = await this.client.chat.completions.create({
       model: this.options.model,
       messages: buildMessages(this.options.systemPrompt, context, burst),
-      tools: [HANDOFF_TOOL],
+      tools: [HANDOFF_TOOL, QUALIFY_LEAD_TOOL],
       temperature: this.options.temperature,
       max_tokens: this.options.maxTokens,
     });
@@ -89,15 +108,31 @@ export class ChatModel {
       promptTokens: completion.usage?.prompt_tokens,
       completionTokens: completion.usage?.completion_tokens,
     };
+    const lead = qualifiedLead(choice?.message.tool_calls);
     const call = choice?.message.tool_calls?.find((c) => c.type === 'function' && c.function.name === 'handoff_to_human');
     if (call && call.type === 'function') {
       const args = parseArgs(call.function.arguments);
       const text = choice?.message.content?.trim() || args.message?.trim() || HOLDING_REPLY;
-      return { text, handoff: true, handoffReason: args.reason, ...usage };
+      return { text, handoff: true, handoffReason: args.reason, lead, ...usage };
     }
     const text = choice?.message.content?.trim();
     if (!text) throw new Error(`the model returned no text (finish_reason ${choice?.finish_reason ?? 'none'})`);
-    return { text, handoff: false, ...usage };
+    return { text, handoff: false, lead, ...usage };
+  }
+}
+
+type ToolCalls = NonNullable<OpenAI.Chat.Completions.ChatCompletionMessage['tool_calls']>;
+
+function qualifiedLead(calls: ToolCalls | undefined): ModelReply['lead'] {
+  const call = calls?.find((c) => c.type === 'function' && c.function.name === 'qualify_lead');
+  if (!call || call.type !== 'function') return undefined;
+  try {
+    const args = JSON.parse(call.function.arguments) as { interest?: unknown; score?: unknown };
+    if (typeof args.interest !== 'string' || !args.interest.trim()) return undefined;
+    const score = typeof args.score === 'number' && args.score >= 0 && args.score <= 100 ? Math.round(args.score) : undefined;
+    return { interest: args.interest.trim().slice(0, 200), score };
+  } catch {
+    return undefined;
   }
 }
 

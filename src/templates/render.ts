@@ -32,11 +32,16 @@ function valueOf(values: TemplateValues, name: string): string | undefined {
   return text.trim() === '' ? undefined : text;
 }
 
-/** Every variable's value in order of first appearance; throws listing all missing ones at once. */
+/**
+ * Every variable's value, in the order Meta expects: named ones by first appearance, positional
+ * ones ({{1}}, {{2}}) by number, whatever order the body uses them in. Throws listing all missing.
+ */
 export function templateParameters(body: string, variables: TemplateValues): { name: string; value: string }[] {
   const params: { name: string; value: string }[] = [];
   const missing: string[] = [];
-  for (const name of templateVariables(body)) {
+  const names = templateVariables(body);
+  const positional = names.every((n) => /^\d+$/.test(n));
+  for (const name of positional ? names.sort((a, b) => Number(a) - Number(b)) : names) {
     const value = valueOf(variables, name);
     if (value === undefined) missing.push(name);
     else params.push({ name, value });

@@ -6,6 +6,7 @@ import { createDb } from '../db/database';
 import { ChatModel } from '../llm/chat-model';
 import { loadSystemPrompt } from '../llm/system-prompt';
 import { createLogger } from '../logger';
+import { ensureLeadSweepSchedule } from '../temporal/lead-follow-ups';
 import { registerSearchAttributes } from '../temporal/search-attributes';
 import { allSearchAttributeKeys } from '../workflows/search-attributes';
 import { createWorker } from './create-worker';
@@ -20,6 +21,11 @@ async function main(): Promise<void> {
   const admin = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const added = await registerSearchAttributes(admin, config.TEMPORAL_NAMESPACE, allSearchAttributeKeys);
   if (added.length) log.info({ added }, 'registered search attributes');
+  await ensureLeadSweepSchedule(
+    new Client({ connection: admin, namespace: config.TEMPORAL_NAMESPACE }),
+    config.TEMPORAL_TASK_QUEUE,
+    config.LEAD_SWEEP_INTERVAL_MS,
+  );
   await admin.close();
 
   if (!config.OPENAI_API_KEY) {

@@ -12,5 +12,7 @@ export function chatSettingsFromConfig(config: Config): ChatSettings {
     continueAsNewAfterEvents: config.CHAT_CONTINUE_AS_NEW_EVENTS,
     campaignConfirmGraceMs: config.CAMPAIGN_CONFIRM_GRACE_MS,
     campaignContinueAsNewAfterEvents: config.CAMPAIGN_CONTINUE_AS_NEW_EVENTS,
+    leadFollowUpPostponeMs: config.LEAD_FOLLOW_UP_POSTPONE_MS,
+    leadOverdueAfterMs: config.LEAD_OVERDUE_AFTER_MS,
   };
 }

@@ -31,11 +31,13 @@ import {
   CUSTOMER_WINDOW_MS,
   INVALID_OPERATOR_MESSAGE,
   SEND_FAILED,
+  OPERATOR_HOLDS_CHAT,
   OPT_IN_CONFIRMATION,
   OPT_OUT_CONFIRMATION,
   WINDOW_CLOSED,
   campaignMessageSignal,
   chatStateQuery,
+  followUpUpdate,
   handbackUpdate,
   inboundMessageSignal,
   operatorMessageUpdate,
@@ -43,6 +45,8 @@ import {
   type ChatPhase,
   type ChatState,
   type ChatWorkflowInput,
+  type FollowUpInput,
+  type FollowUpResult,
   type MediaInfo,
 } from './definitions';
 import { chatModeKey, lastInboundAtKey, needsHumanKey, whatsAppPhoneKey } from './search-attributes';
@@ -81,6 +85,34 @@ const { sendWhatsAppMessage } = proxyActivities<ChatActivities>({
 });
 
 export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
+  // Carried state over fresh defaults: a field added since the previous run started is valid too.
+  const state: ChatState = { ...newChatState(input.waId), ...input.state };
+
+  // A follow-up may arrive together with the workflow's start (update-with-start), so its handler
+  // exists before the first await; it runs once the rest of the chat is set up below.
+  let followUp: ((arg: FollowUpInput) => Promise<FollowUpResult>) | undefined = undefined;
+  setHandler(
+    followUpUpdate,
+    async (arg) => {
+      await condition(() => followUp !== undefined);
+      return followUp!(arg);
+    },
+    {
+      validator: ({ text, template }) => {
+        if (state.mode !== 'bot') {
+          throw ApplicationFailure.create({ type: OPERATOR_HOLDS_CHAT, message: 'An operator holds this chat; try again after handback.' });
+        }
+        if (!text.trim()) throw ApplicationFailure.create({ type: INVALID_OPERATOR_MESSAGE, message: 'Follow-up text is required' });
+        if (!windowOpen(state, Date.now()) && !template) {
+          throw ApplicationFailure.create({
+            type: WINDOW_CLOSED,
+            message: 'The 24-hour window is closed and the follow-up has no approved template.',
+          });
+        }
+      },
+    },
+  );
+
   const settings = await loadChatSettings();
   const { generateReply } = proxyActivities<ChatActivities>({
     startToCloseTimeout: settings.llmTimeoutMs + 5_000,
@@ -92,8 +124,6 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
     },
   });
 
-  // Carried state over fresh defaults: a field added since the previous run started is valid too.
-  const state: ChatState = { ...newChatState(input.waId), ...input.state };
   const seen = new SeenWamids(state.seenWamids);
   let phase: ChatPhase = 'idle';
   let arrivals = 0;
@@ -140,7 +170,7 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
 
   async function send(
     senderType: 'bot' | 'operator',
-    content: { text?: string; media?: MediaInfo },
+    content: { text?: string; media?: MediaInfo; template?: FollowUpInput['template'] },
     operator?: string,
   ): Promise<string> {
     // One key per outbound message: the chat's execution chain (stable across continue-as-new,
@@ -224,6 +254,16 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
       },
     },
   );
+
+  // Lead follow-ups go through the chat so the operator check and the 24 h window are decided
+  // against the chat's own state, and the message joins the context like any other.
+  followUp = async ({ text, template }) => {
+    const inWindow = windowOpen(state, Date.now());
+    const wamid = await send('bot', inWindow ? { text } : { template });
+    const sent = inWindow ? text : template!.text;
+    pushContext(state, { role: 'bot', text: sent, at: Date.now() }, settings.contextMessages);
+    return { wamid, kind: inWindow ? 'text' : 'template' };
+  };
 
   setHandler(chatStateQuery, () => {
     const now = Date.now();

@@ -101,6 +101,10 @@ export interface ChatSettings {
   campaignConfirmGraceMs: number;
   /** History length at which a campaign run continues as new (earlier if Temporal suggests it). */
   campaignContinueAsNewAfterEvents: number;
+  /** A follow-up due while an operator holds the chat is tried again after this long. */
+  leadFollowUpPostponeMs: number;
+  /** A follow-up unanswered (or never sent) this long after it was due makes the lead overdue. */
+  leadOverdueAfterMs: number;
 }
 
 export type ChatPhase = 'idle' | 'recording' | 'debouncing' | 'generating' | 'sending';
@@ -132,6 +136,19 @@ export interface OperatorMessageInput {
   text?: string;
   media?: MediaInfo;
 }
+/** A business-initiated message sent through the chat (a lead follow-up). */
+export interface FollowUpInput {
+  /** Sent as free text inside the 24 h window. */
+  text: string;
+  /** Sent instead outside the window; without one the update is rejected with WINDOW_CLOSED. */
+  template?: { name: string; language: string; parameters: { name: string; value: string }[]; text: string };
+  leadId: number;
+}
+export interface FollowUpResult {
+  wamid: string;
+  kind: 'text' | 'template';
+}
+
 export interface OperatorMessageResult {
   wamid: string;
 }
@@ -144,12 +161,15 @@ export const takeoverUpdate = defineUpdate<ModeResult, [TakeoverInput]>('takeove
 export const handbackUpdate = defineUpdate<ModeResult, [HandbackInput]>('handback');
 export const operatorMessageUpdate = defineUpdate<OperatorMessageResult, [OperatorMessageInput]>('operatorMessage');
 export const campaignMessageSignal = defineSignal<[CampaignMessage]>('campaignMessage');
+export const followUpUpdate = defineUpdate<FollowUpResult, [FollowUpInput]>('followUp');
 export const chatStateQuery = defineQuery<ChatStateView>('chatState');
 
 /** ApplicationFailure types the API maps to HTTP statuses. */
 export const WINDOW_CLOSED = 'WindowClosed';
 export const INVALID_OPERATOR_MESSAGE = 'InvalidOperatorMessage';
 export const SEND_FAILED = 'SendFailed';
+/** An operator holds the chat: automated messages wait until it is handed back. */
+export const OPERATOR_HOLDS_CHAT = 'OperatorHoldsChat';
 
 export const CUSTOMER_WINDOW_MS = 24 * 60 * 60 * 1000;
 export const SEEN_WAMIDS_LIMIT = 2000;

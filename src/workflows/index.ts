@@ -1,2 +1,3 @@
 export * from './chat';
 export * from './campaign';
+export * from './lead-follow-up';

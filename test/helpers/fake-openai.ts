@@ -12,7 +12,11 @@ export interface CompletionRequest {
   tools?: unknown[];
 }
 
-export type Responder = (req: CompletionRequest) => { content?: string; handoff?: { reason: string; message?: string } };
+export type Responder = (req: CompletionRequest) => {
+  content?: string;
+  handoff?: { reason: string; message?: string };
+  qualify?: { interest: string; score?: number };
+};
 
 /** The user messages after the last assistant turn: the burst being answered. */
 export function burstOf(req: CompletionRequest): string[] {
@@ -32,9 +36,11 @@ export class FakeOpenAI extends HttpFake {
     const request = { ...(body as Omit<CompletionRequest, 'at'>), at: Date.now() };
     this.requests.push(request);
     const answer = this.responder(request);
-    const toolCalls = answer.handoff
-      ? [{ id: 'call_1', type: 'function', function: { name: 'handoff_to_human', arguments: JSON.stringify(answer.handoff) } }]
-      : undefined;
+    const calls = [
+      ...(answer.handoff ? [{ id: 'call_1', type: 'function', function: { name: 'handoff_to_human', arguments: JSON.stringify(answer.handoff) } }] : []),
+      ...(answer.qualify ? [{ id: 'call_2', type: 'function', function: { name: 'qualify_lead', arguments: JSON.stringify(answer.qualify) } }] : []),
+    ];
+    const toolCalls = calls.length ? calls : undefined;
     return {
       status: 200,
       body: {

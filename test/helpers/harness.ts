@@ -25,12 +25,14 @@ export const KEYS = {
   operator: 'operator-key-0123456789abcdef',
   viewer: 'viewer-key-0123456789abcdef',
   marketer: 'marketer-key-0123456789abcdef',
+  sales: 'sales-key-0123456789abcdef',
 } as const;
 const API_KEYS: ApiKey[] = [
   { secret: KEYS.admin, role: 'admin' },
   { secret: KEYS.operator, role: 'operator' },
   { secret: KEYS.viewer, role: 'viewer' },
   { secret: KEYS.marketer, role: 'marketer' },
+  { secret: KEYS.sales, role: 'sales' },
 ];
 
 export const TEST_SETTINGS: ChatSettings = {
@@ -43,6 +45,8 @@ export const TEST_SETTINGS: ChatSettings = {
   continueAsNewAfterEvents: 10_000,
   campaignConfirmGraceMs: 3000,
   campaignContinueAsNewAfterEvents: 2000,
+  leadFollowUpPostponeMs: 1000,
+  leadOverdueAfterMs: 2000,
 };
 
 export interface Harness {

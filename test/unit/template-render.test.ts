@@ -40,11 +40,14 @@ test('lists every missing variable at once; absent, null, empty and blank all co
   expect(renderTemplate('zero is a value: {{n}}', { n: 0 })).toBe('zero is a value: 0');
 });
 
-test('parameters come in order of first appearance, once each, under the same missing rule', () => {
-  expect(templateParameters('{{2}} {{1}} {{2}} {{ name }}', { 1: 'one', 2: 'two', name: 'Ana', extra: 'unused' })).toEqual([
-    { name: '2', value: 'two' },
-    { name: '1', value: 'one' },
+test('parameters: named ones in order of first appearance, positional ones by number (as Meta reads them)', () => {
+  expect(templateParameters('{{ name }} {{city}} {{name}}', { name: 'Ana', city: 'Pune', extra: 'unused' })).toEqual([
     { name: 'name', value: 'Ana' },
+    { name: 'city', value: 'Pune' },
+  ]);
+  expect(templateParameters('Order {{2}} for {{1}}, again {{2}}', { 1: 'Ana', 2: 'A-17' })).toEqual([
+    { name: '1', value: 'Ana' },
+    { name: '2', value: 'A-17' },
   ]);
   expect(renderError(() => templateParameters('{{1}} {{2}}', { 1: 'x' })).missing).toEqual(['2']);
 });

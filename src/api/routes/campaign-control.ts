@@ -10,7 +10,7 @@ import {
   stopCampaignSignal,
 } from '../../workflows/campaign-definitions';
 import { requireRole } from '../auth';
-import { applyCampaignSchedule, planOf, type SchedulePlan } from '../campaign-schedules';
+import { applyCampaignSchedule, describeCampaignSchedule, planOf, type SchedulePlan } from '../campaign-schedules';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { StartCampaignBody, requireCampaign } from './campaign-schemas';
@@ -116,6 +116,9 @@ export function campaignControlRouter(deps: AppDeps): Router {
     const c = await requireCampaign(deps, req);
     if (c.status === 'completed') throw new HttpError('CONFLICT', 'Campaign is completed');
     if (await runningRun(c)) throw new HttpError('CONFLICT', 'Campaign is already running');
+    if (!(await describeCampaignSchedule(temporal, c.id))) throw new HttpError('NOT_FOUND', `Campaign ${c.id} has no schedule; start it first`);
+    // Marked before the trigger, as in start: the run refuses to send for a campaign not scheduled.
+    await db.updateTable('campaigns').set({ status: 'scheduled', updated_at: new Date() }).where('id', '=', c.id).execute();
     await scheduleOp(c.id, (h) => h.trigger(ScheduleOverlapPolicy.SKIP), true);
     res.status(202).json({ campaign_id: c.id, schedule_id: campaignScheduleId(c.id), triggered: true });
   });

@@ -94,6 +94,17 @@ export function templatesRouter(deps: AppDeps): Router {
   router.put('/:id', write, async (req, res) => {
     const current = await requireTemplate(deps, req.params.id);
     const changes = UpdateBody.parse(req.body);
+    // A campaign reads its template at every page it sends: changing it mid-run would change the
+    // message half-way through the audience.
+    const active = await deps.db
+      .selectFrom('campaigns')
+      .select('id')
+      .where('template_id', '=', current.id)
+      .where('status', 'in', ['scheduled', 'running', 'paused'])
+      .execute();
+    if (active.length > 0) {
+      throw new HttpError('CONFLICT', 'Template is used by a scheduled or running campaign; stop it first', { campaign_ids: active.map((c) => c.id) });
+    }
     const updated = await updateTemplate(deps.db, current.id, changes).catch(duplicateName);
     if (!updated) throw new HttpError('NOT_FOUND', `Template ${current.id} not found`);
     res.json(templateView(updated));

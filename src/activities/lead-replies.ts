@@ -1,0 +1,80 @@
+import { sql } from 'kysely';
+import { createContact, findContactByWaId } from '../db/contacts';
+import { ContactConflict, isUniqueViolation } from '../db/contact-phones';
+import type { Db } from '../db/database';
+import { createLeadForContact, findOpenLeadForContact } from '../db/leads';
+import { optKeyword } from '../workflows/chat-state';
+import type { InboundMessage } from '../workflows/definitions';
+import { notifyLeadFollowUp } from '../temporal/lead-follow-ups';
+import { addLeadActivity } from './lead-follow-up';
+import type { ActivityDeps } from './index';
+
+/**
+ * What an inbound message means for sales: a reply to a campaign opens a lead (once per contact),
+ * and a reply from a contact with an open lead lands in its timeline and ends its follow-up.
+ * Idempotent (keyed by wamid), so a retried recording activity repeats nothing.
+ */
+export async function applyInboundToLeads(
+  { db, temporal }: Pick<ActivityDeps, 'db' | 'temporal'>,
+  waId: string,
+  messages: InboundMessage[],
+  campaignReply: { campaignId: number; contactId: number } | undefined,
+): Promise<void> {
+  // STOP is an answer of sorts, but never a sales lead.
+  const answerable = messages.filter((m) => m.answerable && optKeyword(m) !== false);
+  if (answerable.length === 0) return;
+  if (campaignReply) await openLeadForCampaignReply(db, campaignReply, answerable[0]!);
+  const contact = await findContactByWaId(db, waId);
+  const lead = contact ? await findOpenLeadForContact(db, contact.id) : undefined;
+  if (!lead) return;
+  // Our clock, not Meta's whole-second timestamp: a reply must never look older than the
+  // follow-up it answers.
+  const at = new Date();
+  await db
+    .updateTable('leads')
+    .set({ last_reply_at: sql`greatest(last_reply_at, ${at})`, overdue_since: null, updated_at: new Date() })
+    .where('id', '=', lead.id)
+    .execute();
+  for (const m of answerable) {
+    await addLeadActivity(db, lead.id, 'replied', `Replied: ${m.text.slice(0, 200)}`, { wamid: m.wamid }, `reply:${m.wamid}`);
+  }
+  await notifyLeadFollowUp(temporal, lead.id, 'replied');
+}
+
+async function openLeadForCampaignReply(db: Db, reply: { campaignId: number; contactId: number }, first: InboundMessage) {
+  const campaign = await db.selectFrom('campaigns').select('name').where('id', '=', reply.campaignId).executeTakeFirst();
+  await createLeadForContact(db, {
+    contactId: reply.contactId,
+    campaignId: reply.campaignId,
+    title: `Reply to campaign ${campaign?.name ?? reply.campaignId}`,
+    source: 'whatsapp_campaign',
+    description: first.text.slice(0, 500),
+    actor: 'campaign reply',
+  });
+}
+
+/**
+ * The LLM's qualify_lead call: the chat's contact (created without any opt-in when the number is
+ * new, since chatting is not consent to marketing) gets an open lead, once.
+ */
+export async function openLeadFromChat(db: Db, waId: string, contactName: string | undefined, lead: { interest: string; score?: number }) {
+  let contact = await findContactByWaId(db, waId);
+  if (!contact) {
+    try {
+      await createContact(db, { fields: { first_name: contactName ?? null }, phones: [{ e164: `+${waId}`, waId, isPrimary: true }] });
+    } catch (err) {
+      // A concurrent first message created it; use that one.
+      if (!(err instanceof ContactConflict) && !isUniqueViolation(err)) throw err;
+    }
+    contact = await findContactByWaId(db, waId);
+  }
+  if (!contact) return;
+  await createLeadForContact(db, {
+    contactId: contact.id,
+    title: `Interested: ${lead.interest}`,
+    source: 'whatsapp_chat',
+    description: `Qualified by the assistant: ${lead.interest}`,
+    score: lead.score,
+    actor: 'assistant',
+  });
+}

@@ -1,0 +1,74 @@
+import { Router } from 'express';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import { recordLeadActivity } from '../../db/leads';
+import type { Lead } from '../../db/schema';
+import { notifyLeadFollowUp, scheduleLeadFollowUp } from '../../temporal/lead-follow-ups';
+import { leadFollowUpQuery, leadFollowUpWorkflowId } from '../../workflows/lead-definitions';
+import { READ_ROLES, requireRole } from '../auth';
+import type { AppDeps } from '../deps';
+import { HttpError } from '../errors';
+import { requireLead } from './lead-schemas';
+
+const FollowUpBody = z
+  .object({
+    at: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
+    in_seconds: z.number().int().min(1).max(366 * 24 * 3600).optional(),
+    message: z.string().trim().min(1).max(4096).optional(),
+    template_id: z.number().int().positive().nullish(),
+  })
+  .refine((b) => (b.at === undefined) !== (b.in_seconds === undefined), { message: 'give either at (ISO 8601) or in_seconds', path: ['at'] })
+  .refine((b) => b.at === undefined || b.at.getTime() > Date.now(), { message: 'must be in the future', path: ['at'] });
+
+/** A lead that was just won, lost or deleted gets no more follow-ups. */
+export async function endFollowUpIfClosed(deps: AppDeps, lead: Pick<Lead, 'id' | 'status'> | undefined): Promise<void> {
+  if (lead && (lead.status === 'won' || lead.status === 'lost')) await notifyLeadFollowUp(deps.temporal, lead.id, lead.status);
+}
+
+/**
+ * POST /leads/:id/follow-up schedules (or moves) the lead's follow-up: the durable workflow
+ * lead-followup-<id> sends it at that time through the lead's chat. GET shows it live.
+ */
+export function leadFollowUpRouter(deps: AppDeps): Router {
+  const router = Router();
+
+  router.post('/:id/follow-up', requireRole('sales'), async (req, res) => {
+    const lead = await requireLead(deps.db, req);
+    const body = FollowUpBody.parse(req.body ?? {});
+    if (lead.status === 'won' || lead.status === 'lost') throw new HttpError('CONFLICT', `Lead is ${lead.status}; closed leads get no follow-ups`);
+    if (body.template_id) {
+      const t = await deps.db.selectFrom('templates').select(['name', 'status']).where('id', '=', body.template_id).executeTakeFirst();
+      if (!t) throw new HttpError('VALIDATION_ERROR', `template_id: template ${body.template_id} does not exist`);
+      if (t.status !== 'APPROVED') throw new HttpError('CONFLICT', `Template ${t.name} is ${t.status}; only APPROVED templates can be sent`);
+    }
+    const dueAt = body.at ?? new Date(Date.now() + body.in_seconds! * 1000);
+    await deps.db
+      .updateTable('leads')
+      .set({
+        next_follow_up_at: dueAt,
+        ...(body.message !== undefined ? { follow_up_message: body.message } : {}),
+        ...(body.template_id !== undefined ? { follow_up_template_id: body.template_id } : {}),
+        overdue_since: null,
+        updated_at: new Date(),
+      })
+      .where('id', '=', lead.id)
+      .execute();
+    await recordLeadActivity(deps.db, lead.id, 'follow_up_scheduled', `Follow-up scheduled for ${dueAt.toISOString()}`, { due_at: dueAt.toISOString() }, req.principal?.label ?? null);
+    const workflowId = await scheduleLeadFollowUp(deps.temporal, deps.taskQueue, lead.id, dueAt);
+    res.status(202).json({ lead_id: lead.id, next_follow_up_at: dueAt.toISOString(), workflow_id: workflowId });
+  });
+
+  router.get('/:id/follow-up', requireRole(...READ_ROLES), async (req, res) => {
+    const lead = await requireLead(deps.db, req);
+    const workflowId = leadFollowUpWorkflowId(lead.id);
+    try {
+      const live = await deps.temporal.workflow.getHandle(workflowId).query(leadFollowUpQuery);
+      res.json({ lead_id: lead.id, workflow_id: workflowId, next_follow_up_at: lead.next_follow_up_at, ...live });
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      throw new HttpError('NOT_FOUND', `Lead ${lead.id} has no follow-up; schedule one with POST /leads/${lead.id}/follow-up`);
+    }
+  });
+
+  return router;
+}
