@@ -2,6 +2,7 @@ import { ensureLeadSweepSchedule } from '../src/temporal/lead-follow-ups';
 import { LEAD_SWEEP_SCHEDULE_ID, leadFollowUpWorkflowId } from '../src/workflows/lead-definitions';
 import { createCampaign, createTemplate, importContacts, uniqueTag, uniqueWaIds, waitForStatus } from './helpers/campaigns';
 import { eventually, KEYS, startHarness, type Harness } from './helpers/harness';
+import { saveHistory, saveWorkflowHistory } from './helpers/histories';
 
 let h: Harness;
 let templateId: number;
@@ -56,6 +57,9 @@ test('a follow-up scheduled 2 s ahead is sent exactly once, at its time, as free
   await eventually(() => expect(h.llm.wasAsked('Yes please')).toBe(true));
   const asked = h.llm.requests.find((r) => r.messages.some((m) => m.content === 'Yes please'))!;
   expect(asked.messages).toContainEqual({ role: 'assistant', content: 'Shall I reserve the blue kettle for you?' });
+  await h.settled(waId);
+  await saveHistory(h.client, waId, 'lead-follow-up');
+  await saveWorkflowHistory(h.client, leadFollowUpWorkflowId(leadId), 'lead-follow-up-sent');
 });
 
 test('outside the 24 h window the follow-up goes as the lead\'s approved template', async () => {
@@ -81,6 +85,7 @@ test('a reply from the lead before the due time cancels the follow-up', async ()
     'Reply to: Actually, I will come by the shop',
   ]);
   expect(await activities(leadId)).toEqual(expect.arrayContaining(['replied', 'follow_up_cancelled']));
+  await saveWorkflowHistory(h.client, leadFollowUpWorkflowId(leadId), 'lead-follow-up-replied');
 });
 
 test('converting a lead ends its workflow and nothing more is sent', async () => {
@@ -112,6 +117,7 @@ test('a follow-up due while an operator holds the chat waits for the handback', 
   await h.api('POST', '/api/v1/handback', { key: KEYS.operator, body: { phone: waId } });
   await eventually(() => expect(h.graph.sentTo(waId).map((s) => s.text)).toContain('Checking in!'), 15_000);
   expect(h.graph.sentTo(waId).filter((s) => s.text === 'Checking in!')).toHaveLength(1);
+  await saveWorkflowHistory(h.client, leadFollowUpWorkflowId(leadId), 'lead-follow-up-postponed');
 });
 
 test('the overdue sweep, run by its Schedule, lists a lead whose follow-up went unanswered', async () => {
