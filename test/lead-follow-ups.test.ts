@@ -159,9 +159,11 @@ test('leads open by themselves: a reply to a campaign, and the assistant\'s qual
   });
   expect(campaignLead).toMatchObject({ source: 'whatsapp_campaign', campaign_id: campaignId, status: 'new' });
 
+  // As real models do: the tool call comes without text; told it is noted, the model answers.
   h.llm.responder = (req) => {
-    const last = req.messages[req.messages.length - 1]!.content;
-    return last.includes('price') ? { content: 'It is 40 euros.', qualify: { interest: 'blue kettle', score: 70 } } : { content: 'ok' };
+    const last = req.messages[req.messages.length - 1]!;
+    if (last.role === 'tool') return { content: 'It is 40 euros.' };
+    return last.content.includes('price') ? { qualify: { interest: 'blue kettle', score: 70 } } : { content: 'ok' };
   };
   try {
     await h.inbound([{ from: fromChat, text: 'What is the price of the blue kettle?', name: 'Quinn' }]);

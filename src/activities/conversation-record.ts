@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import { ensureConversation, updateConversationMode } from '../db/conversations';
 import { recordCampaignReply } from '../db/campaign-recipients';
 import { insertInbound } from '../db/messages';
-import { applyInboundToLeads } from './lead-replies';
+import { optKeyword } from '../workflows/chat-state';
+import { applyInboundToLeads, openLeadForCampaignReply } from './lead-replies';
 import type { ChatMode } from '../db/schema';
 import type { InboundMessage } from '../workflows/definitions';
 import type { ActivityDeps } from './index';
@@ -20,13 +21,13 @@ export interface SyncConversationInput {
   operator: string | null;
 }
 
-export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'temporal'>) {
-  const { db } = deps;
+export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'log'>) {
+  const { db, log } = deps;
   return {
     /** Idempotent: a retried or redelivered message is stored once (wamid is unique). */
     async recordInboundMessages({ waId, contactName, messages }: RecordInboundInput): Promise<{ inserted: number }> {
       if (messages.length === 0) return { inserted: 0 };
-      const { inserted, campaignReply } = await db.transaction().execute(async (trx) => {
+      const { inserted } = await db.transaction().execute(async (trx) => {
         const conversationId = await ensureConversation(trx, waId, contactName);
         const inserted = await insertInbound(
           trx,
@@ -58,11 +59,19 @@ export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'te
           .where('id', '=', conversationId)
           .execute();
         // A user writing after a campaign message is that campaign's reply (counted once).
+        // Its first reply opens a sales lead, in the same transaction so a retry cannot miss it.
         const firstAnswerable = messages.find((m) => m.answerable);
         const campaignReply = firstAnswerable ? await recordCampaignReply(trx, waId, new Date(firstAnswerable.sentAt)) : undefined;
-        return { inserted, campaignReply };
+        if (campaignReply?.first && optKeyword(firstAnswerable!) === undefined) {
+          await openLeadForCampaignReply(trx, campaignReply, firstAnswerable!);
+        }
+        return { inserted };
       });
-      await applyInboundToLeads(deps, waId, messages, campaignReply);
+      // Sales bookkeeping must never hold up the chat: a failure is logged, and the follow-up
+      // itself still refuses to go out after the user wrote (the chat checks that).
+      await applyInboundToLeads(deps, waId, messages).catch((err: unknown) =>
+        log.error({ err, waId }, 'could not apply an inbound message to its lead'),
+      );
       return { inserted };
     },
 

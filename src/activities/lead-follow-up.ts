@@ -9,6 +9,7 @@ import type { chatWorkflow } from '../workflows/chat';
 import {
   CHAT_WORKFLOW_TYPE,
   OPERATOR_HOLDS_CHAT,
+  USER_WROTE_SINCE,
   WINDOW_CLOSED,
   chatWorkflowId,
   followUpUpdate,
@@ -22,7 +23,7 @@ export type DeliverFollowUpResult =
   | { result: 'sent'; wamid: string; kind: 'text' | 'template' }
   | { result: 'postponed' }
   | { result: 'undeliverable'; reason: string }
-  | { result: 'closed'; ending: Exclude<LeadFollowUpEnding, 'replied'> };
+  | { result: 'closed'; ending: LeadFollowUpEnding };
 
 /** Writes one timeline entry; `key` makes a retried activity write it once. */
 export async function addLeadActivity(db: Db, leadId: number, type: string, description: string, metadata: Record<string, unknown> = {}, key?: string) {
@@ -45,7 +46,7 @@ export function createLeadFollowUpActivities({ db, temporal, settings }: Pick<Ac
     },
 
     /** Sends the lead's follow-up through its chat (the chat decides text or template). */
-    async deliverLeadFollowUp({ leadId, updateId }: { leadId: number; updateId: string }): Promise<DeliverFollowUpResult> {
+    async deliverLeadFollowUp({ leadId, updateId, notIfInboundSince }: { leadId: number; updateId: string; notIfInboundSince?: number }): Promise<DeliverFollowUpResult> {
       const lead = await db.selectFrom('leads').selectAll().where('id', '=', leadId).executeTakeFirst();
       if (!lead) return { result: 'closed', ending: 'deleted' };
       if (lead.status === 'won' || lead.status === 'lost') return { result: 'closed', ending: lead.status };
@@ -79,7 +80,7 @@ export function createLeadFollowUpActivities({ db, temporal, settings }: Pick<Ac
       let sent: { wamid: string; kind: 'text' | 'template' };
       try {
         sent = await temporal.workflow.executeUpdateWithStart(followUpUpdate, {
-          args: [{ text, template, leadId }],
+          args: [{ text, template, leadId, notIfInboundSince }],
           updateId,
           startWorkflowOperation: new WithStartWorkflowOperation<typeof chatWorkflow>(CHAT_WORKFLOW_TYPE, {
             workflowId: chatWorkflowId(member.wa_id),
@@ -99,26 +100,30 @@ export function createLeadFollowUpActivities({ db, temporal, settings }: Pick<Ac
           await addLeadActivity(db, leadId, 'follow_up_postponed', 'Follow-up postponed: an operator holds the chat', {}, `${updateId}:postponed:${Math.floor(Date.now() / settings.leadFollowUpPostponeMs)}`);
           return { result: 'postponed' };
         }
+        if (cause?.type === USER_WROTE_SINCE) return { result: 'closed', ending: 'replied' };
         if (cause?.type === WINDOW_CLOSED) return undeliverable('outside the 24-hour window and no approved template to send instead');
         if (cause) return undeliverable(cause.message);
         throw err;
       }
       const now = new Date();
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('leads')
-          .set({
-            last_follow_up_at: now,
-            last_contacted_at: now,
-            next_follow_up_at: null,
-            overdue_since: null,
-            status: sql`case when status = 'new' then 'contacted' else status end`,
-            updated_at: now,
-          })
-          .where('id', '=', leadId)
-          .execute();
-      });
+      const before = await db
+        .updateTable('leads')
+        .set({
+          last_follow_up_at: now,
+          last_contacted_at: now,
+          overdue_since: null,
+          status: sql`case when status = 'new' then 'contacted' else status end`,
+          // Cleared only if nobody moved it to a later time meanwhile.
+          next_follow_up_at: sql`case when next_follow_up_at <= ${now} then null else next_follow_up_at end`,
+          updated_at: now,
+        })
+        .where('id', '=', leadId)
+        .returning(sql<string>`(select status from leads l where l.id = leads.id)`.as('old_status'))
+        .executeTakeFirst();
       await addLeadActivity(db, leadId, 'follow_up_sent', `Follow-up sent as ${sent.kind}`, { wamid: sent.wamid, kind: sent.kind }, updateId);
+      if (before?.old_status === 'new') {
+        await addLeadActivity(db, leadId, 'status_changed', 'Status new → contacted (follow-up sent)', { from: 'new', to: 'contacted' }, `${updateId}:contacted`);
+      }
       return { result: 'sent', ...sent };
     },
 
@@ -128,27 +133,23 @@ export function createLeadFollowUpActivities({ db, temporal, settings }: Pick<Ac
      */
     async flagOverdueLeads(): Promise<{ flagged: number }> {
       const cutoff = new Date(Date.now() - settings.leadOverdueAfterMs);
-      const flagged = await db
-        .updateTable('leads')
-        .set({ overdue_since: new Date(), updated_at: new Date() })
-        .where('status', 'not in', ['won', 'lost'])
-        .where('overdue_since', 'is', null)
-        .where((eb) =>
-          eb.or([
-            eb.and([
-              eb('last_follow_up_at', '<', cutoff),
-              eb.or([eb('last_reply_at', 'is', null), eb('last_reply_at', '<', eb.ref('last_follow_up_at'))]),
-            ]),
-            eb('next_follow_up_at', '<', cutoff),
-          ]),
+      // One statement: the flag and its timeline entry are written together or not at all.
+      const { rows } = await sql<{ id: number }>`
+        with flagged as (
+          update leads set overdue_since = now(), updated_at = now()
+          where status not in ('won', 'lost') and overdue_since is null
+            and ((last_follow_up_at < ${cutoff} and (last_reply_at is null or last_reply_at < last_follow_up_at))
+                 or next_follow_up_at < ${cutoff})
+          returning id, next_follow_up_at
         )
-        .returning(['id', 'last_follow_up_at', 'next_follow_up_at'])
-        .execute();
-      for (const lead of flagged) {
-        const why = lead.next_follow_up_at && lead.next_follow_up_at < cutoff ? 'a follow-up was due and never sent' : 'the last follow-up went unanswered';
-        await addLeadActivity(db, lead.id, 'overdue', `Overdue: ${why}`);
-      }
-      return { flagged: flagged.length };
+        insert into lead_activities (lead_id, type, description, metadata, actor)
+        select id, 'overdue',
+          case when next_follow_up_at < ${cutoff} then 'Overdue: a follow-up was due and never sent'
+               else 'Overdue: the last follow-up went unanswered' end,
+          '{}'::jsonb, 'overdue sweep'
+        from flagged
+        returning lead_id as id`.execute(db);
+      return { flagged: rows.length };
     },
   };
 }

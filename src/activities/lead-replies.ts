@@ -10,20 +10,17 @@ import { addLeadActivity } from './lead-follow-up';
 import type { ActivityDeps } from './index';
 
 /**
- * What an inbound message means for sales: a reply to a campaign opens a lead (once per contact),
- * and a reply from a contact with an open lead lands in its timeline and ends its follow-up.
+ * A reply from a contact with an open lead lands in its timeline and ends its follow-up.
  * Idempotent (keyed by wamid), so a retried recording activity repeats nothing.
  */
 export async function applyInboundToLeads(
   { db, temporal }: Pick<ActivityDeps, 'db' | 'temporal'>,
   waId: string,
   messages: InboundMessage[],
-  campaignReply: { campaignId: number; contactId: number } | undefined,
 ): Promise<void> {
-  // STOP is an answer of sorts, but never a sales lead.
+  // STOP is an answer of sorts, but not a sales conversation.
   const answerable = messages.filter((m) => m.answerable && optKeyword(m) !== false);
   if (answerable.length === 0) return;
-  if (campaignReply) await openLeadForCampaignReply(db, campaignReply, answerable[0]!);
   const contact = await findContactByWaId(db, waId);
   const lead = contact ? await findOpenLeadForContact(db, contact.id) : undefined;
   if (!lead) return;
@@ -32,7 +29,8 @@ export async function applyInboundToLeads(
   const at = new Date();
   await db
     .updateTable('leads')
-    .set({ last_reply_at: sql`greatest(last_reply_at, ${at})`, overdue_since: null, updated_at: new Date() })
+    // A reply makes any pending follow-up moot (its workflow ends below).
+    .set({ last_reply_at: sql`greatest(last_reply_at, ${at})`, overdue_since: null, next_follow_up_at: null, updated_at: new Date() })
     .where('id', '=', lead.id)
     .execute();
   for (const m of answerable) {
@@ -41,7 +39,7 @@ export async function applyInboundToLeads(
   await notifyLeadFollowUp(temporal, lead.id, 'replied');
 }
 
-async function openLeadForCampaignReply(db: Db, reply: { campaignId: number; contactId: number }, first: InboundMessage) {
+export async function openLeadForCampaignReply(db: Db, reply: { campaignId: number; contactId: number }, first: InboundMessage) {
   const campaign = await db.selectFrom('campaigns').select('name').where('id', '=', reply.campaignId).executeTakeFirst();
   await createLeadForContact(db, {
     contactId: reply.contactId,

@@ -22,7 +22,12 @@ export function createLlmActivities({ llm, log, db }: Pick<ActivityDeps, 'llm' |
       }
       log.debug({ waId, model: reply.model, handoff: reply.handoff, tokens: reply.completionTokens }, 'LLM replied');
       // Idempotent (one open lead per contact), so a retried call adds nothing.
-      if (reply.lead) await openLeadFromChat(db, waId, burst[burst.length - 1]?.contactName, reply.lead);
+      // A failure here must not cost the customer their answer (or the model a second bill).
+      if (reply.lead) {
+        await openLeadFromChat(db, waId, burst[burst.length - 1]?.contactName, reply.lead).catch((err: unknown) =>
+          log.error({ err, waId }, 'could not open a lead from the chat'),
+        );
+      }
       return reply;
     },
   };

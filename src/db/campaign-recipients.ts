@@ -185,15 +185,19 @@ export async function recipientCounts(db: Db, campaignId: number): Promise<Campa
  * before the reply was recorded; Meta's timestamps are whole seconds, so they are not compared.
  * Idempotent: only the first reply is counted.
  */
-export async function recordCampaignReply(db: Executor, waId: string, at: Date): Promise<{ campaignId: number; contactId: number } | undefined> {
+export async function recordCampaignReply(
+  db: Executor,
+  waId: string,
+  at: Date,
+): Promise<{ campaignId: number; contactId: number; first: boolean } | undefined> {
   const latest = await sql<{ campaign_id: number; contact_id: number }>`
     select campaign_id, contact_id from campaign_recipients
     where wa_id = ${waId} and state = 'sent' and sent_at <= now() and sent_at > now() - interval '7 days'
     order by sent_at desc limit 1`.execute(db);
   const row = latest.rows[0];
   if (!row) return undefined;
-  await sql`
+  const updated = await sql`
     update campaign_recipients set replied_at = ${at}
     where campaign_id = ${row.campaign_id} and contact_id = ${row.contact_id} and replied_at is null`.execute(db);
-  return { campaignId: row.campaign_id, contactId: row.contact_id };
+  return { campaignId: row.campaign_id, contactId: row.contact_id, first: Number(updated.numAffectedRows ?? 0) > 0 };
 }

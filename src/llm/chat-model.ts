@@ -95,21 +95,33 @@ export class ChatModel {
 
   async reply(context: ContextMessage[], burst: InboundMessage[]): Promise<ModelReply> {
     if (!this.options.apiKey) throw new LlmNotConfiguredError('OPENAI_API_KEY is not set');
-    const completion = await this.client.chat.completions.create({
-      model: this.options.model,
-      messages: buildMessages(this.options.systemPrompt, context, burst),
-      tools: [HANDOFF_TOOL, QUALIFY_LEAD_TOOL],
-      temperature: this.options.temperature,
-      max_tokens: this.options.maxTokens,
-    });
-    const choice = completion.choices[0];
+    const messages = buildMessages(this.options.systemPrompt, context, burst);
+    const ask = (tools: ChatCompletionTool[]) =>
+      this.client.chat.completions.create({
+        model: this.options.model,
+        messages,
+        tools,
+        temperature: this.options.temperature,
+        max_tokens: this.options.maxTokens,
+      });
+    let completion = await ask([HANDOFF_TOOL, QUALIFY_LEAD_TOOL]);
+    let choice = completion.choices[0];
+    const lead = qualifiedLead(choice?.message.tool_calls);
+    const qualifyOnly = lead && !choice?.message.content?.trim() && !choice?.message.tool_calls?.some(isHandoff);
+    if (qualifyOnly) {
+      // Models usually answer a tool call with no text: tell it the lead is noted and ask again.
+      const calls = choice!.message.tool_calls!;
+      messages.push({ role: 'assistant', content: null, tool_calls: calls });
+      for (const c of calls) messages.push({ role: 'tool', tool_call_id: c.id, content: 'Noted for the sales team.' });
+      completion = await ask([HANDOFF_TOOL]);
+      choice = completion.choices[0];
+    }
     const usage = {
       model: completion.model || this.options.model,
       promptTokens: completion.usage?.prompt_tokens,
       completionTokens: completion.usage?.completion_tokens,
     };
-    const lead = qualifiedLead(choice?.message.tool_calls);
-    const call = choice?.message.tool_calls?.find((c) => c.type === 'function' && c.function.name === 'handoff_to_human');
+    const call = choice?.message.tool_calls?.find(isHandoff);
     if (call && call.type === 'function') {
       const args = parseArgs(call.function.arguments);
       const text = choice?.message.content?.trim() || args.message?.trim() || HOLDING_REPLY;
@@ -122,6 +134,7 @@ export class ChatModel {
 }
 
 type ToolCalls = NonNullable<OpenAI.Chat.Completions.ChatCompletionMessage['tool_calls']>;
+const isHandoff = (c: ToolCalls[number]) => c.type === 'function' && c.function.name === 'handoff_to_human';
 
 function qualifiedLead(calls: ToolCalls | undefined): ModelReply['lead'] {
   const call = calls?.find((c) => c.type === 'function' && c.function.name === 'qualify_lead');

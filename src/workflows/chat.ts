@@ -9,6 +9,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  currentUpdateInfo,
   log,
   patched,
   proxyActivities,
@@ -34,6 +35,7 @@ import {
   OPERATOR_HOLDS_CHAT,
   OPT_IN_CONFIRMATION,
   OPT_OUT_CONFIRMATION,
+  USER_WROTE_SINCE,
   WINDOW_CLOSED,
   campaignMessageSignal,
   chatStateQuery,
@@ -98,9 +100,12 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
       return followUp!(arg);
     },
     {
-      validator: ({ text, template }) => {
+      validator: ({ text, template, notIfInboundSince }) => {
         if (state.mode !== 'bot') {
           throw ApplicationFailure.create({ type: OPERATOR_HOLDS_CHAT, message: 'An operator holds this chat; try again after handback.' });
+        }
+        if (notIfInboundSince !== undefined && (state.lastInboundAt ?? 0) > notIfInboundSince) {
+          throw ApplicationFailure.create({ type: USER_WROTE_SINCE, message: 'The user has written since the follow-up was scheduled.' });
         }
         if (!text.trim()) throw ApplicationFailure.create({ type: INVALID_OPERATOR_MESSAGE, message: 'Follow-up text is required' });
         if (!windowOpen(state, Date.now()) && !template) {
@@ -172,10 +177,12 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
     senderType: 'bot' | 'operator',
     content: { text?: string; media?: MediaInfo; template?: FollowUpInput['template'] },
     operator?: string,
+    key?: string,
   ): Promise<string> {
     // One key per outbound message: the chat's execution chain (stable across continue-as-new,
-    // new if the chat is ever started afresh) and a counter that continue-as-new carries.
-    const clientKey = `${state.waId}:${workflowInfo().firstExecutionRunId}:${++state.outboundCount}`;
+    // new if the chat is ever started afresh) and a counter that continue-as-new carries; or the
+    // caller's own key, for a message a caller may ask for again (a follow-up's update id).
+    const clientKey = key ?? `${state.waId}:${workflowInfo().firstExecutionRunId}:${++state.outboundCount}`;
     const { wamid } = await sendWhatsAppMessage({
       waId: state.waId,
       clientKey,
@@ -258,8 +265,19 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
   // Lead follow-ups go through the chat so the operator check and the 24 h window are decided
   // against the chat's own state, and the message joins the context like any other.
   followUp = async ({ text, template }) => {
+    if (state.mode !== 'bot') {
+      throw ApplicationFailure.create({ type: OPERATOR_HOLDS_CHAT, message: 'An operator took the chat over; try again after handback.' });
+    }
     const inWindow = windowOpen(state, Date.now());
-    const wamid = await send('bot', inWindow ? { text } : { template });
+    // Keyed by the update id: asked again (after a retry, even in a later run) it is not sent twice.
+    const key = `${state.waId}:update:${currentUpdateInfo()?.id ?? workflowInfo().runId}`;
+    let wamid: string;
+    try {
+      wamid = await send('bot', inWindow ? { text } : { template }, undefined, key);
+    } catch (err) {
+      const cause = err instanceof ActivityFailure && err.cause instanceof Error ? err.cause.message : String(err);
+      throw ApplicationFailure.create({ type: SEND_FAILED, message: `WhatsApp did not accept the follow-up: ${cause}` });
+    }
     const sent = inWindow ? text : template!.text;
     pushContext(state, { role: 'bot', text: sent, at: Date.now() }, settings.contextMessages);
     return { wamid, kind: inWindow ? 'text' : 'template' };

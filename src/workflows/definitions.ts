@@ -143,6 +143,8 @@ export interface FollowUpInput {
   /** Sent instead outside the window; without one the update is rejected with WINDOW_CLOSED. */
   template?: { name: string; language: string; parameters: { name: string; value: string }[]; text: string };
   leadId: number;
+  /** Epoch ms: refused when the user has written after this (the follow-up is moot). */
+  notIfInboundSince?: number;
 }
 export interface FollowUpResult {
   wamid: string;
@@ -170,6 +172,7 @@ export const INVALID_OPERATOR_MESSAGE = 'InvalidOperatorMessage';
 export const SEND_FAILED = 'SendFailed';
 /** An operator holds the chat: automated messages wait until it is handed back. */
 export const OPERATOR_HOLDS_CHAT = 'OperatorHoldsChat';
+export const USER_WROTE_SINCE = 'UserWroteSince';
 
 export const CUSTOMER_WINDOW_MS = 24 * 60 * 60 * 1000;
 export const SEEN_WAMIDS_LIMIT = 2000;

@@ -13,13 +13,17 @@ export function leadFollowUpWorkflowId(leadId: number): string {
 export interface FollowUpPlan {
   /** Epoch ms the follow-up is due. */
   dueAt: number;
+  /** Epoch ms it was scheduled: a message from the lead after this makes it moot. */
+  scheduledAt?: number;
 }
 
 export interface LeadFollowUpInput {
   leadId: number;
   plan?: FollowUpPlan;
-  /** Follow-ups sent so far (continue-as-new carries it; it keys each send). */
+  /** Follow-ups sent so far (continue-as-new carries it). */
   sent?: number;
+  /** Delivery attempts so far: each has its own update id, so a failed one is not replayed. */
+  attempts?: number;
 }
 
 export type LeadFollowUpEnding = 'replied' | 'won' | 'lost' | 'deleted';

@@ -27,8 +27,14 @@ import {
 import { leadIdKey } from './search-attributes';
 
 const { loadChatSettings } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s' });
-const { deliverLeadFollowUp, recordLeadEvent } = proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
+// Above the chat's own send budget (six attempts, about 3.5 minutes), so a slow send is not
+// abandoned and asked for again while it is still going.
+const { deliverLeadFollowUp } = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8 },
+});
+const { recordLeadEvent } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
@@ -39,11 +45,13 @@ const { flagOverdueLeads } = proxyActivities<Activities>({
 
 const CONTINUE_AS_NEW_AFTER_EVENTS = 1_000;
 
-export async function leadFollowUpWorkflow({ leadId, plan, sent: sentBefore = 0 }: LeadFollowUpInput) {
+export async function leadFollowUpWorkflow({ leadId, plan, sent: sentBefore = 0, attempts: attemptsBefore = 0 }: LeadFollowUpInput) {
   const settings = await loadChatSettings();
   upsertSearchAttributes([{ key: leadIdKey, value: String(leadId) }]);
   let dueAt = plan?.dueAt;
+  let scheduledAt = plan?.scheduledAt ?? Date.now();
   let sent = sentBefore;
+  let attempts = attemptsBefore;
   let postponed = 0;
   let changes = 0;
   let ending: LeadFollowUpEnding | undefined;
@@ -51,6 +59,7 @@ export async function leadFollowUpWorkflow({ leadId, plan, sent: sentBefore = 0 
 
   setHandler(rescheduleFollowUpSignal, (next) => {
     dueAt = next.dueAt;
+    scheduledAt = Date.now();
     changes++;
   });
   setHandler(leadRepliedSignal, () => void (ending ??= 'replied'));
@@ -79,7 +88,7 @@ export async function leadFollowUpWorkflow({ leadId, plan, sent: sentBefore = 0 
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength >= CONTINUE_AS_NEW_AFTER_EVENTS) {
       await condition(allHandlersFinished);
-      return continueAsNew<typeof leadFollowUpWorkflow>({ leadId, plan: dueAt === undefined ? undefined : { dueAt }, sent });
+      return continueAsNew<typeof leadFollowUpWorkflow>({ leadId, plan: dueAt === undefined ? undefined : { dueAt, scheduledAt }, sent, attempts });
     }
     const seen = changes;
     const interrupted = () => ending !== undefined || changes !== seen;
@@ -94,8 +103,17 @@ export async function leadFollowUpWorkflow({ leadId, plan, sent: sentBefore = 0 
       continue;
     }
     phase = 'due';
-    // The key makes the chat's update idempotent if this activity is retried.
-    const outcome = await deliverLeadFollowUp({ leadId, updateId: `lead-${leadId}-${info.firstExecutionRunId}-${sent + 1}` });
+    // The update id makes a retried activity (or a retried update) send once; a new attempt
+    // after a failure gets a new id, so the stored failure is not handed back.
+    attempts++;
+    let outcome: Awaited<ReturnType<typeof deliverLeadFollowUp>>;
+    try {
+      outcome = await deliverLeadFollowUp({ leadId, updateId: `lead-${leadId}-${info.firstExecutionRunId}-${attempts}`, notIfInboundSince: scheduledAt });
+    } catch {
+      // Retries spent (Temporal or Postgres down for long): on record, and tried again later.
+      await recordLeadEvent({ leadId, type: 'follow_up_postponed', description: 'Follow-up could not be delivered yet; trying again later' });
+      outcome = { result: 'postponed' };
+    }
     // A reschedule that arrived meanwhile wins over whatever this outcome would set.
     const rescheduled = changes !== seen;
     if (outcome.result === 'sent') sent++;
