@@ -147,6 +147,8 @@ interface RunResult {
   loadAverage: { atStart: number; atEnd: number };
   /** CPU used from start to completion, in % of one core: each process, and the whole machine (100 × cores = saturated). */
   cpuPercent: { worker: number; api: number; temporal: number; bench: number; machine: number; machineCapacity: number };
+  /** CPU ms per send in the worker and the Temporal dev server: what the machine must supply R times a second. */
+  cpuMsPerSend: { worker: number; temporal: number };
 }
 
 async function main(): Promise<void> {
@@ -298,6 +300,10 @@ async function main(): Promise<void> {
       machine: round(machineShare * os.cpus().length * 100, 0),
       machineCapacity: os.cpus().length * 100,
     },
+    cpuMsPerSend: {
+      worker: round(((cpuOf('worker') / 100) * wallS * 1000) / times.length, 1),
+      temporal: round(((cpuOf('temporal') / 100) * wallS * 1000) / times.length, 1),
+    },
   };
 
   // One entry per contacts × rate, newest first, so runs at different rates sit side by side.
@@ -327,7 +333,7 @@ async function main(): Promise<void> {
   console.log(`sends per second: ${perSecond.join(' ')}`);
   console.log(`1-minute load average: ${result.loadAverage.atStart} at start, ${result.loadAverage.atEnd} at completion (${result.machine.cpus} cores)`);
   const cpu = result.cpuPercent;
-  console.log(`CPU while sending, % of one core: worker ${cpu.worker}, API ${cpu.api}, Temporal dev server ${cpu.temporal}, bench + fake Graph ${cpu.bench}; whole machine ${cpu.machine} of ${cpu.machineCapacity}`);
+  console.log(`CPU while sending, % of one core: worker ${cpu.worker}, API ${cpu.api}, Temporal dev server ${cpu.temporal}, bench + fake Graph ${cpu.bench}; whole machine ${cpu.machine} of ${cpu.machineCapacity}; per send: worker ${result.cpuMsPerSend.worker} ms, dev server ${result.cpuMsPerSend.temporal} ms`);
 
   const rows = runs
     .sort((a, b) => a.contacts - b.contacts || a.targetRate - b.targetRate)

@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { SendError } from '../channels/types';
 import { audiencePage, type Audience, type AudienceMember } from '../db/campaign-audience';
 import {
@@ -12,10 +13,9 @@ import {
   reserveRecipient,
 } from '../db/campaign-recipients';
 import { setOptInByWaId } from '../db/contacts';
-import { signalChat } from '../temporal/chat-signals';
 import { TemplateRenderError } from '../templates/render';
-import type { CampaignCounts } from '../workflows/campaign-definitions';
-import { campaignMessageSignal } from '../workflows/definitions';
+import { MAX_SEND_RATE, type CampaignCounts } from '../workflows/campaign-definitions';
+import { campaignMessageSignal, chatWorkflowId } from '../workflows/definitions';
 import { campaignContent } from './campaign-content';
 import { loadCampaignForSending } from './campaign-run';
 import type { ActivityDeps } from './index';
@@ -42,6 +42,8 @@ export interface SendCampaignBatchResult {
 const MAX_IN_FLIGHT = 32;
 /** A batch that starts later than this behind schedule restarts the pace instead of bursting. */
 const MAX_CATCH_UP_MS = 500;
+/** Closest two sends may be, whatever the catch-up: WhatsApp's per-number ceiling. */
+const MIN_SPACING_MS = 1000 / MAX_SEND_RATE;
 /** Throttle answers for one recipient before the batch gives up and lets Temporal back off. */
 const MAX_THROTTLES = 6;
 // Meta error 131050: the user stopped marketing messages from this business in WhatsApp itself.
@@ -71,6 +73,7 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
     // burst) when the batch falls more than MAX_CATCH_UP_MS behind it.
     let start = input.notBefore !== undefined && now - input.notBefore <= MAX_CATCH_UP_MS ? Math.max(now, input.notBefore) : now;
     let slot = 0;
+    let lastLaunch = 0;
     const inFlight = new Set<Promise<void>>();
     const throttles = new Map<number, number>();
     let throttleStreak = 0;
@@ -113,13 +116,16 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
       }
     };
 
+    // A chat that exists hears of the message now; one that does not is not started for it (most
+    // recipients never write back): when it starts, it reads the message from Postgres.
     const notifyChat = async (member: AudienceMember, wamid: string, text: string, sentAt: Date) => {
-      await signalChat(deps.temporal, ctx.info.taskQueue, member.wa_id, campaignMessageSignal, {
-        wamid,
-        campaignId: campaign.id,
-        text,
-        at: sentAt.getTime(),
-      });
+      try {
+        await deps.temporal.workflow
+          .getHandle(chatWorkflowId(member.wa_id))
+          .signal(campaignMessageSignal, { wamid, campaignId: campaign.id, text, at: sentAt.getTime() });
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
       await markChatNotified(db, campaign.id, member.contact_id);
     };
 
@@ -148,7 +154,9 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
           slot = 0;
         }
         // Wait for the slot before reserving: a reservation is a promise to send right away.
-        await waitUntil(start + slot * interval, ctx);
+        // Catching up after a pause between batches never goes faster than WhatsApp's ceiling.
+        await waitUntil(Math.max(start + slot * interval, lastLaunch + MIN_SPACING_MS), ctx);
+        lastLaunch = Date.now();
         const reservation = await reserveRecipient(
           db,
           {

@@ -12,6 +12,13 @@ export interface RecordInboundInput {
   waId: string;
   contactName?: string;
   messages: InboundMessage[];
+  /** Also return campaign messages sent to this user in the last 7 days (a chat's first record). */
+  earlierOutbound?: boolean;
+}
+
+export interface RecordInboundResult {
+  inserted: number;
+  earlier?: { wamid: string; text: string; at: number }[];
 }
 
 export interface SyncConversationInput {
@@ -25,7 +32,7 @@ export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'te
   const { db, log } = deps;
   return {
     /** Idempotent: a retried or redelivered message is stored once (wamid is unique). */
-    async recordInboundMessages({ waId, contactName, messages }: RecordInboundInput): Promise<{ inserted: number }> {
+    async recordInboundMessages({ waId, contactName, messages, earlierOutbound }: RecordInboundInput): Promise<RecordInboundResult> {
       if (messages.length === 0) return { inserted: 0 };
       const { inserted } = await db.transaction().execute(async (trx) => {
         const conversationId = await ensureConversation(trx, waId, contactName);
@@ -72,7 +79,19 @@ export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'te
       await applyInboundToLeads(deps, waId, messages).catch((err: unknown) =>
         log.error({ err, waId }, 'could not apply an inbound message to its lead'),
       );
-      return { inserted };
+      if (!earlierOutbound) return { inserted };
+      const earlier = await db
+        .selectFrom('messages')
+        .innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
+        .select(['messages.wamid', 'messages.content', 'messages.created_at'])
+        .where('conversations.wa_id', '=', waId)
+        .where('messages.sender_type', '=', 'campaign')
+        .where('messages.wamid', 'is not', null)
+        .where('messages.created_at', '>', new Date(Date.now() - 7 * 24 * 3600_000))
+        .orderBy('messages.id', 'desc')
+        .limit(5)
+        .execute();
+      return { inserted, earlier: earlier.map((m) => ({ wamid: m.wamid!, text: m.content, at: new Date(m.created_at).getTime() })) };
     },
 
     async syncConversation({ waId, mode, needsHuman, operator }: SyncConversationInput): Promise<void> {

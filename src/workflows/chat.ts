@@ -303,11 +303,29 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
     };
   });
 
+  // A chat that starts afresh learns what the business sent this user before it existed
+  // (campaign messages go out without starting a chat for every recipient).
+  let bootstrapped = input.state !== undefined;
   async function recordReceived(): Promise<void> {
     phase = 'recording';
     const batch = state.unrecorded.slice();
-    await recordInboundMessages({ waId: state.waId, contactName: state.contactName, messages: batch });
+    const { earlier } = await recordInboundMessages({
+      waId: state.waId,
+      contactName: state.contactName,
+      messages: batch,
+      ...(bootstrapped ? {} : { earlierOutbound: true }),
+    });
+    bootstrapped = true;
     state.unrecorded.splice(0, batch.length);
+    for (const m of earlier ?? []) {
+      if (seen.has(m.wamid)) continue;
+      seen.add(m.wamid);
+      state.context.unshift({ role: 'campaign', text: m.text, at: m.at });
+    }
+    if (earlier?.length) {
+      state.context.sort((a, b) => a.at - b.at);
+      if (state.context.length > settings.contextMessages) state.context.splice(0, state.context.length - settings.contextMessages);
+    }
     publishSearchAttributes();
   }
 
