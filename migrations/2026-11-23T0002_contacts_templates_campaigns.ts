@@ -45,6 +45,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await sql`create unique index contact_phone_numbers_one_primary on contact_phone_numbers (contact_id) where is_primary`.execute(db);
 
+  // Opt-outs of deleted contacts, by number: deleting a contact must not erase a STOP, or a later
+  // import could subscribe that number again.
+  await db.schema
+    .createTable('opt_out_suppressions')
+    .addColumn('wa_id', 'text', (c) => c.primaryKey())
+    .addColumn('opted_out_at', 'timestamptz', (c) => c.notNull())
+    .addColumn('source', 'text')
+    .addColumn('reason', 'text')
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .execute();
+
   await db.schema
     .createTable('templates')
     .addColumn('id', 'serial', (c) => c.primaryKey())
@@ -116,6 +127,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('campaign_recipients').execute();
   await db.schema.dropTable('campaigns').execute();
   await db.schema.dropTable('templates').execute();
+  await db.schema.dropTable('opt_out_suppressions').execute();
   await db.schema.dropTable('contact_phone_numbers').execute();
   await db.schema.dropTable('contacts').execute();
 }

@@ -133,3 +133,20 @@ test('a contact missing a template variable is recorded as failed with the reaso
   const failed = await h.api('GET', `/api/v1/campaigns/${id}/recipients?state=failed`);
   expect(failed.body.recipients).toEqual([expect.objectContaining({ wa_id: nameless, error: expect.objectContaining({ reason: 'missing_variable', missing: ['first_name'] }) })]);
 });
+
+test('an opt-out outlives the contact: deleted and imported again, the number stays opted out', async () => {
+  const tag = uniqueTag('gone');
+  const [waId] = uniqueWaIds(1) as [string];
+  const ids = await importContacts(h, [{ waId, firstName: 'Rui', tags: [tag] }]);
+  await h.inbound([{ from: waId, text: 'Unsubscribe' }]);
+  await eventually(() => expect(h.graph.sentTo(waId).map((s) => s.text)).toEqual([expect.stringMatching(/unsubscribed/)]));
+  expect((await h.api('DELETE', `/api/v1/contacts/${ids.get(waId)}`)).status).toBe(204);
+
+  const again = await h.api('POST', '/api/v1/contacts/bulk/import', { body: { contacts: [{ phone: `+${waId}`, first_name: 'Rui', tags: [tag], opt_in: true }] } });
+  expect(again.body).toMatchObject({ created: 1, kept_opted_out: [expect.objectContaining({ phone: `+${waId}` })] });
+  const contact = (await h.api('GET', `/api/v1/contacts?tag=${tag}`)).body.contacts[0];
+  expect(contact).toMatchObject({ opt_in_status: false, opt_out_source: 'whatsapp' });
+  const { done } = await runCampaign(tag);
+  expect(done.total_recipients).toBe(0);
+  expect(h.graph.sentTo(waId)).toHaveLength(1);
+});

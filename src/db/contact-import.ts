@@ -73,13 +73,21 @@ async function writeChunk(trx: Db, rows: ImportContact[], at: Date): Promise<Omi
     // Only "yes" on a contact never asked changes consent: a list's "no" is not the person withdrawing it.
     return { ...r, id: owner.id, optIn: r.optIn === true && state === 'never' };
   });
-  await insertFresh(trx, fresh, at);
+  const suppressed = await insertFresh(trx, fresh, at);
+  for (const r of suppressed) keptOptedOut.push({ row: r.row, phone: r.phone, contact_id: r.id });
   await updateKnown(trx, updates, at);
   return { created: fresh.length, updated: known.length, keptOptedOut };
 }
 
-async function insertFresh(trx: Db, rows: ImportContact[], at: Date): Promise<void> {
-  if (rows.length === 0) return;
+/** Returns the rows whose number had opted out under a contact since deleted: they stay opted out. */
+async function insertFresh(trx: Db, rows: ImportContact[], at: Date): Promise<(ImportContact & { id: number })[]> {
+  if (rows.length === 0) return [];
+  const suppressions = await trx
+    .deleteFrom('opt_out_suppressions')
+    .where('wa_id', 'in', rows.map((r) => r.waId))
+    .returningAll()
+    .execute();
+  const optOutOf = new Map(suppressions.map((s) => [s.wa_id, s]));
   // Ids drawn up front tie each phone to its contact without relying on the order RETURNING gives.
   const { rows: ids } = await sql<{ id: number }>`select nextval(pg_get_serial_sequence('contacts', 'id'))::int as id
     from generate_series(1, ${rows.length})`.execute(trx);
@@ -92,7 +100,7 @@ async function insertFresh(trx: Db, rows: ImportContact[], at: Date): Promise<vo
         ...r.fields,
         tags: r.tags,
         attributes: JSON.stringify(r.attributes),
-        ...(r.optIn === true ? optColumns(true, { source: SOURCE, at }) : {}),
+        ...optInColumns(r, optOutOf.get(r.waId), at),
       })),
     )
     .execute();
@@ -100,6 +108,14 @@ async function insertFresh(trx: Db, rows: ImportContact[], at: Date): Promise<vo
     .insertInto('contact_phone_numbers')
     .values(withIds.map((r) => ({ contact_id: r.id, phone_number: r.e164, wa_id: r.waId, is_primary: true })))
     .execute();
+  return withIds.filter((r) => r.optIn === true && optOutOf.has(r.waId));
+}
+
+function optInColumns(r: ImportContact, suppression: { opted_out_at: Date; source: string | null; reason: string | null } | undefined, at: Date) {
+  if (suppression) {
+    return optColumns(false, { at: new Date(suppression.opted_out_at), source: suppression.source ?? 'suppression', reason: suppression.reason ?? undefined });
+  }
+  return r.optIn === true ? optColumns(true, { source: SOURCE, at }) : {};
 }
 
 type Update = ImportContact & { id: number; optIn: boolean };

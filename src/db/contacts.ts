@@ -49,6 +49,18 @@ export function optColumns(optIn: boolean, o: OptChange): Updateable<ContactsTab
 /** Inserts a contact and its numbers in the caller's transaction; fails with a conflict if a number is taken. */
 export async function insertContact(trx: Db, c: NewContact): Promise<number> {
   await assertPhonesFree(trx, c.phones);
+  // A number whose earlier contact opted out and was deleted stays opted out, whatever this says.
+  const suppressed = c.phones.length
+    ? await trx
+        .deleteFrom('opt_out_suppressions')
+        .where('wa_id', 'in', c.phones.map((p) => p.waId))
+        .returningAll()
+        .execute()
+    : [];
+  if (suppressed[0]) {
+    const s = suppressed[0];
+    c = { ...c, opt: { optIn: false, at: new Date(s.opted_out_at), source: s.source ?? 'suppression', reason: s.reason ?? undefined } };
+  }
   const { id } = await trx
     .insertInto('contacts')
     .values({
@@ -156,8 +168,17 @@ export function updateContact(db: Db, id: number, p: ContactPatch): Promise<bool
 }
 
 export async function deleteContact(db: Db, id: number): Promise<boolean> {
-  const res = await db.deleteFrom('contacts').where('id', '=', id).executeTakeFirst();
-  return res.numDeletedRows > 0n;
+  return inTransaction(db, async (trx) => {
+    // An opt-out outlives the contact: it is kept by number (see insertContact).
+    await sql`
+      insert into opt_out_suppressions (wa_id, opted_out_at, source, reason)
+      select p.wa_id, c.opted_out_at, c.opt_out_source, c.opt_out_reason
+      from contacts c join contact_phone_numbers p on p.contact_id = c.id
+      where c.id = ${id} and not c.opt_in_status and c.opted_out_at is not null
+      on conflict (wa_id) do nothing`.execute(trx);
+    const res = await trx.deleteFrom('contacts').where('id', '=', id).executeTakeFirst();
+    return res.numDeletedRows > 0n;
+  });
 }
 
 /** Records consent once: asking again for the state a contact is already in changes nothing. Undefined: no such contact. */

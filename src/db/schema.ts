@@ -94,6 +94,14 @@ export interface ContactPhoneNumbersTable {
   updated_at: UpdatedAt;
 }
 
+export interface OptOutSuppressionsTable {
+  wa_id: string;
+  opted_out_at: Timestamp;
+  source: string | null;
+  reason: string | null;
+  created_at: CreatedAt;
+}
+
 export type TemplateStatus = 'APPROVED' | 'PENDING' | 'REJECTED';
 export type TemplateCategory = 'MARKETING' | 'UTILITY' | 'AUTHENTICATION';
 
@@ -153,6 +161,7 @@ export interface CampaignRecipientsTable {
 export interface Database {
   contacts: ContactsTable;
   contact_phone_numbers: ContactPhoneNumbersTable;
+  opt_out_suppressions: OptOutSuppressionsTable;
   templates: TemplatesTable;
   campaigns: CampaignsTable;
   campaign_recipients: CampaignRecipientsTable;
