@@ -150,3 +150,20 @@ test('an opt-out outlives the contact: deleted and imported again, the number st
   expect(done.total_recipients).toBe(0);
   expect(h.graph.sentTo(waId)).toHaveLength(1);
 });
+
+test('a suppressed number added to another contact opts that contact out', async () => {
+  const [gone, other] = uniqueWaIds(2) as [string, string];
+  const ids = await importContacts(h, [
+    { waId: gone, firstName: 'Sam', tags: [uniqueTag('sup')] },
+    { waId: other, firstName: 'Tia', tags: [uniqueTag('sup')] },
+  ]);
+  await h.api('POST', `/api/v1/contacts/${ids.get(gone)}/opt-out`, { body: { source: 'phone call', reason: 'asked us to stop' } });
+  expect((await h.api('DELETE', `/api/v1/contacts/${ids.get(gone)}`)).status).toBe(204);
+  const added = await h.api('POST', `/api/v1/contacts/${ids.get(other)}/phone-numbers`, { body: { phone_number: `+${gone}` } });
+  expect(added.status).toBe(201);
+  expect((await h.api('GET', `/api/v1/contacts/${ids.get(other)}`)).body).toMatchObject({
+    opt_in_status: false,
+    opt_out_source: 'phone call',
+    opt_out_reason: 'asked us to stop',
+  });
+});

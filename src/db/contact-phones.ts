@@ -107,6 +107,15 @@ export function addPhone(db: Db, contactId: number, phone: NewPhone): Promise<Co
       .executeTakeFirstOrThrow()
       .catch(rethrowPhoneRace(phone.e164));
     if (!hasPrimary || phone.isPrimary) await makePrimary(trx, contactId, row.id);
+    // The number opted out under a contact since deleted: its new owner is opted out with it.
+    const suppressed = await trx.deleteFrom('opt_out_suppressions').where('wa_id', '=', phone.waId).returningAll().executeTakeFirst();
+    if (suppressed) {
+      await trx
+        .updateTable('contacts')
+        .set({ opt_in_status: false, opted_out_at: suppressed.opted_out_at, opt_out_source: suppressed.source, opt_out_reason: suppressed.reason, updated_at: new Date() })
+        .where('id', '=', contactId)
+        .execute();
+    }
     return getPhone(trx, row.id);
   });
 }
