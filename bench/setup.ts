@@ -123,7 +123,11 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
 
   const stop = async () => {
     const children = [worker, api];
-    for (const child of children) child.kill('SIGTERM');
+    for (const child of children) {
+      child.kill('SIGTERM');
+      // A worker mid-activity drains first; one that does not exit in time is killed.
+      setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+    }
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)))));
     await admin.close();
     await Promise.all([graph.stop(), llm.stop()]);

@@ -29,12 +29,15 @@ export interface SendCampaignBatchInput {
   notBefore?: number;
   /** Only recipients whose earlier send is still unconfirmed after the grace period. */
   unconfirmedOnly?: boolean;
+  /** Epoch ms of the sends in the previous page's last second. */
+  recentSends?: number[];
 }
 
 export interface SendCampaignBatchResult {
   lastContactId: number;
   exhausted: boolean;
   nextSendAt: number;
+  recentSends: number[];
   counts: CampaignCounts;
 }
 
@@ -42,8 +45,7 @@ export interface SendCampaignBatchResult {
 const MAX_IN_FLIGHT = 32;
 /** A batch that starts later than this behind schedule restarts the pace instead of bursting. */
 const MAX_CATCH_UP_MS = 500;
-/** Closest two sends may be, whatever the catch-up: WhatsApp's per-number ceiling. */
-const MIN_SPACING_MS = 1000 / MAX_SEND_RATE;
+
 /** Throttle answers for one recipient before the batch gives up and lets Temporal back off. */
 const MAX_THROTTLES = 6;
 // Meta error 131050: the user stopped marketing messages from this business in WhatsApp itself.
@@ -71,9 +73,11 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
     const now = Date.now();
     // The pace: send k is due at start + k * interval. It is restarted (never caught up in a
     // burst) when the batch falls more than MAX_CATCH_UP_MS behind it.
-    let start = input.notBefore !== undefined && now - input.notBefore <= MAX_CATCH_UP_MS ? Math.max(now, input.notBefore) : now;
+    let start = input.notBefore !== undefined && now - input.notBefore <= MAX_CATCH_UP_MS ? input.notBefore : now;
     let slot = 0;
-    let lastLaunch = 0;
+    // Send times of the last second, carried from the previous page: whatever the catch-up, no
+    // second ever holds more than WhatsApp's per-number ceiling.
+    const lastSecond = (input.recentSends ?? []).filter((t) => t > now - 1000);
     const inFlight = new Set<Promise<void>>();
     const throttles = new Map<number, number>();
     let throttleStreak = 0;
@@ -155,8 +159,10 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
         }
         // Wait for the slot before reserving: a reservation is a promise to send right away.
         // Catching up after a pause between batches never goes faster than WhatsApp's ceiling.
-        await waitUntil(Math.max(start + slot * interval, lastLaunch + MIN_SPACING_MS), ctx);
-        lastLaunch = Date.now();
+        await waitUntil(start + slot * interval, ctx);
+        if (lastSecond.length >= MAX_SEND_RATE) await waitUntil(lastSecond[lastSecond.length - MAX_SEND_RATE]! + 1000, ctx);
+        lastSecond.push(Date.now());
+        if (lastSecond.length > MAX_SEND_RATE) lastSecond.shift();
         const reservation = await reserveRecipient(
           db,
           {
@@ -195,6 +201,7 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
       lastContactId: last ? last.contact_id : input.afterContactId,
       exhausted: members.length < input.limit,
       nextSendAt: start + slot * interval,
+      recentSends: lastSecond.filter((t) => t > Date.now() - 1000),
       counts: await recipientCounts(db, campaign.id),
     };
   }

@@ -34,6 +34,8 @@ export interface CampaignRunState {
   cursor: number;
   /** Epoch ms the next send is due, so the rate holds across batches and continue-as-new. */
   nextSendAt?: number;
+  /** Send times of the last second, so the next page respects the per-second ceiling too. */
+  recentSends?: number[];
   startedAt: number;
   paused: boolean;
   batches: number;

@@ -130,9 +130,11 @@ export async function campaignWorkflow({ campaignId, carried }: CampaignWorkflow
         limit: batchSize(run.ratePerSecond),
         ratePerSecond: run.ratePerSecond,
         notBefore: run.nextSendAt,
+        recentSends: run.recentSends,
       });
       run.cursor = batch.lastContactId;
       run.nextSendAt = batch.nextSendAt;
+      run.recentSends = batch.recentSends;
       run.counts = batch.counts;
       run.batches++;
       run.audienceDone = batch.exhausted;
