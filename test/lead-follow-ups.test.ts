@@ -40,6 +40,15 @@ test('a follow-up scheduled 2 s ahead is sent exactly once, at its time, as free
   expect(scheduled.status).toBe(202);
   const dueAt = Date.parse(scheduled.body.next_follow_up_at);
   expect(scheduled.body.workflow_id).toBe(leadFollowUpWorkflowId(leadId));
+  // Ops find it in the Web UI by LeadId, and its live state through the API.
+  const listed = await eventually(async () => {
+    const ids: string[] = [];
+    for await (const wf of h.client.workflow.list({ query: `LeadId = "${leadId}"` })) ids.push(wf.workflowId);
+    expect(ids).toHaveLength(1);
+    return ids;
+  });
+  expect(listed).toEqual([leadFollowUpWorkflowId(leadId)]);
+  expect((await h.api('GET', `/api/v1/leads/${leadId}/follow-up`)).body).toMatchObject({ phase: 'waiting', sent: 0, dueAt: new Date(dueAt).toISOString() });
 
   await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(sendsBefore + 1), 15_000);
   const sent = h.graph.sentTo(waId)[sendsBefore]!;
