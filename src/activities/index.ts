@@ -25,7 +25,8 @@ export interface ActivityDeps {
 /** Every activity the worker registers, built over its dependencies (no process.env in here). */
 export function createActivities(deps: ActivityDeps) {
   return {
-    // Workflows read behaviour settings through this, so they come from the worker's config.
+    // Workflows read behaviour settings through this, so they come from the worker's config. It
+    // serves campaign and lead workflows too; the name stays because histories record it.
     async loadChatSettings(): Promise<ChatSettings> {
       return deps.settings;
     },
@@ -39,6 +40,5 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
-export type ChatActivities = ReturnType<typeof createActivities>;
-export type CampaignActivities = ChatActivities;
-export type LeadActivities = ChatActivities;
+/** Every activity, as chat, campaign and lead workflows proxy them (one worker runs them all). */
+export type Activities = ReturnType<typeof createActivities>;

@@ -3,7 +3,9 @@ import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporal
 import { ApplicationFailure as CommonFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import type { TemplateContent } from '../channels/types';
-import type { Db } from '../db/database';
+import { memberOfContact } from '../db/campaign-audience';
+import { recordLeadActivityOnce } from '../db/leads';
+import type { LeadActivityType } from '../db/schema';
 import { templateParameters, renderTemplate, TemplateRenderError } from '../templates/render';
 import type { chatWorkflow } from '../workflows/chat';
 import {
@@ -25,24 +27,13 @@ export type DeliverFollowUpResult =
   | { result: 'undeliverable'; reason: string }
   | { result: 'closed'; ending: LeadFollowUpEnding };
 
-/** Writes one timeline entry; `key` makes a retried activity write it once. */
-export async function addLeadActivity(db: Db, leadId: number, type: string, description: string, metadata: Record<string, unknown> = {}, key?: string) {
-  const meta = JSON.stringify(key ? { ...metadata, key } : metadata);
-  await sql`
-    insert into lead_activities (lead_id, type, description, metadata, actor)
-    select ${leadId}, ${type}, ${description}, ${meta}::jsonb, 'follow-up workflow'
-    where exists (select 1 from leads where id = ${leadId})
-      and (${key ?? null}::text is null or not exists (
-        select 1 from lead_activities where lead_id = ${leadId} and metadata->>'key' = ${key ?? null}::text))`.execute(db);
-}
-
 const defaultFollowUp = (firstName: string | null, title: string) =>
   `Hi${firstName ? ` ${firstName}` : ''}, just following up on ${title}. Is there anything we can help you with?`;
 
 export function createLeadFollowUpActivities({ db, temporal, settings }: Pick<ActivityDeps, 'db' | 'temporal' | 'settings'>) {
   return {
-    async recordLeadEvent({ leadId, type, description }: { leadId: number; type: string; description: string }): Promise<void> {
-      await addLeadActivity(db, leadId, type, description);
+    async recordLeadEvent({ leadId, type, description }: { leadId: number; type: LeadActivityType; description: string }): Promise<void> {
+      await recordLeadActivityOnce(db, leadId, type, description, { actor: 'follow-up workflow' });
     },
 
     /** Sends the lead's follow-up through its chat (the chat decides text or template). */
@@ -50,15 +41,9 @@ export function createLeadFollowUpActivities({ db, temporal, settings }: Pick<Ac
       const lead = await db.selectFrom('leads').selectAll().where('id', '=', leadId).executeTakeFirst();
       if (!lead) return { result: 'closed', ending: 'deleted' };
       if (lead.status === 'won' || lead.status === 'lost') return { result: 'closed', ending: lead.status };
-      const member = await db
-        .selectFrom('contacts')
-        .innerJoin('contact_phone_numbers as p', (j) => j.onRef('p.contact_id', '=', 'contacts.id').on('p.is_primary', '=', true))
-        .leftJoin('conversations as c', 'c.wa_id', 'p.wa_id')
-        .select(['contacts.id as contact_id', 'p.wa_id', 'p.phone_number', 'contacts.first_name', 'contacts.last_name', 'contacts.email', 'contacts.company', 'contacts.job_title', 'contacts.attributes', 'c.last_inbound_at'])
-        .where('contacts.id', '=', lead.contact_id)
-        .executeTakeFirst();
+      const member = await memberOfContact(db, lead.contact_id);
       const undeliverable = async (reason: string) => {
-        await addLeadActivity(db, leadId, 'follow_up_cancelled', `Follow-up not sent: ${reason}`, {}, `${updateId}:undeliverable`);
+        await recordLeadActivityOnce(db, leadId, 'follow_up_cancelled', `Follow-up not sent: ${reason}`, { key: `${updateId}:undeliverable`, actor: 'follow-up workflow' });
         return { result: 'undeliverable' as const, reason };
       };
       if (!member) return undeliverable('the contact has no phone number');
@@ -97,7 +82,10 @@ export function createLeadFollowUpActivities({ db, temporal, settings }: Pick<Ac
       } catch (err) {
         const cause = err instanceof WorkflowUpdateFailedError && err.cause instanceof CommonFailure ? err.cause : undefined;
         if (cause?.type === OPERATOR_HOLDS_CHAT) {
-          await addLeadActivity(db, leadId, 'follow_up_postponed', 'Follow-up postponed: an operator holds the chat', {}, `${updateId}:postponed:${Math.floor(Date.now() / settings.leadFollowUpPostponeMs)}`);
+          await recordLeadActivityOnce(db, leadId, 'follow_up_postponed', 'Follow-up postponed: an operator holds the chat', {
+            key: `${updateId}:postponed:${Math.floor(Date.now() / settings.leadFollowUpPostponeMs)}`,
+            actor: 'follow-up workflow',
+          });
           return { result: 'postponed' };
         }
         if (cause?.type === USER_WROTE_SINCE) return { result: 'closed', ending: 'replied' };
@@ -120,9 +108,13 @@ export function createLeadFollowUpActivities({ db, temporal, settings }: Pick<Ac
         .where('id', '=', leadId)
         .returning(sql<string>`(select status from leads l where l.id = leads.id)`.as('old_status'))
         .executeTakeFirst();
-      await addLeadActivity(db, leadId, 'follow_up_sent', `Follow-up sent as ${sent.kind}`, { wamid: sent.wamid, kind: sent.kind }, updateId);
+      await recordLeadActivityOnce(db, leadId, 'follow_up_sent', `Follow-up sent as ${sent.kind}`, { key: updateId, metadata: { wamid: sent.wamid, kind: sent.kind }, actor: 'follow-up workflow' });
       if (before?.old_status === 'new') {
-        await addLeadActivity(db, leadId, 'status_changed', 'Status new → contacted (follow-up sent)', { from: 'new', to: 'contacted' }, `${updateId}:contacted`);
+        await recordLeadActivityOnce(db, leadId, 'status_changed', 'Status new → contacted (follow-up sent)', {
+          key: `${updateId}:contacted`,
+          metadata: { from: 'new', to: 'contacted' },
+          actor: 'follow-up workflow',
+        });
       }
       return { result: 'sent', ...sent };
     },

@@ -1,12 +1,12 @@
 import { sql } from 'kysely';
 import { createContact, findContactByWaId } from '../db/contacts';
-import { ContactConflict, isUniqueViolation } from '../db/contact-phones';
+import { ContactConflict } from '../db/contact-phones';
+import { isUniqueViolation } from '../db/pg-errors';
 import type { Db } from '../db/database';
-import { createLeadForContact, findOpenLeadForContact } from '../db/leads';
+import { createLeadForContact, recordLeadActivityOnce } from '../db/leads';
 import { optKeyword } from '../workflows/chat-state';
 import type { InboundMessage } from '../workflows/definitions';
 import { notifyLeadFollowUp } from '../temporal/lead-follow-ups';
-import { addLeadActivity } from './lead-follow-up';
 import type { ActivityDeps } from './index';
 
 /**
@@ -21,8 +21,14 @@ export async function applyInboundToLeads(
   // STOP is an answer of sorts, but not a sales conversation.
   const answerable = messages.filter((m) => m.answerable && optKeyword(m) !== false);
   if (answerable.length === 0) return;
-  const contact = await findContactByWaId(db, waId);
-  const lead = contact ? await findOpenLeadForContact(db, contact.id) : undefined;
+  // One lookup on the chat's recording path: most people who write have no open lead.
+  const lead = await db
+    .selectFrom('leads')
+    .innerJoin('contact_phone_numbers as p', 'p.contact_id', 'leads.contact_id')
+    .select('leads.id')
+    .where('p.wa_id', '=', waId)
+    .where('leads.status', 'not in', ['won', 'lost'])
+    .executeTakeFirst();
   if (!lead) return;
   // Our clock, not Meta's whole-second timestamp: a reply must never look older than the
   // follow-up it answers.
@@ -34,7 +40,7 @@ export async function applyInboundToLeads(
     .where('id', '=', lead.id)
     .execute();
   for (const m of answerable) {
-    await addLeadActivity(db, lead.id, 'replied', `Replied: ${m.text.slice(0, 200)}`, { wamid: m.wamid }, `reply:${m.wamid}`);
+    await recordLeadActivityOnce(db, lead.id, 'replied', `Replied: ${m.text.slice(0, 200)}`, { key: `reply:${m.wamid}`, metadata: { wamid: m.wamid }, actor: 'whatsapp' });
   }
   await notifyLeadFollowUp(temporal, lead.id, 'replied');
 }

@@ -52,37 +52,14 @@ export interface AudienceMember {
   last_inbound_at: Date | null;
 }
 
-/**
- * One page of the audience in contact id order (keyset: stable while contacts change), or, with
- * `unconfirmedOf`, only those whose send of that campaign is still unconfirmed.
- */
-export async function audiencePage(
-  db: Db,
-  audience: Audience,
-  afterContactId: number,
-  limit: number,
-  unconfirmedOf?: number,
-): Promise<AudienceMember[]> {
-  let q = db
+/** Contacts with their primary number and the 24 h window of that number's chat: what a send needs. */
+function members(db: Db) {
+  return db
     .selectFrom('contacts')
     .innerJoin('contact_phone_numbers', (j) =>
       j.onRef('contact_phone_numbers.contact_id', '=', 'contacts.id').on('contact_phone_numbers.is_primary', '=', true),
     )
     .leftJoin('conversations', 'conversations.wa_id', 'contact_phone_numbers.wa_id')
-    .where(audienceCondition(audience))
-    .where('contacts.id', '>', afterContactId);
-  if (unconfirmedOf !== undefined) {
-    q = q.where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom('campaign_recipients as r')
-          .select('r.contact_id')
-          .whereRef('r.contact_id', '=', 'contacts.id')
-          .where('r.campaign_id', '=', unconfirmedOf)
-          .where('r.state', '=', 'unconfirmed'),
-      ),
-    );
-  }
-  return q
     .select([
       'contacts.id as contact_id',
       'contact_phone_numbers.wa_id',
@@ -94,8 +71,36 @@ export async function audiencePage(
       'contacts.job_title',
       'contacts.attributes',
       'conversations.last_inbound_at',
-    ])
-    .orderBy('contacts.id')
-    .limit(limit)
-    .execute();
+    ]);
+}
+
+/** One contact as a send needs it (a lead's follow-up); undefined when it has no number. */
+export function memberOfContact(db: Db, contactId: number): Promise<AudienceMember | undefined> {
+  return members(db).where('contacts.id', '=', contactId).executeTakeFirst();
+}
+
+/**
+ * One page of the audience in contact id order (keyset: stable while contacts change), or, with
+ * `unconfirmedOf`, only those whose send of that campaign is still unconfirmed.
+ */
+export async function audiencePage(
+  db: Db,
+  audience: Audience,
+  afterContactId: number,
+  limit: number,
+  unconfirmedOf?: number,
+): Promise<AudienceMember[]> {
+  let q = members(db).where(audienceCondition(audience)).where('contacts.id', '>', afterContactId);
+  if (unconfirmedOf !== undefined) {
+    q = q.where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('campaign_recipients as r')
+          .select('r.contact_id')
+          .whereRef('r.contact_id', '=', 'contacts.id')
+          .where('r.campaign_id', '=', unconfirmedOf)
+          .where('r.state', '=', 'unconfirmed'),
+      ),
+    );
+  }
+  return q.orderBy('contacts.id').limit(limit).execute();
 }

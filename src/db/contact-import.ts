@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { ImportContact, ImportRowError } from '../contacts/import';
-import { ContactConflict, isUniqueViolation } from './contact-phones';
+import { ContactConflict } from './contact-phones';
+import { isUniqueViolation } from './pg-errors';
 import { CONTACT_TEXT_FIELDS, optColumns, optState } from './contacts';
 import type { Db } from './database';
 

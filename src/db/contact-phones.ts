@@ -1,4 +1,5 @@
-import type { Db } from './database';
+import { inTransaction, type Db } from './database';
+import { isUniqueViolation } from './pg-errors';
 import type { ContactPhoneNumber } from './schema';
 
 /** A rule of the contact book would be broken (a number owned twice, a contact left without one). */
@@ -18,12 +19,6 @@ export interface NewPhone {
   isPrimary?: boolean;
 }
 
-export const isUniqueViolation = (err: unknown) => (err as { code?: string } | null)?.code === '23505';
-
-/** Runs fn in a transaction, or in the caller's when db already is one (kysely cannot nest them). */
-export function inTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
-  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
-}
 
 /** Fails with a conflict naming the owner when any of these numbers already belongs to a contact. */
 export async function assertPhonesFree(db: Db, phones: Pick<NewPhone, 'e164' | 'waId'>[], exceptPhoneId?: number): Promise<void> {

@@ -1,6 +1,7 @@
 import { sql, type Updateable } from 'kysely';
-import { assertPhonesFree, ContactConflict, inTransaction, isUniqueViolation, phonesOf, rethrowPhoneRace, type NewPhone } from './contact-phones';
-import type { Db } from './database';
+import { assertPhonesFree, ContactConflict, phonesOf, rethrowPhoneRace, type NewPhone } from './contact-phones';
+import { inTransaction, type Db } from './database';
+import { isUniqueViolation } from './pg-errors';
 import type { Contact, ContactPhoneNumber, ContactsTable } from './schema';
 
 export const CONTACT_TEXT_FIELDS = ['first_name', 'last_name', 'email', 'company', 'job_title', 'notes'] as const;

@@ -1,6 +1,5 @@
 import type { Updateable } from 'kysely';
-import { inTransaction } from './contact-phones';
-import type { Db } from './database';
+import { inTransaction, type Db } from './database';
 import { findOpenLeadForContact, isClosed, LeadConflict, lockLead, recordAssignment, recordLeadActivity, recordStatusChange, statusColumns } from './leads';
 import type { Lead, LeadsTable, LeadStatus } from './schema';
 

@@ -1,11 +1,10 @@
-import { inTransaction } from './contact-phones';
-import type { Db } from './database';
+import { inTransaction, type Db } from './database';
+import { isUniqueViolation } from './pg-errors';
 import {
   findOpenLeadForContact,
   isClosed,
   lockLead,
   openLeadExists,
-  pgError,
   recordAssignment,
   recordLeadActivity,
   recordStatusChange,
@@ -49,7 +48,7 @@ export function updateLead(db: Db, id: number, patch: LeadPatch, actor: string |
       .returningAll()
       .executeTakeFirstOrThrow()
       .catch((err: unknown) => {
-        if (pgError(err).code === '23505') throw openLeadExists(undefined, contactId);
+        if (isUniqueViolation(err)) throw openLeadExists(undefined, contactId);
         return rethrowMissingReference({ ...patch })(err);
       });
 

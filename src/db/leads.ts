@@ -1,6 +1,6 @@
 import { sql, type Updateable } from 'kysely';
-import { inTransaction } from './contact-phones';
-import type { Db } from './database';
+import { inTransaction, type Db } from './database';
+import { PG_FOREIGN_KEY_VIOLATION, pgError } from './pg-errors';
 import type { Lead, LeadActivity, LeadActivityType, LeadPriority, LeadsTable, LeadStatus } from './schema';
 
 export const LEAD_STATUSES = ['new', 'contacted', 'qualified', 'proposal', 'negotiation', 'won', 'lost'] as const satisfies readonly LeadStatus[];
@@ -28,13 +28,11 @@ export class LeadReferenceError extends Error {
   }
 }
 
-export const pgError = (err: unknown) => (err ?? {}) as { code?: string; constraint?: string };
-
 /** Turns the foreign keys' verdict into a 400 naming the field, instead of a 500. */
 export function rethrowMissingReference(values: Record<string, unknown>): (err: unknown) => never {
   return (err) => {
     const { code, constraint } = pgError(err);
-    const field = code === '23503' ? /^leads_(\w+)_fkey$/.exec(constraint ?? '')?.[1] : undefined;
+    const field = code === PG_FOREIGN_KEY_VIOLATION ? /^leads_(\w+)_fkey$/.exec(constraint ?? '')?.[1] : undefined;
     if (field) throw new LeadReferenceError(field, `${field}: ${field.replace(/_id$/, '')} ${String(values[field])} does not exist`);
     throw err;
   };
@@ -71,6 +69,27 @@ export async function recordLeadActivity(
     .values({ lead_id: leadId, type, description, metadata: metadata ? JSON.stringify(metadata) : null, actor: actor ?? null })
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/**
+ * For writers that may run twice (activities): with a `key`, an entry is written once however
+ * often it is asked for, and a lead deleted meanwhile makes it a no-op rather than an error.
+ */
+export async function recordLeadActivityOnce(
+  db: Db,
+  leadId: number,
+  type: LeadActivityType,
+  description: string,
+  opts: { key?: string; metadata?: Record<string, unknown>; actor?: string } = {},
+): Promise<void> {
+  const key = opts.key ?? null;
+  const metadata = JSON.stringify(key ? { ...opts.metadata, key } : (opts.metadata ?? {}));
+  await sql`
+    insert into lead_activities (lead_id, type, description, metadata, actor)
+    select ${leadId}, ${type}, ${description}, ${metadata}::jsonb, ${opts.actor ?? null}
+    where exists (select 1 from leads where id = ${leadId})
+      and (${key}::text is null or not exists (
+        select 1 from lead_activities where lead_id = ${leadId} and metadata->>'key' = ${key}::text))`.execute(db);
 }
 
 export interface NewLead {

@@ -16,9 +16,6 @@ export type NewTemplate = Insertable<TemplatesTable>;
 export type TemplateChanges = Omit<Updateable<TemplatesTable>, 'id' | 'created_at' | 'updated_at'>;
 
 /** Postgres error codes the API turns into 409s. */
-export const PG_UNIQUE_VIOLATION = '23505';
-export const PG_FOREIGN_KEY_VIOLATION = '23503';
-export const pgErrorCode = (err: unknown): string | undefined => (err as { code?: unknown })?.code as string | undefined;
 
 export async function createTemplate(db: Db, values: NewTemplate): Promise<Template> {
   return db.insertInto('templates').values(values).returningAll().executeTakeFirstOrThrow();

@@ -16,7 +16,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CampaignActivities } from '../activities';
+import type { Activities } from '../activities';
 import {
   campaignProgressQuery,
   completeCampaignSignal,
@@ -31,9 +31,9 @@ import {
 } from './campaign-definitions';
 import { campaignIdKey } from './search-attributes';
 
-const { loadChatSettings } = proxyLocalActivities<CampaignActivities>({ startToCloseTimeout: '10s' });
+const { loadChatSettings } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s' });
 
-const { beginCampaignRun, setCampaignStatus, finishCampaignRun, readCampaignCounts } = proxyActivities<CampaignActivities>({
+const { beginCampaignRun, setCampaignStatus, finishCampaignRun, readCampaignCounts } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });
@@ -41,7 +41,7 @@ const { beginCampaignRun, setCampaignStatus, finishCampaignRun, readCampaignCoun
 // A batch is a few seconds of sends. The heartbeat timeout is how fast a dead worker's batch is
 // picked up elsewhere; retries are unbounded because WhatsApp or Postgres being down should
 // stall the campaign, not lose it.
-const { sendCampaignBatch } = proxyActivities<CampaignActivities>({
+const { sendCampaignBatch } = proxyActivities<Activities>({
   startToCloseTimeout: '10m',
   heartbeatTimeout: '5s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },

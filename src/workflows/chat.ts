@@ -18,7 +18,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ChatActivities } from '../activities';
+import type { Activities } from '../activities';
 import {
   burstDeadline,
   newChatState,
@@ -72,16 +72,16 @@ export const FALLBACK_REPLY =
  * is a regular activity so a takeover or a new message arriving while the model thinks is seen
  * before anything is sent.
  */
-const { loadChatSettings } = proxyLocalActivities<ChatActivities>({ startToCloseTimeout: '10s' });
+const { loadChatSettings } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s' });
 
 // Postgres writes: retried until the database is back, so nothing received is ever dropped.
-const { recordInboundMessages, syncConversation, applyOptKeyword } = proxyActivities<ChatActivities>({
+const { recordInboundMessages, syncConversation, applyOptKeyword } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
 });
 
 // Sends: bounded, since a user must not get a reply hours late; non-retryable Graph errors stop at once.
-const { sendWhatsAppMessage } = proxyActivities<ChatActivities>({
+const { sendWhatsAppMessage } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 6 },
 });
@@ -119,7 +119,7 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
   );
 
   const settings = await loadChatSettings();
-  const { generateReply } = proxyActivities<ChatActivities>({
+  const { generateReply } = proxyActivities<Activities>({
     startToCloseTimeout: settings.llmTimeoutMs + 5_000,
     retry: {
       initialInterval: settings.llmRetryInitialMs,

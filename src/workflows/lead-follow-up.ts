@@ -14,7 +14,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { LeadActivities as Activities } from '../activities';
+import type { Activities } from '../activities';
 import {
   leadClosedSignal,
   leadFollowUpQuery,

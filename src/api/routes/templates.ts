@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { PG_FOREIGN_KEY_VIOLATION, isUniqueViolation, pgError } from '../../db/pg-errors';
 import type { Template } from '../../db/schema';
 import {
   campaignIdsUsingTemplate,
@@ -7,9 +8,6 @@ import {
   deleteTemplate,
   getTemplate,
   listTemplates,
-  pgErrorCode,
-  PG_FOREIGN_KEY_VIOLATION,
-  PG_UNIQUE_VIOLATION,
   updateTemplate,
 } from '../../db/templates';
 import { renderTemplate, TemplateRenderError, templateVariables } from '../../templates/render';
@@ -63,7 +61,7 @@ async function requireTemplate(deps: AppDeps, raw: unknown): Promise<Template> {
 }
 
 function duplicateName(err: unknown): never {
-  if (pgErrorCode(err) === PG_UNIQUE_VIOLATION) {
+  if (isUniqueViolation(err)) {
     throw new HttpError('CONFLICT', 'A template with this name and language already exists');
   }
   throw err;
@@ -116,7 +114,7 @@ export function templatesRouter(deps: AppDeps): Router {
       await deleteTemplate(deps.db, id);
     } catch (err) {
       // The foreign key decides (no check-then-delete race); the lookup only explains the refusal.
-      if (pgErrorCode(err) !== PG_FOREIGN_KEY_VIOLATION) throw err;
+      if (pgError(err).code !== PG_FOREIGN_KEY_VIOLATION) throw err;
       const campaignIds = await campaignIdsUsingTemplate(deps.db, id);
       throw new HttpError('CONFLICT', `Template ${id} is used by ${campaignIds.length} campaign(s)`, { campaign_ids: campaignIds });
     }
