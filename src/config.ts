@@ -61,6 +61,28 @@ export const ConfigSchema = z
     LEAD_OVERDUE_AFTER_MS: int(86_400_000, 1000),
     LEAD_SWEEP_INTERVAL_MS: int(300_000, 1000),
     API_KEYS: apiKeys,
+    // Users and tokens (issue 5). Dev without JWT_SECRET: a random secret per API process.
+    JWT_SECRET: optionalString,
+    JWT_TTL_SECONDS: int(900, 60),
+    REFRESH_TOKEN_TTL_SECONDS: int(30 * 86_400, 300),
+    ADMIN_EMAIL: optionalString,
+    ADMIN_PASSWORD: optionalString,
+    // API limits per key or user, and the largest request body.
+    RATE_LIMIT_PER_MINUTE: int(100, 1),
+    RATE_LIMIT_PER_HOUR: int(1000, 1),
+    REQUEST_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 256kb or 1mb').default('256kb'),
+    // Inbound messages per WhatsApp user; beyond it they are recorded but not sent to the LLM.
+    INBOUND_RATE_LIMIT_MESSAGES: int(10, 1),
+    INBOUND_RATE_LIMIT_WINDOW_MS: int(60_000, 1000),
+    // The worker's own Prometheus endpoint (its LLM and send series); 0 turns it off.
+    WORKER_METRICS_PORT: int(9464, 0),
+    // Per-model prices for the cost analytics: model=input:output USD per million tokens, comma separated.
+    LLM_PRICES: optionalString,
+    TWILIO_ACCOUNT_SID: optionalString,
+    TWILIO_AUTH_TOKEN: optionalString,
+    TWILIO_WHATSAPP_FROM: optionalString,
+    TWILIO_API_BASE_URL: z.string().url().default('https://api.twilio.com'),
+    PUBLIC_BASE_URL: optionalString,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
@@ -69,6 +91,7 @@ export const ConfigSchema = z
     if (c.NODE_ENV === 'production') {
       if (!c.WHATSAPP_APP_SECRET) need('WHATSAPP_APP_SECRET', 'when NODE_ENV=production');
       if (c.API_KEYS.length === 0) need('API_KEYS', 'when NODE_ENV=production');
+      if (!c.JWT_SECRET) need('JWT_SECRET', 'when NODE_ENV=production');
     }
     const provider = c.WHATSAPP_PROVIDER ?? (c.WHATSAPP_ACCESS_TOKEN ? 'meta' : 'console');
     if (provider === 'meta') {
@@ -76,7 +99,15 @@ export const ConfigSchema = z
       if (!c.WHATSAPP_PHONE_NUMBER_ID) need('WHATSAPP_PHONE_NUMBER_ID', 'when WHATSAPP_PROVIDER=meta');
     }
     if (provider === 'twilio') {
-      ctx.addIssue({ code: 'custom', path: ['WHATSAPP_PROVIDER'], message: 'twilio is not available yet; use meta or console' });
+      if (!c.TWILIO_ACCOUNT_SID) need('TWILIO_ACCOUNT_SID', 'when WHATSAPP_PROVIDER=twilio');
+      if (!c.TWILIO_AUTH_TOKEN) need('TWILIO_AUTH_TOKEN', 'when WHATSAPP_PROVIDER=twilio');
+      if (!c.TWILIO_WHATSAPP_FROM) need('TWILIO_WHATSAPP_FROM', 'when WHATSAPP_PROVIDER=twilio');
+    }
+    if (c.JWT_SECRET && c.JWT_SECRET.length < 32) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be at least 32 characters' });
+    }
+    if (Boolean(c.ADMIN_EMAIL) !== Boolean(c.ADMIN_PASSWORD)) {
+      ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: 'ADMIN_EMAIL and ADMIN_PASSWORD go together' });
     }
     if (c.DEBOUNCE_MAX_WAIT_MS < c.DEBOUNCE_MS) {
       ctx.addIssue({ code: 'custom', path: ['DEBOUNCE_MAX_WAIT_MS'], message: 'must be >= DEBOUNCE_MS' });

@@ -3,12 +3,16 @@ import pg from 'pg';
 import * as initial from '../../migrations/2026-11-23T0001_conversations_and_messages';
 import * as campaigns from '../../migrations/2026-11-23T0002_contacts_templates_campaigns';
 import * as leads from '../../migrations/2026-11-23T0003_leads';
+import * as users from '../../migrations/2026-11-23T0004_users';
+import * as llmUsage from '../../migrations/2026-11-23T0005_llm_usage';
 
 /** Listed explicitly, in order: no directory scanning, so bundling and renames cannot reorder them. */
 const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T0001_conversations_and_messages': initial,
   '2026-11-23T0002_contacts_templates_campaigns': campaigns,
   '2026-11-23T0003_leads': leads,
+  '2026-11-23T0004_users': users,
+  '2026-11-23T0005_llm_usage': llmUsage,
 };
 
 class ListedMigrations implements MigrationProvider {

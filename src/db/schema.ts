@@ -1,6 +1,7 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 import type { ChatMode } from '../workflows/definitions';
+import type { Role } from '../config';
 
 export type { ChatMode };
 export type SenderType = 'user' | 'bot' | 'operator' | 'campaign';
@@ -239,3 +240,47 @@ export interface Database {
 
 export type Lead = Selectable<LeadsTable>;
 export type LeadActivity = Selectable<LeadActivitiesTable>;
+
+export interface UsersTable {
+  id: Generated<number>;
+  email: string;
+  full_name: string | null;
+  password_hash: string;
+  role: Role;
+  is_active: ColumnType<boolean, boolean | undefined, boolean>;
+  last_login_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface RefreshTokensTable {
+  id: Generated<string>;
+  user_id: number;
+  token_hash: string;
+  family: string;
+  expires_at: ColumnType<Date, Date | string, never>;
+  used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface LlmUsageTable {
+  id: Generated<string>;
+  call_key: string;
+  conversation_id: number | null;
+  wa_id: string | null;
+  model: string;
+  prompt_tokens: ColumnType<number, number | undefined, number>;
+  completion_tokens: ColumnType<number, number | undefined, number>;
+  latency_ms: number | null;
+  outcome: ColumnType<'reply' | 'handoff' | 'error', 'reply' | 'handoff' | 'error' | undefined, never>;
+  created_at: CreatedAt;
+}
+
+export interface Database {
+  users: UsersTable;
+  refresh_tokens: RefreshTokensTable;
+  llm_usage: LlmUsageTable;
+}
+
+export type User = Selectable<UsersTable>;
