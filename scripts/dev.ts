@@ -4,6 +4,8 @@
  * what it started on Ctrl-C.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateDevApiKey } from '../src/api/auth';
 import { loadConfigOrExit } from '../src/config';
@@ -56,7 +58,15 @@ async function main(): Promise<void> {
   }
 
   const apiKey = config.API_KEYS[0]?.secret ?? generateDevApiKey();
-  const env = { ...process.env, API_KEYS: process.env.API_KEYS || `${apiKey}:admin` };
+  const admin = devAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+  const env = {
+    ...process.env,
+    API_KEYS: process.env.API_KEYS || `${apiKey}:admin`,
+    ADMIN_EMAIL: admin.email,
+    ADMIN_PASSWORD: admin.password,
+    // Sign-ins survive API restarts within one dev run.
+    JWT_SECRET: process.env.JWT_SECRET || randomBytes(32).toString('hex'),
+  };
   for (const name of ['worker', 'api'] as const) {
     // Loaded as a loader rather than through the tsx CLI: one process per child, signals reach it directly.
     const child = spawn(process.execPath, ['--import', 'tsx', `src/${name}/main.ts`], { cwd: ROOT, env, stdio: 'inherit' });
@@ -80,9 +90,10 @@ async function main(): Promise<void> {
     : '';
   console.log(`
   API            ${api}   (health: ${api}/health)
-  API docs       README.md, section API
+  API docs       ${api}/docs   (OpenAPI: ${api}/openapi.json)
   Temporal UI    http://127.0.0.1:8233   (filter: ChatMode="operator" or NeedsHuman=true)
   API key        ${env.API_KEYS.split(',')[0]!.split(':')[0]}   (admin)
+  Admin login    ${admin.email} / ${admin.shown}   (POST ${api}/api/v1/auth/login)
   WhatsApp out   ${config.WHATSAPP_PROVIDER === 'console' ? 'console: replies are printed here, nothing is sent' : config.WHATSAPP_PROVIDER}
   LLM            ${config.OPENAI_API_KEY ? `${config.OPENAI_MODEL} at ${config.OPENAI_BASE_URL}` : 'OPENAI_API_KEY not set: chats get the fallback reply and NeedsHuman=true'}
 
@@ -94,6 +105,21 @@ async function main(): Promise<void> {
 
   Ctrl-C stops everything this command started.
 `);
+}
+
+/**
+ * The dev admin user: ADMIN_EMAIL/ADMIN_PASSWORD when set, else admin@localhost with a password
+ * made once and kept under .data/ (the user lives on in the database across runs).
+ */
+function devAdmin(email: string | undefined, password: string | undefined): { email: string; password: string; shown: string } {
+  if (email && password) return { email, password, shown: '(ADMIN_PASSWORD)' };
+  const file = path.join(ROOT, '.data', 'dev-admin-password');
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, randomBytes(12).toString('base64url'), { mode: 0o600 });
+  }
+  const saved = readFileSync(file, 'utf8').trim();
+  return { email: 'admin@localhost', password: saved, shown: saved };
 }
 
 main().catch((err: unknown) => {

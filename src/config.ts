@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseLlmPrices } from './llm/pricing';
 
 const ROLES = ['admin', 'operator', 'marketer', 'sales', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -77,7 +78,13 @@ export const ConfigSchema = z
     // The worker's own Prometheus endpoint (its LLM and send series); 0 turns it off.
     WORKER_METRICS_PORT: int(9464, 0),
     // Per-model prices for the cost analytics: model=input:output USD per million tokens, comma separated.
-    LLM_PRICES: optionalString,
+    LLM_PRICES: optionalString.superRefine((raw, ctx) => {
+      try {
+        parseLlmPrices(raw);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
     TWILIO_ACCOUNT_SID: optionalString,
     TWILIO_AUTH_TOKEN: optionalString,
     TWILIO_WHATSAPP_FROM: optionalString,
@@ -105,6 +112,9 @@ export const ConfigSchema = z
     }
     if (c.JWT_SECRET && c.JWT_SECRET.length < 32) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be at least 32 characters' });
+    }
+    if (c.ADMIN_PASSWORD && c.ADMIN_PASSWORD.length < 10) {
+      ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: 'must be at least 10 characters' });
     }
     if (Boolean(c.ADMIN_EMAIL) !== Boolean(c.ADMIN_PASSWORD)) {
       ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: 'ADMIN_EMAIL and ADMIN_PASSWORD go together' });

@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { SendError } from '../channels/types';
+import { whatsAppSends } from '../metrics/registry';
 import { audiencePage, type Audience, type AudienceMember } from '../db/campaign-audience';
 import {
   campaignClientKey,
@@ -87,14 +88,17 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
     // must not make Temporal start a second attempt while this one is still sending.
     const heartbeat = setInterval(() => ctx.heartbeat(), 1000);
 
+    const sendLabels = { provider: whatsapp.provider, sender_type: 'campaign' };
     const sendOne = async (member: AudienceMember, content: ReturnType<typeof campaignContent>, clientKey: string) => {
       try {
         const { wamid } = await whatsapp.send(member.wa_id, content, { callbackData: clientKey });
+        whatsAppSends.inc({ ...sendLabels, status: 'sent' });
         throttleStreak = 0;
         const sentAt = await markRecipientSent(db, campaign.id, member.contact_id, clientKey, wamid);
         await notifyChat(member, wamid, content.kind === 'text' ? content.text : content.template.text, sentAt);
       } catch (err) {
         if (!(err instanceof SendError)) throw err;
+        whatsAppSends.inc({ ...sendLabels, status: err.ambiguous ? 'unconfirmed' : err.retryable ? 'retrying' : 'failed' });
         if (err.ambiguous) {
           await markRecipientFailed(db, campaign.id, member.contact_id, 'unconfirmed', { message: err.message });
         } else if (err.retryable) {

@@ -47,7 +47,8 @@ export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'te
             message_type: m.type,
             content: m.text,
             media: m.media ? JSON.stringify(m.media) : null,
-            metadata: null,
+            // Over the user's inbound limit: on record, but never sent to the LLM as a burst.
+            metadata: m.rateLimited ? JSON.stringify({ rate_limited: true }) : null,
             delivery_status: 'received' as const,
             status_updated_at: null,
             error: null,

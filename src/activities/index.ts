@@ -15,6 +15,8 @@ import { createSendActivities } from './send';
 export interface ActivityDeps {
   db: Db;
   llm: Pick<ChatModel, 'reply'>;
+  /** The configured model, named on the usage record of a call that failed before the model answered. */
+  llmModel?: string;
   whatsapp: WhatsAppSender;
   log: Logger;
   settings: ChatSettings;

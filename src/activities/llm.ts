@@ -1,6 +1,7 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { APIConnectionError, APIError } from 'openai';
 import { LlmNotConfiguredError, type ModelReply } from '../llm/chat-model';
+import { recordLlmCall, type LlmCallRecord } from '../db/llm-usage';
 import type { ContextMessage, InboundMessage } from '../workflows/definitions';
 import type { ActivityDeps } from './index';
 import { openLeadFromChat } from './lead-replies';
@@ -11,15 +12,40 @@ export interface GenerateReplyInput {
   burst: InboundMessage[];
 }
 
-export function createLlmActivities({ llm, log, db }: Pick<ActivityDeps, 'llm' | 'log' | 'db'>) {
+export function createLlmActivities({ llm, log, db, llmModel }: Pick<ActivityDeps, 'llm' | 'log' | 'db' | 'llmModel'>) {
+  /**
+   * Usage analytics must never cost the customer their answer: the write is not awaited (a stalled
+   * database must not hold the reply until the activity times out and the model is asked again),
+   * and a failed one is logged.
+   */
+  async function record(r: Omit<LlmCallRecord, 'callKey'>): Promise<void> {
+    try {
+      await recordLlmCall(db, { ...r, callKey: callKey() });
+    } catch (err) {
+      log.error({ err, waId: r.waId }, 'could not record LLM usage');
+    }
+  }
   return {
     async generateReply({ waId, context, burst }: GenerateReplyInput): Promise<ModelReply> {
       let reply: ModelReply;
+      const started = Date.now();
       try {
         reply = await llm.reply(context, burst);
       } catch (err) {
+        // Not configured: no call was made, so there is nothing to count.
+        if (!(err instanceof LlmNotConfiguredError)) {
+          void record({ waId, model: llmModel ?? 'unknown', outcome: 'error', latencyMs: Date.now() - started });
+        }
         throw classifyLlmError(err);
       }
+      void record({
+        waId,
+        model: reply.model,
+        outcome: reply.handoff ? 'handoff' : 'reply',
+        promptTokens: reply.promptTokens,
+        completionTokens: reply.completionTokens,
+        latencyMs: Date.now() - started,
+      });
       log.debug({ waId, model: reply.model, handoff: reply.handoff, tokens: reply.completionTokens }, 'LLM replied');
       // Idempotent (one open lead per contact), so a retried call adds nothing.
       // A failure here must not cost the customer their answer (or the model a second bill).
@@ -31,6 +57,12 @@ export function createLlmActivities({ llm, log, db }: Pick<ActivityDeps, 'llm' |
       return reply;
     },
   };
+}
+
+/** One key per activity attempt: each attempt that reached the model is one call, counted once. */
+function callKey(): string {
+  const { workflowExecution: wf, activityId, attempt } = Context.current().info;
+  return `${wf?.workflowId ?? ''}:${wf?.runId ?? ''}:${activityId}:${attempt}`;
 }
 
 /** 429 and 5xx retry (honouring Retry-After); auth and request errors will not get better. */

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { SendError, type OutboundContent } from '../channels/types';
 import { applyEarlyReceipt, reserveOutbound, type OutboundIntent } from '../db/messages';
+import { whatsAppSends } from '../metrics/registry';
 import type { ActivityDeps } from './index';
 
 /** The client key is chosen by the workflow; a retry of the same send carries the same key. */
@@ -22,11 +23,15 @@ export function createSendActivities({ db, whatsapp, log }: Pick<ActivityDeps, '
       if (stored) return { wamid: stored };
 
       let wamid: string;
+      const labels = { provider: whatsapp.provider, sender_type: input.senderType };
       try {
         ({ wamid } = await whatsapp.send(input.waId, content));
       } catch (err) {
+        // Refused for good (the message is recorded failed), or transient and retried by Temporal.
+        whatsAppSends.inc({ ...labels, status: err instanceof SendError && !err.retryable ? 'failed' : 'retrying' });
         throw await sendFailure(err, input.clientKey);
       }
+      whatsAppSends.inc({ ...labels, status: 'sent' });
       const now = new Date();
       await Promise.all([
         db

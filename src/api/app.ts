@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
-import { apiKeyAuth } from './auth';
+import { randomBytes } from 'node:crypto';
+import swaggerUi from 'swagger-ui-express';
+import { tokenSettings } from '../auth/tokens';
+import { authenticate } from './auth';
+import { openApiDocument } from './openapi/document';
+import { apiRateLimit } from './rate-limit';
+import { route } from './route-doc';
+import { authRouter } from './routes/auth';
+import { usersRouter } from './routes/users';
 import type { AppDeps } from './deps';
 import { errorMiddleware, notFoundHandler } from './errors';
 import { isContactImportPath } from './routes/contact-bulk';
@@ -9,9 +17,14 @@ import { contactsRouter } from './routes/contacts';
 import { campaignsRouter } from './routes/campaigns';
 import { conversationsRouter } from './routes/conversations';
 import { healthRouter } from './routes/health';
+import { metricsRouter } from './routes/metrics';
+import { statsRouter } from './routes/stats';
+import { workerStatusRouter } from './routes/worker-status';
+import { analyticsRouter } from './routes/analytics';
 import { leadsRouter } from './routes/leads';
 import { operatorRouter } from './routes/operator';
 import { templatesRouter } from './routes/templates';
+import { twilioWebhookRouter } from './routes/twilio-webhook';
 import { whatsAppWebhookRouter } from './routes/whatsapp-webhook';
 
 /** Builds the Express app without listening, so tests drive it with real dependencies. */
@@ -37,20 +50,43 @@ export function createApp(deps: AppDeps): Express {
   const webhook = whatsAppWebhookRouter(deps);
   app.use('/webhooks/whatsapp', webhook);
   app.use('/webhook', webhook);
+  app.use('/webhooks/twilio', twilioWebhookRouter(deps));
 
-  const json = express.json({ limit: '256kb' });
+  const json = express.json({ limit: deps.bodyLimit ?? '256kb' });
   // The contact import takes up to 5 MB (JSON or CSV) and reads it itself, after authentication.
   app.use((req, res, next) => (isContactImportPath(req.path) ? next() : json(req, res, next)));
   app.use(healthRouter(deps));
+  app.use(metricsRouter(deps));
 
+  // Built on first request, once every route is registered; the route table is its index.
+  let openApi: Record<string, unknown> | undefined;
+  app.get(
+    '/openapi.json',
+    route({ summary: 'This API as an OpenAPI 3.1 document', access: 'public', tag: 'system', responses: { 200: 'The OpenAPI document' } }),
+    (_req, res) => {
+      openApi ??= openApiDocument(app, { version: deps.version });
+      res.json(openApi);
+    },
+  );
+  // Swagger UI's assets come from the swagger-ui-dist package: /docs works with no internet.
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' }, customSiteTitle: 'WhatsApp assistant API' }));
+
+  const tokens = deps.tokens ?? tokenSettings(randomBytes(32).toString('hex'), 900, 30 * 86_400);
   const v1 = express.Router();
-  v1.use(apiKeyAuth(deps.apiKeys));
+  // Login and refresh come before authentication: they are how a user gets a credential.
+  v1.use('/auth', authRouter({ ...deps, tokens }));
+  v1.use(authenticate({ apiKeys: deps.apiKeys, tokens, db: deps.db }));
+  v1.use(...apiRateLimit(deps.rateLimits ?? { perMinute: 100, perHour: 1000 }));
+  v1.use('/users', usersRouter(deps));
   v1.use('/conversations', conversationsRouter(deps));
   v1.use('/campaigns', campaignsRouter(deps));
   v1.use('/contacts', contactsRouter(deps));
   v1.use('/templates', templatesRouter(deps));
   v1.use('/leads', leadsRouter(deps));
+  v1.use('/analytics', analyticsRouter(deps));
   v1.use(operatorRouter(deps));
+  v1.use(statsRouter(deps));
+  v1.use(workerStatusRouter(deps));
   app.use('/api/v1', v1);
 
   app.use(notFoundHandler);

@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Role } from '../config';
+import { InvalidTokenError, looksLikeJwt, verifyAccessToken, type TokenSettings } from '../auth/tokens';
+import type { Db } from '../db/database';
+import { getUser } from '../db/users';
 import { HttpError } from './errors';
 
 export interface ApiKey {
@@ -8,11 +11,14 @@ export interface ApiKey {
   role: Role;
 }
 
+/** Who is calling: a machine client with an API key, or a signed-in user. */
 export interface Principal {
-  kind: 'api_key';
+  kind: 'api_key' | 'user';
   role: Role;
-  /** A short, non-secret label for logs and audit (operator name on takeovers). */
+  /** A short, non-secret label for logs and audit: the user's email, or a key's hash prefix. */
   label: string;
+  /** The user's id (kind 'user'). */
+  userId?: number;
 }
 
 declare module 'express-serve-static-core' {
@@ -27,29 +33,35 @@ export function generateDevApiKey(): string {
   return `dev_${randomBytes(24).toString('base64url')}`;
 }
 
-/** Bearer API keys (SPEC API_KEYS). Keys are compared by hash, so lookups leak no timing. */
-export function apiKeyAuth(keys: ApiKey[]): RequestHandler {
-  const byDigest = new Map(keys.map((k) => [digest(k.secret), k]));
+/**
+ * `Authorization: Bearer <token>` where the token is an API key (SPEC API_KEYS) or an access
+ * token from /auth/login. Keys are compared by hash, so lookups leak no timing. A user's row is
+ * read on every request: deactivating a user or changing their role takes effect at once, not
+ * when their token expires.
+ */
+export function authenticate(opts: { apiKeys: ApiKey[]; tokens: TokenSettings; db: Db }): RequestHandler {
+  const byDigest = new Map(opts.apiKeys.map((k) => [digest(k.secret), k]));
   return (req, _res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) return next(new HttpError('AUTHENTICATION_ERROR', 'Missing bearer token: send Authorization: Bearer <api key>'));
-    const hash = digest(match[1]!);
-    const key = byDigest.get(hash);
-    if (!key) return next(new HttpError('AUTHENTICATION_ERROR', 'Invalid API key'));
-    req.principal = { kind: 'api_key', role: key.role, label: `key:${hash.slice(0, 8)}` };
-    next();
+    if (!match) {
+      return next(new HttpError('AUTHENTICATION_ERROR', 'Missing bearer token: send Authorization: Bearer <api key or access token>'));
+    }
+    const token = match[1]!;
+    if (!looksLikeJwt(token)) {
+      const hash = digest(token);
+      const key = byDigest.get(hash);
+      if (!key) return next(new HttpError('AUTHENTICATION_ERROR', 'Invalid API key'));
+      req.principal = { kind: 'api_key', role: key.role, label: `key:${hash.slice(0, 8)}` };
+      return next();
+    }
+    verifyAccessToken(opts.tokens, token)
+      .then(async (userId) => {
+        const user = await getUser(opts.db, userId);
+        if (!user || !user.is_active) throw new HttpError('AUTHENTICATION_ERROR', 'This user no longer exists or is deactivated');
+        req.principal = { kind: 'user', role: user.role, label: user.email, userId: user.id };
+        next();
+      })
+      .catch((err: unknown) => next(err instanceof InvalidTokenError ? new HttpError('AUTHENTICATION_ERROR', err.message) : err));
   };
 }
-
-/** Admin may do everything; otherwise the principal's role must be one of those listed. */
-export function requireRole(...allowed: Role[]): RequestHandler {
-  return (req, _res, next) => {
-    const role = req.principal?.role;
-    if (!role) return next(new HttpError('AUTHENTICATION_ERROR', 'Authentication required'));
-    if (role === 'admin' || allowed.includes(role)) return next();
-    next(new HttpError('AUTHORIZATION_ERROR', `Role ${role} may not do this`, { required: allowed }));
-  };
-}
-
-export const READ_ROLES: Role[] = ['viewer', 'operator', 'marketer', 'sales'];

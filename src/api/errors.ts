@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ZodError } from 'zod';
 
 export type ErrorCode =
@@ -13,7 +13,7 @@ export type ErrorCode =
   | 'EXTERNAL_SERVICE_ERROR'
   | 'INTERNAL_ERROR';
 
-const STATUS: Record<ErrorCode, number> = {
+export const STATUS: Record<ErrorCode, number> = {
   VALIDATION_ERROR: 400,
   AUTHENTICATION_ERROR: 401,
   AUTHORIZATION_ERROR: 403,
@@ -57,11 +57,21 @@ function toHttpError(err: unknown): HttpError {
   }
   if (err instanceof WorkflowNotFoundError) return new HttpError('NOT_FOUND', 'Not found');
   if (err instanceof WorkflowExecutionAlreadyStartedError) return new HttpError('CONFLICT', 'Already started');
+  // Temporal unreachable or too slow: the request may be retried later, it is not our bug.
+  if (isTemporalUnavailable(err)) return new HttpError('EXTERNAL_SERVICE_ERROR', 'Temporal did not answer; retry later');
   const e = err as { type?: string; status?: number; message?: string };
   // body-parser errors carry a status and a type.
   if (e.type === 'entity.too.large') return new HttpError('PAYLOAD_TOO_LARGE', 'Request body is too large');
   if (e.type === 'entity.parse.failed') return new HttpError('VALIDATION_ERROR', 'Request body is not valid JSON');
   return new HttpError('INTERNAL_ERROR', 'Internal server error');
+}
+
+const GRPC_UNAVAILABLE = 14;
+const GRPC_DEADLINE_EXCEEDED = 4;
+function isTemporalUnavailable(err: unknown): boolean {
+  if (!(err instanceof ServiceError)) return false;
+  const code = (err.cause as { code?: number } | undefined)?.code;
+  return code === GRPC_UNAVAILABLE || code === GRPC_DEADLINE_EXCEEDED || /deadline exceeded|unavailable|connect/i.test(err.message);
 }
 
 export const errorMiddleware: ErrorRequestHandler = (err, req, res, _next) => {

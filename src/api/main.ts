@@ -2,8 +2,12 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfigOrExit } from '../config';
 import { createDb } from '../db/database';
 import { createLogger } from '../logger';
+import { priceTable } from '../llm/pricing';
 import { createApp } from './app';
 import { generateDevApiKey } from './auth';
+import { randomBytes } from 'node:crypto';
+import { ensureAdminUser } from '../auth/bootstrap';
+import { tokenSettings } from '../auth/tokens';
 import { version } from '../../package.json';
 
 async function main(): Promise<void> {
@@ -21,7 +25,18 @@ async function main(): Promise<void> {
     log.warn('WHATSAPP_APP_SECRET is not set: webhook signatures are NOT verified (development only)');
   }
 
+  if (!config.JWT_SECRET) {
+    // Only reachable outside production (config requires JWT_SECRET there).
+    log.warn('JWT_SECRET is not set: sign-ins last only as long as this API process, and each API process has its own');
+  }
+  const tokens = tokenSettings(config.JWT_SECRET ?? randomBytes(32).toString('hex'), config.JWT_TTL_SECONDS, config.REFRESH_TOKEN_TTL_SECONDS);
+
   const db = createDb(config.DATABASE_URL);
+  if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
+    await ensureAdminUser(db, config.ADMIN_EMAIL, config.ADMIN_PASSWORD, log).catch((err: unknown) =>
+      log.error({ err }, 'could not create the admin user from ADMIN_EMAIL (is the database migrated?)'),
+    );
+  }
   // Connection.lazy lets the API start (and report 503 on /health) while Temporal is still coming up.
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
@@ -31,7 +46,16 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     log,
     apiKeys,
+    tokens,
+    rateLimits: { perMinute: config.RATE_LIMIT_PER_MINUTE, perHour: config.RATE_LIMIT_PER_HOUR },
+    bodyLimit: config.REQUEST_BODY_LIMIT,
     whatsapp: { appSecret: config.WHATSAPP_APP_SECRET, verifyToken: config.WHATSAPP_VERIFY_TOKEN },
+    // Production never takes unsigned Twilio webhooks: without a token they are refused outright.
+    twilio:
+      config.TWILIO_AUTH_TOKEN || config.NODE_ENV !== 'production'
+        ? { authToken: config.TWILIO_AUTH_TOKEN, publicBaseUrl: config.PUBLIC_BASE_URL }
+        : undefined,
+    llmPrices: priceTable(config.LLM_PRICES),
     version,
   });
 

@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from './database';
-import type { TemplateContent } from '../channels/types';
+import { mediaKind, type TemplateContent } from '../channels/types';
 import type { MediaInfo } from '../workflows/definitions';
 import type { Database, DeliveryStatus, NewMessage } from './schema';
 
@@ -139,7 +139,8 @@ export async function reserveOutbound(
   provider: string,
 ): Promise<{ conversation_id: string; wamid: string | null }> {
   const metadata = JSON.stringify({ provider, ...(intent.operator ? { operator: intent.operator } : {}) });
-  const messageType = content.kind === 'media' ? (intent.media?.mimeType ?? 'media') : content.kind;
+  // Media as WhatsApp names it (image, document, ...), like inbound rows; the MIME type is in `media`.
+  const messageType = content.kind === 'media' ? mediaKind(intent.media?.mimeType) : content.kind;
   const body = intent.text ?? intent.template?.text ?? intent.media?.caption ?? '';
   const media = intent.media ? JSON.stringify(intent.media) : null;
   const { rows } = await sql<{ conversation_id: string; wamid: string | null }>`

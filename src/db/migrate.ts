@@ -66,3 +66,24 @@ export async function migrateToLatest(databaseUrl: string): Promise<MigrateResul
     await db.destroy();
   }
 }
+
+export interface MigrationStatus {
+  applied: string[];
+  pending: string[];
+}
+
+/** Which of the listed migrations the database has and lacks; read-only (validate-config). */
+export async function migrationStatus(databaseUrl: string): Promise<MigrationStatus> {
+  const db = new Kysely<unknown>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: 5000 }) }),
+  });
+  try {
+    const migrations = await new Migrator({ db, provider: new ListedMigrations() }).getMigrations();
+    return {
+      applied: migrations.filter((m) => m.executedAt).map((m) => m.name),
+      pending: migrations.filter((m) => !m.executedAt).map((m) => m.name),
+    };
+  } finally {
+    await db.destroy();
+  }
+}

@@ -267,7 +267,7 @@ export interface RefreshTokensTable {
 export interface LlmUsageTable {
   id: Generated<string>;
   call_key: string;
-  conversation_id: number | null;
+  conversation_id: string | null;
   wa_id: string | null;
   model: string;
   prompt_tokens: ColumnType<number, number | undefined, number>;

@@ -1,5 +1,7 @@
-import OpenAI from 'openai';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
+import type { CompletionUsage } from 'openai/resources/completions';
+import { debounceBatchSize, llmCalls, llmDuration, llmErrors, llmTokens } from '../metrics/registry';
 import type { ContextMessage, InboundMessage } from '../workflows/definitions';
 
 export interface ChatModelOptions {
@@ -94,18 +96,47 @@ export class ChatModel {
   }
 
   async reply(context: ContextMessage[], burst: InboundMessage[]): Promise<ModelReply> {
-    if (!this.options.apiKey) throw new LlmNotConfiguredError('OPENAI_API_KEY is not set');
+    const reply = await this.answer(context, burst);
+    // The generateReply activity's one model turn answers one debounced burst: its size is observed
+    // here, so neither the workflow nor the activity needs to change for it.
+    debounceBatchSize.observe(burst.length);
+    return reply;
+  }
+
+  private async answer(context: ContextMessage[], burst: InboundMessage[]): Promise<ModelReply> {
+    const model = this.options.model;
+    if (!this.options.apiKey) {
+      llmErrors.inc({ model, type: 'not_configured' });
+      throw new LlmNotConfiguredError('OPENAI_API_KEY is not set');
+    }
     const messages = buildMessages(this.options.systemPrompt, context, burst);
-    const ask = (tools: ChatCompletionTool[]) =>
-      this.client.chat.completions.create({
-        model: this.options.model,
-        messages,
-        tools,
-        temperature: this.options.temperature,
-        max_tokens: this.options.maxTokens,
-      });
+    // Metrics are labelled with the configured model (bounded), not the dated name a server answers.
+    const ask = async (tools: ChatCompletionTool[]) => {
+      const stop = llmDuration.startTimer({ model });
+      try {
+        const completion = await this.client.chat.completions.create({
+          model,
+          messages,
+          tools,
+          temperature: this.options.temperature,
+          max_tokens: this.options.maxTokens,
+        });
+        llmCalls.inc({ model, outcome: 'ok' });
+        countTokens(model, completion.usage);
+        return completion;
+      } catch (err) {
+        llmCalls.inc({ model, outcome: 'error' });
+        llmErrors.inc({ model, type: llmErrorType(err) });
+        throw err;
+      } finally {
+        stop();
+      }
+    };
     let completion = await ask([HANDOFF_TOOL, QUALIFY_LEAD_TOOL]);
     let choice = completion.choices[0];
+    // A turn may take two calls; both are billed, so the usage reported is their sum.
+    let promptTokens = completion.usage?.prompt_tokens;
+    let completionTokens = completion.usage?.completion_tokens;
     const lead = qualifiedLead(choice?.message.tool_calls);
     const qualifyOnly = lead && !choice?.message.content?.trim() && !choice?.message.tool_calls?.some(isHandoff);
     if (qualifyOnly) {
@@ -115,12 +146,12 @@ export class ChatModel {
       for (const c of calls) messages.push({ role: 'tool', tool_call_id: c.id, content: 'Noted for the sales team.' });
       completion = await ask([HANDOFF_TOOL]);
       choice = completion.choices[0];
+      if (completion.usage) {
+        promptTokens = (promptTokens ?? 0) + completion.usage.prompt_tokens;
+        completionTokens = (completionTokens ?? 0) + completion.usage.completion_tokens;
+      }
     }
-    const usage = {
-      model: completion.model || this.options.model,
-      promptTokens: completion.usage?.prompt_tokens,
-      completionTokens: completion.usage?.completion_tokens,
-    };
+    const usage = { model: completion.model || this.options.model, promptTokens, completionTokens };
     const call = choice?.message.tool_calls?.find(isHandoff);
     if (call && call.type === 'function') {
       const args = parseArgs(call.function.arguments);
@@ -128,9 +159,30 @@ export class ChatModel {
       return { text, handoff: true, handoffReason: args.reason, lead, ...usage };
     }
     const text = choice?.message.content?.trim();
-    if (!text) throw new Error(`the model returned no text (finish_reason ${choice?.finish_reason ?? 'none'})`);
+    if (!text) {
+      llmErrors.inc({ model, type: 'empty_reply' });
+      throw new Error(`the model returned no text (finish_reason ${choice?.finish_reason ?? 'none'})`);
+    }
     return { text, handoff: false, lead, ...usage };
   }
+}
+
+function countTokens(model: string, usage: CompletionUsage | undefined): void {
+  if (usage?.prompt_tokens) llmTokens.inc({ model, kind: 'prompt' }, usage.prompt_tokens);
+  if (usage?.completion_tokens) llmTokens.inc({ model, kind: 'completion' }, usage.completion_tokens);
+}
+
+/** A bounded error type for llm_errors_total. */
+export function llmErrorType(err: unknown): string {
+  if (err instanceof APIConnectionTimeoutError) return 'timeout';
+  if (err instanceof APIConnectionError) return 'connection';
+  if (!(err instanceof APIError)) return 'other';
+  const status = err.status ?? 0;
+  if (status === 429) return 'rate_limit';
+  if (status === 401 || status === 403) return 'auth';
+  if (status >= 500) return 'server_error';
+  if (status >= 400) return 'client_error';
+  return 'other';
 }
 
 type ToolCalls = NonNullable<OpenAI.Chat.Completions.ChatCompletionMessage['tool_calls']>;

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { chatWorkflow } from '../workflows/chat';
+import { countSignal } from '../metrics/registry';
 import { CHAT_WORKFLOW_TYPE, chatWorkflowId } from '../workflows/definitions';
 import { chatModeKey, needsHumanKey, whatsAppPhoneKey } from '../workflows/search-attributes';
 
@@ -15,7 +16,7 @@ export async function signalChat<Arg>(
   signal: SignalDefinition<[Arg]>,
   arg: Arg,
 ): Promise<void> {
-  await client.workflow.signalWithStart<typeof chatWorkflow, [Arg]>(CHAT_WORKFLOW_TYPE, {
+  const sending = client.workflow.signalWithStart<typeof chatWorkflow, [Arg]>(CHAT_WORKFLOW_TYPE, {
     workflowId: chatWorkflowId(waId),
     taskQueue,
     args: [{ waId }],
@@ -27,4 +28,5 @@ export async function signalChat<Arg>(
       { key: needsHumanKey, value: false },
     ],
   });
+  await countSignal(signal.name, sending);
 }

@@ -37,3 +37,17 @@ export async function registerSearchAttributes(
   }
   return missing.map((k) => k.name);
 }
+
+/** Read-only: the keys a namespace lacks, and those it has with another type (validate-config). */
+export async function searchAttributeStatus(
+  connection: Connection,
+  namespace: string,
+  keys: { name: string; type: SearchAttributeType }[],
+): Promise<{ missing: string[]; mistyped: string[] }> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const known: Record<string, temporal.api.enums.v1.IndexedValueType> = { ...existing.customAttributes, ...existing.systemAttributes };
+  return {
+    missing: keys.filter((k) => !(k.name in known)).map((k) => k.name),
+    mistyped: keys.filter((k) => k.name in known && known[k.name] !== INDEXED[k.type]).map((k) => k.name),
+  };
+}

@@ -6,6 +6,7 @@ import { createDb } from '../db/database';
 import { ChatModel } from '../llm/chat-model';
 import { loadSystemPrompt } from '../llm/system-prompt';
 import { createLogger } from '../logger';
+import { startMetricsServer } from '../metrics/server';
 import { ensureLeadSweepSchedule } from '../temporal/lead-follow-ups';
 import { registerSearchAttributes } from '../temporal/search-attributes';
 import { allSearchAttributeKeys } from '../workflows/search-attributes';
@@ -48,14 +49,23 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps: { db, llm, whatsapp: createSender(config, log), log, settings: chatSettingsFromConfig(config), temporal },
+    deps: { db, llm, llmModel: config.OPENAI_MODEL, whatsapp: createSender(config, log), log, settings: chatSettingsFromConfig(config), temporal },
   });
   log.info(
     { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, provider: config.WHATSAPP_PROVIDER },
     'worker started',
   );
+  // LLM and send series live in this process, so it serves its own /metrics (src/metrics/registry.ts).
+  // A busy port (a second worker on the host) costs the metrics, not the worker.
+  const metricsServer = config.WORKER_METRICS_PORT
+    ? await startMetricsServer(config.WORKER_METRICS_PORT, log).catch((err: unknown) => {
+        log.warn({ err, port: config.WORKER_METRICS_PORT }, 'worker metrics not served (set WORKER_METRICS_PORT to a free port, or 0)');
+        return undefined;
+      })
+    : undefined;
   // Worker.run() shuts down gracefully on SIGINT/SIGTERM (the SDK installs the handlers).
   await worker.run();
+  metricsServer?.close();
   await connection.close();
   await db.destroy();
 }

@@ -14,5 +14,7 @@ export function chatSettingsFromConfig(config: Config): ChatSettings {
     campaignContinueAsNewAfterEvents: config.CAMPAIGN_CONTINUE_AS_NEW_EVENTS,
     leadFollowUpPostponeMs: config.LEAD_FOLLOW_UP_POSTPONE_MS,
     leadOverdueAfterMs: config.LEAD_OVERDUE_AFTER_MS,
+    inboundLimitMessages: config.INBOUND_RATE_LIMIT_MESSAGES,
+    inboundLimitWindowMs: config.INBOUND_RATE_LIMIT_WINDOW_MS,
   };
 }

@@ -4,6 +4,7 @@ import {
   type ChatState,
   type ContextMessage,
   type InboundMessage,
+  type MediaInfo,
 } from './definitions';
 
 export function newChatState(waId: string): ChatState {
@@ -18,6 +19,10 @@ export function newChatState(waId: string): ChatState {
     conversationDirty: false,
     outboundCount: 0,
     optRequests: [],
+    inboundTimes: [],
+    inboundLimited: false,
+    limitNoticeDue: false,
+    overLimit: [],
   };
 }
 
@@ -50,6 +55,49 @@ export function recordInboundTime(state: ChatState, msg: InboundMessage, now: nu
 
 export function windowOpen(state: ChatState, now: number): boolean {
   return state.lastInboundAt !== undefined && now - state.lastInboundAt < CUSTOMER_WINDOW_MS;
+}
+
+export interface InboundLimit {
+  messages: number;
+  windowMs: number;
+}
+
+/**
+ * The per-user inbound limit as a sliding window over admitted messages: admits (and counts) a
+ * message when fewer than `limit.messages` were admitted in the last `limit.windowMs`. Refused
+ * messages are not counted, so a user who keeps writing is answered again as soon as the window
+ * frees up. The list never holds more than `limit.messages` times.
+ */
+export function admitInbound(state: ChatState, now: number, limit: InboundLimit): boolean {
+  const times = state.inboundTimes;
+  while (times.length > 0 && (now - times[0]! >= limit.windowMs || times.length > limit.messages)) times.shift();
+  if (times.length >= limit.messages) return false;
+  times.push(now);
+  return true;
+}
+
+/** When the next message would be admitted again, or undefined when it would be admitted now. */
+export function inboundLimitedUntil(state: ChatState, now: number, limit: InboundLimit): number | undefined {
+  const recent = state.inboundTimes.filter((t) => now - t < limit.windowMs);
+  if (recent.length < limit.messages) return undefined;
+  return recent[recent.length - limit.messages]! + limit.windowMs;
+}
+
+/** How a media message reads in the LLM's context, as inbound media do (see meta-payload.ts). */
+export function describeMedia(media: MediaInfo): string {
+  const mime = media.mimeType ?? '';
+  const kind =
+    mime === 'image/webp'
+      ? 'sticker'
+      : mime.startsWith('image/')
+        ? 'image'
+        : mime.startsWith('audio/')
+          ? 'audio'
+          : mime.startsWith('video/')
+            ? 'video'
+            : 'document';
+  const label = kind === 'document' && media.filename ? `[document: ${media.filename}]` : `[${kind}]`;
+  return media.caption ? `${label} ${media.caption}` : label;
 }
 
 /** When the burst in `pending` should be answered: quiet for debounceMs, capped at maxWaitMs. */

@@ -20,16 +20,21 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
+  admitInbound,
   burstDeadline,
+  describeMedia,
+  inboundLimitedUntil,
   newChatState,
   optKeyword,
   pushContext,
   recordInboundTime,
   SeenWamids,
   windowOpen,
+  type InboundLimit,
 } from './chat-state';
 import {
   CUSTOMER_WINDOW_MS,
+  INBOUND_LIMIT_NOTICE,
   INVALID_OPERATOR_MESSAGE,
   SEND_FAILED,
   OPERATOR_HOLDS_CHAT,
@@ -49,6 +54,7 @@ import {
   type ChatWorkflowInput,
   type FollowUpInput,
   type FollowUpResult,
+  type InboundMessage,
   type MediaInfo,
 } from './definitions';
 import { chatModeKey, lastInboundAtKey, needsHumanKey, whatsAppPhoneKey } from './search-attributes';
@@ -58,6 +64,7 @@ import { splitMessage } from './split-message';
 const MAX_FOLDS = 2;
 const COARSE_LAST_INBOUND_AT = 'coarse-last-inbound-at';
 const OPT_KEYWORDS = 'opt-keywords';
+const INBOUND_RATE_LIMIT = 'inbound-rate-limit';
 const LAST_INBOUND_AT_STEP_MS = 60_000;
 export const FALLBACK_REPLY =
   "Sorry, I'm having trouble answering right now. A member of our team will get back to you here shortly.";
@@ -140,6 +147,13 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
   // filtering in the Web UI (the exact time is in chatState and Postgres). Patched because runs
   // started before this upserted it on every message.
   const lastInboundAtStep = patched(COARSE_LAST_INBOUND_AT) ? LAST_INBOUND_AT_STEP_MS : 0;
+  // Patched: runs started before the limit answered every message. Settings recorded before it
+  // carry no limit (the local activity's old result replays), which means no limit too.
+  const limitPatched = patched(INBOUND_RATE_LIMIT);
+  const inboundLimit: InboundLimit | undefined =
+    limitPatched && settings.inboundLimitMessages && settings.inboundLimitWindowMs
+      ? { messages: settings.inboundLimitMessages, windowMs: settings.inboundLimitWindowMs }
+      : undefined;
   function publishSearchAttributes(): void {
     const updates = [];
     if (published.mode !== state.mode) updates.push({ key: chatModeKey, value: state.mode });
@@ -202,18 +216,43 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
     const now = Date.now();
     if (msg.contactName) state.contactName = msg.contactName;
     recordInboundTime(state, msg, now);
-    state.unrecorded.push(msg);
     const optIn = optKeyword(msg);
     // Patched: before it, a STOP went to the LLM like any other message.
+    // STOP / START are never limited: an opt-out must always work.
     if (optIn !== undefined && patched(OPT_KEYWORDS)) {
+      state.unrecorded.push(msg);
       state.optRequests.push({ message: msg, optIn });
       return;
     }
+    // Only the bot's answers are limited: while an operator holds the chat nothing goes to the LLM.
+    if (msg.answerable && inboundLimit && state.mode === 'bot') {
+      if (!admitInbound(state, now, inboundLimit)) {
+        overInboundLimit(msg);
+        return;
+      }
+      state.inboundLimited = false;
+    }
+    state.unrecorded.push(msg);
     if (msg.answerable) {
       state.pending.push({ ...msg, receivedAt: now });
       arrivals++;
     }
   });
+
+  /**
+   * Recorded (marked) and kept for the context, but not part of any burst; the first of a limited
+   * period owes the user one notice. A burst already pending is still answered as usual.
+   */
+  function overInboundLimit(msg: InboundMessage): void {
+    state.unrecorded.push({ ...msg, rateLimited: true });
+    state.overLimit.push({ role: 'user', text: msg.text, at: msg.sentAt });
+    // Only the last contextMessages could reach the context anyway; a long flood must not grow the state.
+    if (state.overLimit.length > settings.contextMessages) state.overLimit.shift();
+    if (!state.inboundLimited) {
+      state.inboundLimited = true;
+      state.limitNoticeDue = true;
+    }
+  }
 
   setHandler(campaignMessageSignal, (msg) => {
     // The campaign sender signals again after a retry; the wamid makes that harmless.
@@ -242,7 +281,7 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
         const cause = err instanceof ActivityFailure && err.cause instanceof Error ? err.cause.message : String(err);
         throw ApplicationFailure.create({ type: SEND_FAILED, message: `WhatsApp did not accept the message: ${cause}` });
       }
-      const described = text ?? `[${media?.mimeType ?? 'media'}${media?.caption ? `: ${media.caption}` : ''}]`;
+      const described = text ?? describeMedia(media ?? {});
       pushContext(state, { role: 'operator', text: described, at: Date.now() }, settings.contextMessages);
       return { wamid };
     },
@@ -285,6 +324,7 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
 
   setHandler(chatStateQuery, () => {
     const now = Date.now();
+    const limitedUntil = inboundLimit && state.inboundLimited ? inboundLimitedUntil(state, now, inboundLimit) : undefined;
     return {
       waId: state.waId,
       contactName: state.contactName,
@@ -299,6 +339,8 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
       windowClosesAt:
         state.lastInboundAt === undefined ? undefined : new Date(state.lastInboundAt + CUSTOMER_WINDOW_MS).toISOString(),
       duplicatesIgnored,
+      inboundLimited: limitedUntil !== undefined,
+      inboundLimitedUntil: limitedUntil === undefined ? undefined : new Date(limitedUntil).toISOString(),
       runStartedEventCount,
     };
   });
@@ -344,6 +386,26 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
   function consumePending(count: number): void {
     for (const msg of state.pending.splice(0, count)) {
       pushContext(state, { role: 'user', text: msg.text, at: msg.sentAt }, settings.contextMessages);
+    }
+    if (state.pending.length === 0) flushOverLimit();
+  }
+
+  /** Over-limit messages join the context after the burst they followed, so the order is kept. */
+  function flushOverLimit(): void {
+    for (const entry of state.overLimit.splice(0)) pushContext(state, entry, settings.contextMessages);
+  }
+
+  /** The limited period's one notice, sent from the main loop once any burst before it is answered. */
+  async function sendLimitNotice(): Promise<void> {
+    state.limitNoticeDue = false;
+    // An operator holding the chat speaks for the business; a closed window allows no free text.
+    if (state.mode !== 'bot' || !windowOpen(state, Date.now())) return;
+    phase = 'sending';
+    try {
+      await send('bot', { text: INBOUND_LIMIT_NOTICE });
+      pushContext(state, { role: 'bot', text: INBOUND_LIMIT_NOTICE, at: Date.now() }, settings.contextMessages);
+    } catch (err) {
+      log.error('inbound limit notice could not be delivered', { error: String(err) });
     }
   }
 
@@ -462,6 +524,8 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
         state.optRequests.length > 0 ||
         state.pending.length > 0 ||
         state.conversationDirty ||
+        state.overLimit.length > 0 ||
+        state.limitNoticeDue ||
         shouldContinueAsNew(),
     );
     if (state.unrecorded.length > 0) await recordReceived();
@@ -471,6 +535,11 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
     if (state.pending.length > 0) {
       if (state.mode === 'bot') await answerBurst();
       else consumePending(state.pending.length);
+      continue;
+    }
+    if (state.overLimit.length > 0) flushOverLimit();
+    if (state.limitNoticeDue) {
+      await sendLimitNotice();
       continue;
     }
     if (shouldContinueAsNew() && state.unrecorded.length === 0 && !state.conversationDirty && state.optRequests.length === 0) {

@@ -30,6 +30,8 @@ export interface InboundMessage {
   contactName?: string;
   /** False for events that are recorded but never answered (reactions, system notices). */
   answerable: boolean;
+  /** Set by the chat, never by the webhook: over the user's inbound limit, so recorded but not answered. */
+  rateLimited?: boolean;
 }
 
 export interface PendingMessage extends InboundMessage {
@@ -78,6 +80,14 @@ export interface ChatState {
   outboundCount: number;
   /** Opt-out / opt-in keywords received and not yet applied. */
   optRequests: OptRequest[];
+  /** Workflow times of the answerable messages admitted within the inbound limit's window (at most the limit). */
+  inboundTimes: number[];
+  /** The last answerable message was over the inbound limit; cleared when one is admitted again. */
+  inboundLimited: boolean;
+  /** The limited period's one notice is owed to the user (sent by the main loop). */
+  limitNoticeDue: boolean;
+  /** Over-limit messages that join the context once the burst before them has been answered. */
+  overLimit: ContextMessage[];
 }
 
 export interface ChatWorkflowInput {
@@ -105,6 +115,12 @@ export interface ChatSettings {
   leadFollowUpPostponeMs: number;
   /** A follow-up unanswered (or never sent) this long after it was due makes the lead overdue. */
   leadOverdueAfterMs: number;
+  /**
+   * Answerable messages per user per window that reach the LLM (seed 003). Optional: histories
+   * recorded before the limit replay a settings result without them, which means no limit.
+   */
+  inboundLimitMessages?: number;
+  inboundLimitWindowMs?: number;
 }
 
 export type ChatPhase = 'idle' | 'recording' | 'debouncing' | 'generating' | 'sending';
@@ -122,6 +138,10 @@ export interface ChatStateView {
   windowOpen: boolean;
   windowClosesAt?: string;
   duplicatesIgnored: number;
+  /** Over the inbound limit as of the chat's last event: new messages are recorded, not answered. */
+  inboundLimited: boolean;
+  /** When the limit's window frees up for the next message, while inboundLimited. */
+  inboundLimitedUntil?: string;
   runStartedEventCount: number;
 }
 
@@ -179,6 +199,9 @@ export const SEEN_WAMIDS_LIMIT = 2000;
 export const OPT_OUT_CONFIRMATION =
   "You've been unsubscribed and won't receive marketing messages from us. Reply START to subscribe again.";
 export const OPT_IN_CONFIRMATION = "You're subscribed again. Reply STOP at any time to unsubscribe.";
+/** Sent once per limited period when a user writes faster than the inbound limit allows. */
+export const INBOUND_LIMIT_NOTICE =
+  "Thanks for your messages! You're writing faster than we can answer, so we'll pause our replies for a moment. Everything you send is saved; please wait a minute and write again.";
 
 /** WhatsApp rejects text bodies longer than this. */
 export const WHATSAPP_TEXT_LIMIT = 4096;

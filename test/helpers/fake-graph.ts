@@ -17,6 +17,8 @@ export interface GraphSend {
 /** WhatsApp Cloud API stand-in: POST /{phone-number-id}/messages, answering like Graph does. */
 export class FakeGraph extends HttpFake {
   readonly sends: GraphSend[] = [];
+  /** GET requests for a phone number's details (validate-config), with their Authorization header. */
+  readonly lookups: { url: string; authorization?: string }[] = [];
   /** Called as each send is accepted, before the answer goes back (a test may kill the sender here). */
   onSend: ((send: GraphSend) => void) | undefined;
   /** Like Meta: after accepting a send, POST its "sent" status (with our callback data) here. */
@@ -24,6 +26,12 @@ export class FakeGraph extends HttpFake {
   private seq = 0;
 
   protected async handle(req: http.IncomingMessage, body: unknown) {
+    // GET /{phone-number-id}?fields=...: the number's details, as validate-config reads them.
+    const number = /^\/([^/?]+)(\?.*)?$/.exec(req.url ?? '');
+    if (req.method === 'GET' && number) {
+      this.lookups.push({ url: req.url!, authorization: req.headers.authorization });
+      return { status: 200, body: { id: number[1], display_phone_number: '+1 555-000-0000', verified_name: 'Test Business' } };
+    }
     const match = /^\/([^/]+)\/messages$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !match) {
       return { status: 404, body: { error: { message: 'Unknown path', code: 100 } } };

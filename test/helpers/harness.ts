@@ -3,9 +3,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Express } from 'express';
 import pino from 'pino';
 import { createApp } from '../../src/api/app';
 import type { ApiKey } from '../../src/api/auth';
+import { tokenSettings } from '../../src/auth/tokens';
+import type { AppDeps } from '../../src/api/deps';
+import type { WhatsAppSender } from '../../src/channels/types';
 import { signBody } from '../../src/api/webhook/signature';
 import { createDb, type Db } from '../../src/db/database';
 import type { Message } from '../../src/db/schema';
@@ -35,6 +39,9 @@ const API_KEYS: ApiKey[] = [
   { secret: KEYS.sales, role: 'sales' },
 ];
 
+/** Shared by every harness, so a token from one test's API is valid at another's. */
+export const TEST_TOKENS = tokenSettings('test-jwt-secret-0123456789abcdef0123456789', 900, 3600);
+
 export const TEST_SETTINGS: ChatSettings = {
   debounceMs: 300,
   maxWaitMs: 3000,
@@ -47,10 +54,15 @@ export const TEST_SETTINGS: ChatSettings = {
   campaignContinueAsNewAfterEvents: 2000,
   leadFollowUpPostponeMs: 1000,
   leadOverdueAfterMs: 2000,
+  // High enough that only test/inbound-limit.test.ts (which lowers it) ever reaches it.
+  inboundLimitMessages: 1000,
+  inboundLimitWindowMs: 60_000,
 };
 
 export interface Harness {
   db: Db;
+  /** The API app itself, for walking its route table. */
+  app: Express;
   graph: FakeGraph;
   llm: FakeOpenAI;
   client: Client;
@@ -76,6 +88,14 @@ export interface HarnessOptions {
   workerDatabaseUrl?: string;
   /** false: no in-process worker; the test brings its own on `taskQueue`. */
   worker?: false;
+  /** The worker's WhatsApp sender instead of the Graph client pointed at `graph` (e.g. Twilio's). */
+  sender?: WhatsAppSender;
+  /** API requests per caller; by default high enough that no test but the rate-limit one reaches it. */
+  rateLimits?: AppDeps['rateLimits'];
+  /** Largest JSON body the API takes. */
+  bodyLimit?: string;
+  /** The API's Twilio webhook settings; without them the Twilio webhook refuses everything. */
+  twilio?: AppDeps['twilio'];
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -89,7 +109,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const taskQueue = `test-${randomUUID()}`;
 
   const nativeConnection = await NativeConnection.connect({ address });
-  const deps = workerDeps({ connection: nativeConnection, db: workerDb, graphUrl: graph.url, llmUrl: llm.url, settings, log });
+  const deps = workerDeps({ connection: nativeConnection, db: workerDb, graphUrl: graph.url, llmUrl: llm.url, settings, log, sender: opts.sender });
   const newWorker = () =>
     createWorker({
       connection: nativeConnection,
@@ -113,6 +133,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     whatsapp: { appSecret: APP_SECRET, verifyToken: 'verify-me' },
     version: 'test',
     temporalTimeoutMs: 3000,
+    rateLimits: opts.rateLimits ?? { perMinute: 1_000_000, perHour: 1_000_000 },
+    bodyLimit: opts.bodyLimit,
+    tokens: TEST_TOKENS,
+    twilio: opts.twilio,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -124,6 +148,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 
   const harness: Harness = {
     db,
+    app,
     graph,
     llm,
     client,

@@ -3,6 +3,7 @@ import type { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { ActivityDeps } from '../../src/activities';
 import { MetaGraphSender } from '../../src/channels/meta-graph';
+import type { WhatsAppSender } from '../../src/channels/types';
 import type { Db } from '../../src/db/database';
 import { ChatModel, DEFAULT_SYSTEM_PROMPT } from '../../src/llm/chat-model';
 import type { ChatSettings } from '../../src/workflows/definitions';
@@ -15,12 +16,15 @@ export function workerDeps(opts: {
   llmUrl: string;
   settings: ChatSettings;
   log: Logger;
+  /** Replaces the Graph client (graphUrl is then unused). */
+  sender?: WhatsAppSender;
 }): ActivityDeps {
   return {
     temporal: new Client({ connection: opts.connection }),
     db: opts.db,
     log: opts.log,
     settings: opts.settings,
+    llmModel: 'test-model',
     llm: new ChatModel({
       apiKey: 'sk-test',
       baseUrl: `${opts.llmUrl}/v1`,
@@ -30,6 +34,6 @@ export function workerDeps(opts: {
       maxTokens: 256,
       timeoutMs: opts.settings.llmTimeoutMs,
     }),
-    whatsapp: new MetaGraphSender({ baseUrl: opts.graphUrl, phoneNumberId: 'PNID', accessToken: 'graph-token' }),
+    whatsapp: opts.sender ?? new MetaGraphSender({ baseUrl: opts.graphUrl, phoneNumberId: 'PNID', accessToken: 'graph-token' }),
   };
 }

@@ -41,3 +41,35 @@ test('bad values name the variable', () => {
   expect(() => parseConfig({ DEBOUNCE_MS: '5000', DEBOUNCE_MAX_WAIT_MS: '1000' })).toThrow(/DEBOUNCE_MAX_WAIT_MS/);
   expect(() => parseConfig({ DATABASE_URL: 'not a url' })).toThrow(/DATABASE_URL/);
 });
+
+test('production requires a JWT secret of 32+ characters for user sign-in', () => {
+  const prod = { NODE_ENV: 'production', WHATSAPP_APP_SECRET: 's', API_KEYS: 'k'.repeat(20) + ':admin' };
+  expect(() => parseConfig(prod)).toThrow('Invalid configuration: JWT_SECRET is required when NODE_ENV=production');
+  expect(() => parseConfig({ ...prod, JWT_SECRET: 'short' })).toThrow('Invalid configuration: JWT_SECRET must be at least 32 characters');
+  expect(parseConfig({ ...prod, JWT_SECRET: 'j'.repeat(32) }).JWT_SECRET).toBe('j'.repeat(32));
+});
+
+test('the first admin needs both email and a 10+ character password', () => {
+  expect(() => parseConfig({ ADMIN_EMAIL: 'a@b.co' })).toThrow(/ADMIN_PASSWORD/);
+  expect(() => parseConfig({ ADMIN_EMAIL: 'a@b.co', ADMIN_PASSWORD: 'short' })).toThrow('Invalid configuration: ADMIN_PASSWORD must be at least 10 characters');
+  expect(parseConfig({ ADMIN_EMAIL: 'a@b.co', ADMIN_PASSWORD: 'long enough pw' }).ADMIN_EMAIL).toBe('a@b.co');
+});
+
+test('the twilio provider needs its account, token and sender number', () => {
+  expect(() => parseConfig({ WHATSAPP_PROVIDER: 'twilio' })).toThrow('Invalid configuration: TWILIO_ACCOUNT_SID is required when WHATSAPP_PROVIDER=twilio');
+  expect(() => parseConfig({ WHATSAPP_PROVIDER: 'twilio', TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 't' })).toThrow(/TWILIO_WHATSAPP_FROM/);
+  const c = parseConfig({ WHATSAPP_PROVIDER: 'twilio', TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 't', TWILIO_WHATSAPP_FROM: '+14155238886' });
+  expect(c).toMatchObject({ WHATSAPP_PROVIDER: 'twilio', TWILIO_API_BASE_URL: 'https://api.twilio.com' });
+});
+
+test('limits have seed defaults and a body limit must look like a size', () => {
+  expect(parseConfig({})).toMatchObject({
+    RATE_LIMIT_PER_MINUTE: 100,
+    RATE_LIMIT_PER_HOUR: 1000,
+    REQUEST_BODY_LIMIT: '256kb',
+    INBOUND_RATE_LIMIT_MESSAGES: 10,
+    INBOUND_RATE_LIMIT_WINDOW_MS: 60_000,
+  });
+  expect(() => parseConfig({ REQUEST_BODY_LIMIT: 'huge' })).toThrow(/^Invalid configuration: REQUEST_BODY_LIMIT must look like/);
+  expect(() => parseConfig({ RATE_LIMIT_PER_MINUTE: '0' })).toThrow(/RATE_LIMIT_PER_MINUTE/);
+});

@@ -2,9 +2,10 @@ import express, { Router } from 'express';
 import { jsonRecords, MAX_IMPORT_ROWS, parseCsv, prepareImport } from '../../contacts/import';
 import { importContacts } from '../../db/contact-import';
 import { optInStats } from '../../db/contact-stats';
-import { READ_ROLES, requireRole } from '../auth';
+import { z } from 'zod';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
+import { READ, route } from '../route-doc';
 
 const IMPORT_LIMIT = '5mb';
 // Browsers label .csv uploads variously; all of them are the same text.
@@ -13,16 +14,37 @@ const CSV_TYPES = ['text/csv', 'application/csv', 'application/vnd.ms-excel'];
 /** The import reads its own larger body, after authentication; app.ts leaves this path to it. */
 export const isContactImportPath = (path: string) => /^\/api\/v1\/contacts\/bulk\/import\/?$/i.test(path);
 
+const ImportBody = z
+  .array(z.record(z.string(), z.unknown()))
+  .describe('Rows with phone (or phone_number), first_name, last_name, email, company, tags, opt_in_status, ...; or the same columns as CSV');
+const ImportResult = z.object({
+  created: z.number().int(),
+  updated: z.number().int(),
+  failed: z.number().int(),
+  errors: z.array(z.object({ row: z.number().int(), phone: z.string().nullable().optional(), reason: z.string() })),
+  kept_opted_out: z.number().int().describe('Rows that asked for opt-in on numbers that had opted out: left opted out'),
+});
+
 export function contactBulkRouter(deps: AppDeps): Router {
   const router = Router();
 
-  router.get('/bulk/opt-in-stats', requireRole(...READ_ROLES), async (_req, res) => {
+  router.get(
+    '/bulk/opt-in-stats',
+    route({ summary: 'How many contacts are opted in and out, and by which source', access: READ, responses: { 200: 'Opt-in counts' } }),
+    async (_req, res) => {
     res.json(await optInStats(deps.db));
   });
 
   router.post(
     '/bulk/import',
-    requireRole('marketer'),
+    route({
+      summary: 'Import contacts from JSON or CSV (up to 5 MB)',
+      description: `Good rows are imported and each bad row is reported as {row, phone, reason}. Idempotent on the phone number; never re-opts-in a number that opted out. At most ${MAX_IMPORT_ROWS} rows.`,
+      access: ['marketer'],
+      body: ImportBody,
+      bodyContentTypes: ['application/json', 'text/csv'],
+      responses: { 200: { description: 'What was imported and what was not', schema: ImportResult } },
+    }),
     express.json({ limit: IMPORT_LIMIT }),
     express.text({ type: CSV_TYPES, limit: IMPORT_LIMIT }),
     async (req, res) => {

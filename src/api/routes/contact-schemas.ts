@@ -16,7 +16,42 @@ export const PhoneEntry = z.object({
 
 export const toNewPhone = (p: z.infer<typeof PhoneEntry>): NewPhone => ({ ...p.phone_number, label: p.label, isPrimary: p.is_primary });
 
-/** Ids are Postgres integers; anything else cannot name a row, so it is not found rather than invalid. */
+export const ContactIdParams = z.object({ id: z.string().describe('contact id') });
+
+export const PhoneView = z.object({
+  id: z.number().int(),
+  contact_id: z.number().int(),
+  phone_number: z.string().describe('E.164'),
+  wa_id: z.string().describe('WhatsApp id: the number without +'),
+  label: z.string().nullable(),
+  is_primary: z.boolean(),
+  verified: z.boolean(),
+  verified_at: z.date().nullable(),
+  created_at: z.date(),
+  updated_at: z.date(),
+});
+
+export const ContactView = z.object({
+  id: z.number().int(),
+  first_name: z.string().nullable(),
+  last_name: z.string().nullable(),
+  email: z.string().nullable(),
+  company: z.string().nullable(),
+  job_title: z.string().nullable(),
+  notes: z.string().nullable(),
+  tags: z.array(z.string()),
+  attributes: z.record(z.string(), z.unknown()).describe('Free-form fields, usable as campaign variables'),
+  opt_in_status: z.boolean(),
+  opted_in_at: z.date().nullable(),
+  opt_in_source: z.string().nullable(),
+  opted_out_at: z.date().nullable(),
+  opt_out_source: z.string().nullable(),
+  opt_out_reason: z.string().nullable(),
+  created_at: z.date(),
+  updated_at: z.date(),
+  primary_phone: z.string().nullable(),
+  phone_numbers: z.array(PhoneView),
+});
 
 export function phoneView(p: ContactPhoneNumber) {
   return {

@@ -4,13 +4,13 @@ import { contactFieldsShape, fieldsOf } from '../../contacts/fields';
 import { phoneNumberField } from '../../contacts/phone-number';
 import { createContact, deleteContact, getContact, listContacts, setOptIn, updateContact } from '../../db/contacts';
 import type { Db } from '../../db/database';
-import { READ_ROLES, requireRole } from '../auth';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { contactBulkRouter } from './contact-bulk';
 import { contactPhonesRouter } from './contact-phones';
-import { PhoneEntry, contactErrors, contactView, toNewPhone } from './contact-schemas';
+import { ContactIdParams, ContactView, PhoneEntry, contactErrors, contactView, toNewPhone } from './contact-schemas';
 import { requireId } from '../ids';
+import { READ, route } from '../route-doc';
 
 const consent = {
   opt_in_status: z.boolean().optional(),
@@ -54,6 +54,9 @@ const ListQuery = z.object({
 const OptIn = z.object({ source: z.string().trim().min(1).max(100).default('api') });
 const OptOut = OptIn.extend({ reason: z.string().trim().max(1000).optional() });
 
+const ContactList = z.object({ contacts: z.array(ContactView), total: z.number().int(), skip: z.number().int(), limit: z.number().int() });
+const one = (description: string) => ({ 200: { description, schema: ContactView } });
+
 async function requireContact(db: Db, id: number) {
   const found = await getContact(db, id);
   if (!found) throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
@@ -63,12 +66,21 @@ async function requireContact(db: Db, id: number) {
 /** Seed 004's contact book: marketers write, every reading role reads. */
 export function contactsRouter(deps: AppDeps): Router {
   const router = Router();
-  const write = requireRole('marketer');
-  const read = requireRole(...READ_ROLES);
+  const write = ['marketer'] as const;
   router.use(contactBulkRouter(deps));
   router.use(contactPhonesRouter(deps));
 
-  router.post('/', write, async (req, res) => {
+  router.post(
+    '/',
+    route({
+      summary: 'Create a contact with one or more phone numbers',
+      description: 'Numbers are validated and stored in E.164. A number that opted out before (even on a deleted contact) stays opted out.',
+      access: write,
+      body: CreateContact,
+      responses: { 201: { description: 'Created', schema: ContactView } },
+      errors: ['CONFLICT'],
+    }),
+    async (req, res) => {
     const b = CreateContact.parse(req.body);
     const id = await createContact(deps.db, {
       fields: fieldsOf(b),
@@ -81,7 +93,15 @@ export function contactsRouter(deps: AppDeps): Router {
     res.status(201).json(contactView(await requireContact(deps.db, id)));
   });
 
-  router.get('/', read, async (req, res) => {
+  router.get(
+    '/',
+    route({
+      summary: 'List contacts: search, tags (all of them), company, opt-in',
+      access: READ,
+      query: ListQuery,
+      responses: { 200: { description: 'A page of contacts', schema: ContactList } },
+    }),
+    async (req, res) => {
     const q = ListQuery.parse(req.query);
     const { rows, total } = await listContacts(deps.db, {
       search: q.search || undefined,
@@ -94,11 +114,24 @@ export function contactsRouter(deps: AppDeps): Router {
     res.json({ contacts: rows.map(contactView), total, skip: q.skip, limit: q.limit });
   });
 
-  router.get('/:id', read, async (req, res) => {
+  router.get(
+    '/:id',
+    route({ summary: 'Get a contact', access: READ, params: ContactIdParams, responses: one('The contact'), errors: ['NOT_FOUND'] }),
+    async (req, res) => {
     res.json(contactView(await requireContact(deps.db, requireId(req.params.id, 'Contact'))));
   });
 
-  router.put('/:id', write, async (req, res) => {
+  router.put(
+    '/:id',
+    route({
+      summary: 'Change a contact (numbers change through /phone-numbers)',
+      access: write,
+      params: ContactIdParams,
+      body: UpdateContact,
+      responses: one('The updated contact'),
+      errors: ['NOT_FOUND', 'CONFLICT'],
+    }),
+    async (req, res) => {
     const id = requireId(req.params.id, 'Contact');
     const b = UpdateContact.parse(req.body);
     const found = await updateContact(deps.db, id, {
@@ -112,20 +145,36 @@ export function contactsRouter(deps: AppDeps): Router {
     res.json(contactView(await requireContact(deps.db, id)));
   });
 
-  router.delete('/:id', write, async (req, res) => {
+  router.delete(
+    '/:id',
+    route({
+      summary: 'Delete a contact',
+      description: "An opted-out contact's numbers stay suppressed, so a later import cannot opt them back in.",
+      access: write,
+      params: ContactIdParams,
+      responses: { 204: 'Deleted' },
+      errors: ['NOT_FOUND'],
+    }),
+    async (req, res) => {
     const id = requireId(req.params.id, 'Contact');
     if (!(await deleteContact(deps.db, id))) throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
     res.status(204).end();
   });
 
-  router.post('/:id/opt-in', write, async (req, res) => {
+  router.post(
+    '/:id/opt-in',
+    route({ summary: 'Opt a contact in to marketing, with the source', access: write, params: ContactIdParams, body: OptIn, responses: one('The contact'), errors: ['NOT_FOUND'] }),
+    async (req, res) => {
     const id = requireId(req.params.id, 'Contact');
     const b = OptIn.parse(req.body ?? {});
     if (!(await setOptIn(deps.db, id, true, { source: b.source, at: new Date() }))) throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
     res.json(contactView(await requireContact(deps.db, id)));
   });
 
-  router.post('/:id/opt-out', write, async (req, res) => {
+  router.post(
+    '/:id/opt-out',
+    route({ summary: 'Opt a contact out of marketing, with source and reason', access: write, params: ContactIdParams, body: OptOut, responses: one('The contact'), errors: ['NOT_FOUND'] }),
+    async (req, res) => {
     const id = requireId(req.params.id, 'Contact');
     const b = OptOut.parse(req.body ?? {});
     if (!(await setOptIn(deps.db, id, false, { source: b.source, reason: b.reason, at: new Date() }))) {

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { getConversation, listConversations, listMessages, senderCounts } from '../../db/conversation-queries';
 import type { Message } from '../../db/schema';
 import { chatWorkflowId } from '../../workflows/definitions';
-import { READ_ROLES, requireRole } from '../auth';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { phoneField } from '../phone';
+import { READ, route } from '../route-doc';
 
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
@@ -29,6 +29,66 @@ const MessagesQuery = z.object({
 });
 
 const DETAIL_MESSAGES = 100;
+
+const IdParams = z.object({ id: z.uuid().describe('conversation id') });
+
+const MessageView = z.object({
+  id: z.string(),
+  conversation_id: z.string(),
+  direction: z.enum(['inbound', 'outbound']),
+  sender_type: z.enum(['user', 'bot', 'operator', 'campaign']),
+  wamid: z.string().nullable().describe('WhatsApp message id (or the Twilio SID)'),
+  message_type: z.string().describe('text, image, audio, document, location, interactive, template, ...'),
+  content: z.string().describe('The text, or a description of a non-text message as the LLM reads it'),
+  media: z.unknown().nullable().describe('Media metadata: id or link, mime type, caption, filename'),
+  metadata: z.unknown().nullable(),
+  delivery_status: z.enum(['received', 'pending', 'sent', 'delivered', 'read', 'failed']),
+  status_updated_at: z.date().nullable(),
+  error: z.unknown().nullable(),
+  timestamp: z.date(),
+});
+
+const ConversationView = z.object({
+  id: z.string(),
+  wa_id: z.string(),
+  phone: z.string(),
+  contact_name: z.string().nullable(),
+  mode: z.enum(['bot', 'operator']),
+  needs_human: z.boolean(),
+  operator: z.string().nullable(),
+  status: z.enum(['bot', 'operator', 'needs_human']),
+  workflow_id: z.string().describe('The chat workflow in Temporal (chat-<wa_id>)'),
+  created_at: z.date(),
+  updated_at: z.date(),
+  last_message_at: z.date().nullable(),
+  last_inbound_at: z.date().nullable(),
+});
+
+const ConversationList = z.object({
+  conversations: z.array(ConversationView.extend({ message_count: z.number().int(), last_message: z.string().nullable() })),
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+});
+
+const ConversationDetail = ConversationView.extend({
+  messages: z.array(MessageView).describe(`The newest ${DETAIL_MESSAGES} messages, oldest first`),
+  messages_truncated: z.boolean(),
+  summary: z.object({
+    total_messages: z.number().int(),
+    user_messages: z.number().int(),
+    bot_messages: z.number().int(),
+    operator_messages: z.number().int(),
+    campaign_messages: z.number().int(),
+  }),
+});
+
+const MessagePage = z.object({
+  messages: z.array(MessageView),
+  total: z.number().int(),
+  has_more: z.boolean(),
+  next_cursor: z.string().nullable().describe('Pass as cursor for the next page'),
+});
 
 const encodeCursor = (id: string) => Buffer.from(JSON.stringify({ id })).toString('base64url');
 function decodeCursor(cursor: string): string {
@@ -77,9 +137,15 @@ async function requireConversation(deps: AppDeps, id: string) {
 /** Seed 000's conversation reads, from the Postgres record. */
 export function conversationsRouter(deps: AppDeps): Router {
   const router = Router();
-  router.use(requireRole(...READ_ROLES));
-
-  router.get('/', async (req, res) => {
+  router.get(
+    '/',
+    route({
+      summary: 'List conversations, newest activity first',
+      access: READ,
+      query: ListQuery,
+      responses: { 200: { description: 'A page of conversations', schema: ConversationList } },
+    }),
+    async (req, res) => {
     const q = ListQuery.parse(req.query);
     const { rows, total } = await listConversations(deps.db, {
       phone: q.phone,
@@ -97,8 +163,17 @@ export function conversationsRouter(deps: AppDeps): Router {
     });
   });
 
-  router.get('/:id', async (req, res) => {
-    const c = await requireConversation(deps, req.params.id!);
+  router.get(
+    '/:id',
+    route({
+      summary: 'A conversation with its newest messages',
+      access: READ,
+      params: IdParams,
+      responses: { 200: { description: 'The conversation', schema: ConversationDetail } },
+      errors: ['NOT_FOUND'],
+    }),
+    async (req, res) => {
+    const c = await requireConversation(deps, String(req.params.id));
     const [page, counts] = await Promise.all([
       listMessages(deps.db, { conversationId: c.id, limit: DETAIL_MESSAGES, order: 'desc' }),
       senderCounts(deps.db, c.id),
@@ -119,8 +194,18 @@ export function conversationsRouter(deps: AppDeps): Router {
     });
   });
 
-  router.get('/:id/messages', async (req, res) => {
-    const c = await requireConversation(deps, req.params.id!);
+  router.get(
+    '/:id/messages',
+    route({
+      summary: "A conversation's messages, paged with a cursor",
+      access: READ,
+      params: IdParams,
+      query: MessagesQuery,
+      responses: { 200: { description: 'A page of messages', schema: MessagePage } },
+      errors: ['NOT_FOUND'],
+    }),
+    async (req, res) => {
+    const c = await requireConversation(deps, String(req.params.id));
     const q = MessagesQuery.parse(req.query);
     const page = await listMessages(deps.db, {
       conversationId: c.id,

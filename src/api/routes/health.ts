@@ -1,7 +1,20 @@
 import { Router } from 'express';
 import { sql } from 'kysely';
 import { temporal as proto } from '@temporalio/proto';
+import { z } from 'zod';
 import type { AppDeps } from '../deps';
+import { route } from '../route-doc';
+
+const Health = z.object({
+  status: z.enum(['healthy', 'unhealthy']),
+  checks: z.object({
+    database: z.enum(['connected', 'disconnected']),
+    temporal: z.enum(['connected', 'disconnected']),
+    workers: z.string().describe('How many workers poll the task queue'),
+  }),
+  timestamp: z.string(),
+  version: z.string(),
+});
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -16,7 +29,15 @@ function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
 export function healthRouter(deps: AppDeps): Router {
   const router = Router();
 
-  router.get('/health', async (_req, res) => {
+  router.get(
+    '/health',
+    route({
+      summary: 'Liveness of the API, its database and Temporal',
+      access: 'public',
+      tag: 'system',
+      responses: { 200: { description: 'Healthy', schema: Health }, 503: { description: 'The database or Temporal does not answer', schema: Health } },
+    }),
+    async (_req, res) => {
     const { temporal } = deps;
     const [database, server, workers] = await Promise.allSettled([
       withTimeout(sql`select 1`.execute(deps.db), 'database'),
@@ -43,15 +64,21 @@ export function healthRouter(deps: AppDeps): Router {
     });
   });
 
-  router.get('/', (_req, res) => {
-    res.json({
-      message: 'WhatsApp assistant on Temporal is running',
-      name: 'whatsapp-temporal',
-      version: deps.version,
-      docs: 'README.md#api (OpenAPI at /docs is planned)',
-      health: '/health',
-    });
-  });
+  router.get(
+    '/',
+    route({ summary: 'What this is and where its docs are', access: 'public', tag: 'system', responses: { 200: 'Name, version and links' } }),
+    (_req, res) => {
+      res.json({
+        message: 'WhatsApp assistant on Temporal is running',
+        name: 'whatsapp-temporal',
+        version: deps.version,
+        docs: '/docs',
+        openapi: '/openapi.json',
+        health: '/health',
+        metrics: '/metrics',
+      });
+    },
+  );
 
   return router;
 }

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Request } from 'express';
 import { z } from 'zod';
 import type { Db } from '../../db/database';
-import { leadContacts, type LeadContact } from '../../db/lead-queries';
+import { leadContacts } from '../../db/lead-queries';
 import { LEAD_PRIORITIES, LEAD_STATUSES, LeadConflict, LeadReferenceError, getLead } from '../../db/leads';
 import type { Lead } from '../../db/schema';
 import { HttpError } from '../errors';
@@ -89,7 +89,157 @@ const leadIds = z
 export const BulkAssignBody = z.object({ lead_ids: leadIds, assigned_to: person.nullable() });
 export const BulkStatusBody = z.object({ lead_ids: leadIds, status });
 
-export type LeadView = Lead & { contact: LeadContact | null };
+export const LeadIdParams = z.object({ id: z.string().describe('lead id') });
+
+// ---- What the routes answer (output schemas: the OpenAPI document is generated from them) ----
+
+const count = z.number().int();
+const money = z.string().describe('Exact decimal amount with two decimals, such as "25000.00"');
+const percentOf = (what: string) => z.number().describe(`${what}, in percent (0-100, two decimals)`);
+
+export const LeadContactView = z.object({
+  id: z.number().int(),
+  name: z.string().nullable().describe('First and last name together'),
+  first_name: z.string().nullable(),
+  last_name: z.string().nullable(),
+  company: z.string().nullable(),
+  email: z.string().nullable(),
+  phone_number: z.string().nullable().describe('Primary number'),
+  wa_id: z.string().nullable().describe('WhatsApp id of the primary number'),
+});
+
+export const LeadView = z.object({
+  id: z.number().int(),
+  contact_id: z.number().int(),
+  campaign_id: z.number().int().nullable().describe('The campaign it came from'),
+  title: z.string(),
+  description: z.string().nullable(),
+  status: status,
+  priority: priority,
+  source: z.string().describe('Where it came from: api, campaign, chat, ...'),
+  estimated_value: money.nullable(),
+  probability: z.number().int().nullable().describe('Chance of winning it, 0-100'),
+  lead_score: z.number().int().describe('0-100'),
+  assigned_to: z.string().nullable().describe('Who works on it'),
+  next_follow_up_at: z.date().nullable().describe('When the scheduled follow-up is due'),
+  follow_up_message: z.string().nullable().describe('Text of the follow-up (inside the 24 h window)'),
+  follow_up_template_id: z.number().int().nullable().describe('Template of the follow-up (outside the 24 h window)'),
+  last_contacted_at: z.date().nullable(),
+  last_follow_up_at: z.date().nullable().describe('When the last follow-up was sent'),
+  last_reply_at: z.date().nullable().describe('When the contact last wrote'),
+  overdue_since: z.date().nullable().describe('Set when a follow-up time passed without one being sent'),
+  converted_at: z.date().nullable().describe('When it was won'),
+  closed_at: z.date().nullable().describe('When it was won or lost'),
+  lost_reason: z.string().nullable(),
+  created_by: z.string().nullable().describe('A user email, an API key label or "system" (workflows)'),
+  created_at: z.date(),
+  updated_at: z.date(),
+  contact: LeadContactView.nullable().describe('Who the lead is about'),
+});
+export type LeadView = z.infer<typeof LeadView>;
+
+export const LeadList = z.object({ leads: z.array(LeadView), total: count, skip: count, limit: count });
+export type LeadList = z.infer<typeof LeadList>;
+export const AssignedLeadList = LeadList.extend({
+  assigned_to: z.string().optional().describe("Whose leads these are: ?assigned_to, else the caller's label (a user's email or an API key's label)"),
+});
+export type AssignedLeadList = z.infer<typeof AssignedLeadList>;
+
+export const LeadActivityView = z.object({
+  id: z.string().describe('Activity id (a 64-bit integer, as a string)'),
+  lead_id: z.number().int(),
+  type: z.enum([
+    'created',
+    'updated',
+    'assigned',
+    'contacted',
+    'status_changed',
+    'score_changed',
+    'follow_up_scheduled',
+    'follow_up_sent',
+    'follow_up_postponed',
+    'follow_up_cancelled',
+    'replied',
+    'converted',
+    'lost',
+    'overdue',
+  ]),
+  description: z.string(),
+  metadata: z.record(z.string(), z.unknown()).nullable().describe('What changed, e.g. from/to for status and assignment'),
+  actor: z.string().nullable().describe('Who did it'),
+  created_at: z.date(),
+});
+export const LeadActivityList = z.object({ lead_id: z.number().int(), activities: z.array(LeadActivityView), total: count, skip: count, limit: count });
+export type LeadActivityList = z.infer<typeof LeadActivityList>;
+
+export const BulkResult = z.object({
+  updated: count.describe('Leads that changed'),
+  unchanged: count.describe('Leads already in the requested state'),
+  not_found: z.array(z.number().int()).describe('Ids that name no lead'),
+});
+export type BulkResult = z.infer<typeof BulkResult>;
+
+export const LeadOverview = z.object({
+  total: count,
+  open: count.describe('Neither won nor lost'),
+  won: count,
+  lost: count,
+  overdue: count.describe('Open leads whose follow-up time has passed'),
+  by_status: z.record(z.string(), count).describe('Every status, zeros included'),
+  by_priority: z.record(z.string(), count).describe('Every priority, zeros included'),
+  by_source: z.record(z.string(), count).describe('Sources that have leads'),
+  average_score: z.number(),
+  total_pipeline_value: money.describe('Sum of estimated_value over all leads'),
+  open_pipeline_value: money.describe('Sum of estimated_value over open leads'),
+  won_value: money.describe('Sum of estimated_value over won leads'),
+  conversion_rate: percentOf('Won of the leads that closed (won + lost)'),
+});
+export type LeadOverview = z.infer<typeof LeadOverview>;
+
+export const LeadPipeline = z.object({
+  stages: z.array(z.object({ status, count, value: money })).describe('Count and value per status, in pipeline order, every status present'),
+  total_count: count,
+  open_count: count,
+  open_value: money,
+  total_value: money,
+});
+export type LeadPipeline = z.infer<typeof LeadPipeline>;
+
+export const LeadFunnel = z.object({
+  total_leads: count,
+  stages: z
+    .array(
+      z.object({
+        stage: z.enum(['new', 'contacted', 'qualified', 'proposal', 'negotiation', 'won']),
+        count: count.describe('Leads that got at least this far (a lead lost later still counts for the stages it reached)'),
+        conversion_rate: percentOf('Share of the previous stage that got this far (the first stage: of all leads)'),
+        percent_of_total: percentOf('Share of all leads'),
+      }),
+    )
+    .describe('The stages in order'),
+  overall_conversion_rate: percentOf('Won of all leads'),
+});
+export type LeadFunnel = z.infer<typeof LeadFunnel>;
+
+export const FollowUpScheduled = z.object({
+  lead_id: z.number().int(),
+  next_follow_up_at: z.iso.datetime({ offset: true }).describe('When it is due'),
+  workflow_id: z.string().describe("The lead's follow-up workflow (lead-followup-<id>)"),
+});
+export type FollowUpScheduled = z.infer<typeof FollowUpScheduled>;
+
+export const FollowUpState = z.object({
+  lead_id: z.number().int(),
+  workflow_id: z.string(),
+  next_follow_up_at: z.date().nullable().describe('As recorded on the lead'),
+  leadId: z.number().int(),
+  phase: z.enum(['waiting', 'due', 'idle', 'ended']).describe('waiting: sleeps until due; due: sending; idle: nothing scheduled; ended: no more follow-ups'),
+  dueAt: z.iso.datetime({ offset: true }).optional().describe('When the workflow will send it'),
+  sent: count.describe('Follow-ups sent so far'),
+  postponed: count.describe('Times it was put off: an operator held the chat, or it could not be delivered yet'),
+  ending: z.enum(['replied', 'won', 'lost', 'deleted']).optional().describe('Why it ended'),
+});
+export type FollowUpState = z.infer<typeof FollowUpState>;
 
 /** Leads with who they are about: name and primary WhatsApp number. */
 export async function leadViews(db: Db, leads: Lead[]): Promise<LeadView[]> {

@@ -2,11 +2,25 @@ import { Router, type Request, type RequestHandler } from 'express';
 import { listLeads, type LeadList } from '../../db/lead-queries';
 import { updateLead } from '../../db/lead-update';
 import { createLead, deleteLead } from '../../db/leads';
-import { READ_ROLES, requireRole } from '../auth';
 import type { AppDeps } from '../deps';
 import { requireId } from '../ids';
+import type { z } from 'zod';
+import { READ, route, type RouteDoc } from '../route-doc';
 import { leadActionsRouter, leadBulkRouter } from './lead-actions';
-import { CreateLeadBody, LeadListQuery, UpdateLeadBody, leadErrors, leadView, leadViews, notFound, requireLead } from './lead-schemas';
+import {
+  AssignedLeadList,
+  CreateLeadBody,
+  LeadIdParams,
+  LeadList as LeadListView,
+  LeadListQuery,
+  LeadView,
+  UpdateLeadBody,
+  leadErrors,
+  leadView,
+  leadViews,
+  notFound,
+  requireLead,
+} from './lead-schemas';
 import { leadStatsRouter } from './lead-stats';
 import { endFollowUpIfClosed, leadFollowUpRouter } from './lead-follow-up';
 import { notifyLeadFollowUp } from '../../temporal/lead-follow-ups';
@@ -16,14 +30,25 @@ const actor = (req: Request) => req.principal?.label ?? null;
 /** Seed 004's leads: sales (and admin) write, every reading role reads. */
 export function leadsRouter(deps: AppDeps): Router {
   const router = Router();
-  const write = requireRole('sales');
-  const read = requireRole(...READ_ROLES);
+  const write = ['sales'] as const;
 
-  router.post('/', write, async (req, res) => {
-    const b = CreateLeadBody.parse(req.body ?? {});
-    const lead = await createLead(deps.db, b, actor(req));
-    res.status(201).json(await leadView(deps.db, lead));
-  });
+  router.post(
+    '/',
+    route({
+      summary: 'Create a lead',
+      description:
+        'A contact has at most one open lead (neither won nor lost): a second is a 409 naming the open one. A contact, campaign or template id that does not exist is a 400.',
+      access: write,
+      body: CreateLeadBody,
+      responses: { 201: { description: 'The new lead with its contact', schema: LeadView } },
+      errors: ['CONFLICT'],
+    }),
+    async (req, res) => {
+      const b = CreateLeadBody.parse(req.body ?? {});
+      const lead = await createLead(deps.db, b, actor(req));
+      res.status(201).json((await leadView(deps.db, lead)) satisfies LeadView);
+    },
+  );
 
   const list =
     (kind: LeadList, mine = false): RequestHandler =>
@@ -47,36 +72,107 @@ export function leadsRouter(deps: AppDeps): Router {
         },
         kind,
       );
-      res.json({ leads: await leadViews(deps.db, rows), total, skip: q.skip, limit: q.limit, ...(mine ? { assigned_to: assignedTo } : {}) });
+      res.json({
+        leads: await leadViews(deps.db, rows),
+        total,
+        skip: q.skip,
+        limit: q.limit,
+        ...(mine ? { assigned_to: assignedTo } : {}),
+      } satisfies AssignedLeadList);
     };
-  router.get('/', read, list('all'));
-  router.get('/assigned', read, list('all', true));
-  router.get('/high-priority', read, list('high_priority'));
-  router.get('/overdue', read, list('overdue'));
+  const listDoc = (summary: string, description: string, schema: z.ZodType = LeadListView): RouteDoc => ({
+    summary,
+    description,
+    access: READ,
+    query: LeadListQuery,
+    responses: { 200: { description: 'A page of leads, each with its contact', schema } },
+  });
+  router.get('/', route(listDoc('List leads', 'Newest first; the query narrows them by status, priority, source, owner, contact, campaign, search (title and description) and minimum score.')), list('all'));
+  router.get(
+    '/assigned',
+    route(
+      listDoc(
+        'My leads',
+        "Leads assigned to ?assigned_to or, without it, to the caller (their label: a user's email or an API key's label); the answer says whose. Newest first; other filters as in the list.",
+        AssignedLeadList,
+      ),
+    ),
+    list('all', true),
+  );
+  router.get(
+    '/high-priority',
+    route(listDoc('Open high-priority leads', 'Open leads of priority high or urgent: urgent first, then by score (highest first). Other filters as in the list.')),
+    list('high_priority'),
+  );
+  router.get(
+    '/overdue',
+    route(
+      listDoc(
+        'Open overdue leads',
+        'Open leads marked overdue by the follow-up sweep, or whose follow-up time has passed: the longest overdue first. Other filters as in the list.',
+      ),
+    ),
+    list('overdue'),
+  );
 
   // Static paths first: "stats" and "bulk" are not lead ids.
   router.use(leadStatsRouter(deps));
   router.use(leadBulkRouter(deps));
 
-  router.get('/:id', read, async (req, res) => {
-    res.json(await leadView(deps.db, await requireLead(deps.db, req)));
-  });
+  router.get(
+    '/:id',
+    route({
+      summary: 'Get a lead with its contact',
+      access: READ,
+      params: LeadIdParams,
+      responses: { 200: { description: 'The lead', schema: LeadView } },
+      errors: ['NOT_FOUND'],
+    }),
+    async (req, res) => {
+      res.json((await leadView(deps.db, await requireLead(deps.db, req))) satisfies LeadView);
+    },
+  );
 
-  router.put('/:id', write, async (req, res) => {
-    const id = requireId(req.params.id, 'Lead');
-    const b = UpdateLeadBody.parse(req.body ?? {});
-    const lead = await updateLead(deps.db, id, b, actor(req));
-    if (!lead) throw notFound(id);
-    await endFollowUpIfClosed(deps, lead);
-    res.json(await leadView(deps.db, lead));
-  });
+  router.put(
+    '/:id',
+    route({
+      summary: 'Change a lead',
+      description:
+        'Changes only the fields given; status, owner and score changes each write their own activity. Reopening a lead, or moving it to another contact, ' +
+        'while that contact has another open lead is a 409. Winning or losing it (status won or lost) ends its follow-up workflow.',
+      access: write,
+      params: LeadIdParams,
+      body: UpdateLeadBody,
+      responses: { 200: { description: 'The updated lead', schema: LeadView } },
+      errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
+    }),
+    async (req, res) => {
+      const id = requireId(req.params.id, 'Lead');
+      const b = UpdateLeadBody.parse(req.body ?? {});
+      const lead = await updateLead(deps.db, id, b, actor(req));
+      if (!lead) throw notFound(id);
+      await endFollowUpIfClosed(deps, lead);
+      res.json((await leadView(deps.db, lead)) satisfies LeadView);
+    },
+  );
 
-  router.delete('/:id', write, async (req, res) => {
-    const id = requireId(req.params.id, 'Lead');
-    if (!(await deleteLead(deps.db, id))) throw notFound(id);
-    await notifyLeadFollowUp(deps.temporal, id, 'deleted');
-    res.status(204).end();
-  });
+  router.delete(
+    '/:id',
+    route({
+      summary: 'Delete a lead',
+      description: 'Deletes its activities too, and ends its follow-up workflow if it has one.',
+      access: write,
+      params: LeadIdParams,
+      responses: { 204: 'Deleted' },
+      errors: ['NOT_FOUND', 'EXTERNAL_SERVICE_ERROR'],
+    }),
+    async (req, res) => {
+      const id = requireId(req.params.id, 'Lead');
+      if (!(await deleteLead(deps.db, id))) throw notFound(id);
+      await notifyLeadFollowUp(deps.temporal, id, 'deleted');
+      res.status(204).end();
+    },
+  );
 
   router.use(leadActionsRouter(deps));
   router.use(leadFollowUpRouter(deps));

@@ -1,10 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { mediaKind } from '../../channels/types';
 import { handbackUpdate, operatorMessageUpdate, takeoverUpdate } from '../../workflows/definitions';
-import { requireRole } from '../auth';
 import { updateChat } from '../chat-updates';
 import type { AppDeps } from '../deps';
 import { phoneField } from '../phone';
+import { route } from '../route-doc';
 
 const ModeBody = z.object({ phone: phoneField, operator: z.string().trim().min(1).max(100).optional() });
 
@@ -25,33 +26,82 @@ const MessageBody = z
       .refine((m) => Boolean(m.id) !== Boolean(m.link), 'media needs exactly one of id or link')
       .nullish(),
   })
-  .refine((b) => Boolean(b.message?.trim()) || Boolean(b.media), { message: 'Message text or media is required', path: ['message'] });
+  .refine((b) => Boolean(b.message?.trim()) || Boolean(b.media), { message: 'Message text or media is required', path: ['message'] })
+  .superRefine((b, ctx) => {
+    // With media the message becomes its caption: WhatsApp sends one message, text on the media.
+    if (!b.media || !b.message?.trim()) return;
+    const kind = mediaKind(b.media.mimeType);
+    const problem = b.media.caption
+      ? 'give the text as message or as media.caption, not both'
+      : kind === 'audio' || kind === 'sticker'
+        ? `WhatsApp cannot put text on ${kind}; send the message separately`
+        : b.message.length > 1024
+          ? 'a message sent with media is its caption, at most 1024 characters'
+          : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['message'] });
+  });
+
+const ModeResponse = (status: string) => z.object({ status: z.literal(status) });
+const MessageResponse = z.object({ status: z.literal('success'), message: z.string(), message_id: z.string().describe('The WhatsApp message id') });
 
 /** Seed 001's operator endpoints, with their documented success bodies. */
 export function operatorRouter({ temporal }: AppDeps): Router {
   const router = Router();
-  const operator = requireRole('operator');
+  const operator = ['operator'] as const;
 
-  router.post('/takeover', operator, async (req, res) => {
+  router.post(
+    '/takeover',
+    route({
+      summary: 'Take a chat over from the bot',
+      description:
+        'From now on no LLM call is made for this chat: a pending burst is dropped from bot handling and a reply being generated is not sent. Inbound messages are still recorded.',
+      access: operator,
+      body: ModeBody,
+      responses: { 200: { description: 'The operator holds the chat', schema: ModeResponse('takeover_complete') } },
+      errors: ['NOT_FOUND', 'EXTERNAL_SERVICE_ERROR'],
+    }),
+    async (req, res) => {
     const body = ModeBody.parse(req.body ?? {});
     await updateChat(temporal, body.phone, takeoverUpdate, { operator: body.operator ?? req.principal?.label }, 10_000);
     res.json({ status: 'takeover_complete' });
   });
 
-  router.post('/handback', operator, async (req, res) => {
+  router.post(
+    '/handback',
+    route({
+      summary: 'Hand a chat back to the bot',
+      description: 'The bot answers the next inbound message.',
+      access: operator,
+      body: ModeBody,
+      responses: { 200: { description: 'The bot holds the chat again', schema: ModeResponse('handback_complete') } },
+      errors: ['NOT_FOUND', 'EXTERNAL_SERVICE_ERROR'],
+    }),
+    async (req, res) => {
     const body = ModeBody.parse(req.body ?? {});
     await updateChat(temporal, body.phone, handbackUpdate, { operator: body.operator ?? req.principal?.label }, 10_000);
     res.json({ status: 'handback_complete' });
   });
 
-  router.post('/operator-message', operator, async (req, res) => {
+  router.post(
+    '/operator-message',
+    route({
+      summary: 'Send a message (text or media by id or link) as an operator',
+      description:
+        "Sent through the chat's workflow, so it is recorded and joins the LLM context. Outside the 24-hour customer service window free-form messages are refused with 409: use a template.",
+      access: operator,
+      body: MessageBody,
+      responses: { 200: { description: 'Sent', schema: MessageResponse } },
+      errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
+    }),
+    async (req, res) => {
     const body = MessageBody.parse(req.body ?? {});
     const text = body.message?.trim() ? body.message : undefined;
+    const media = body.media ? { ...body.media, ...(text ? { caption: text } : {}) } : undefined;
     const { wamid } = await updateChat(
       temporal,
       body.phone,
       operatorMessageUpdate,
-      { operator: body.operator ?? req.principal?.label, text, media: body.media ?? undefined },
+      { operator: body.operator ?? req.principal?.label, text: media ? undefined : text, media },
       60_000,
     );
     res.json({ status: 'success', message: 'Message sent', message_id: wamid });

@@ -11,10 +11,10 @@ import {
   updateTemplate,
 } from '../../db/templates';
 import { renderTemplate, TemplateRenderError, templateVariables } from '../../templates/render';
-import { READ_ROLES, requireRole } from '../auth';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { parseId } from '../ids';
+import { READ, route } from '../route-doc';
 
 const Status = z.enum(['APPROVED', 'PENDING', 'REJECTED']);
 const Category = z.enum(['MARKETING', 'UTILITY', 'AUTHENTICATION']);
@@ -48,6 +48,20 @@ const RenderBody = z.object({
   variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
 });
 
+const IdParams = z.object({ id: z.string().describe('template id') });
+const TemplateView = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  language: z.string(),
+  category: Category,
+  body: z.string(),
+  status: Status,
+  variables: z.array(z.string()).describe('The {{variables}} of the body, in order'),
+  created_at: z.date(),
+  updated_at: z.date(),
+});
+const one = (description: string) => ({ 200: { description, schema: TemplateView } });
+
 function templateView(t: Template) {
   return { ...t, variables: templateVariables(t.body) };
 }
@@ -70,26 +84,55 @@ function duplicateName(err: unknown): never {
 /** Message templates kept locally (seed 002); campaigns send them. */
 export function templatesRouter(deps: AppDeps): Router {
   const router = Router();
-  const read = requireRole(...READ_ROLES);
-  const write = requireRole('marketer');
+  const write = ['marketer'] as const;
 
-  router.get('/', read, async (req, res) => {
+  router.get(
+    '/',
+    route({
+      summary: 'List templates',
+      access: READ,
+      query: ListQuery,
+      responses: {
+        200: {
+          description: 'A page of templates',
+          schema: z.object({ templates: z.array(TemplateView), total: z.number().int(), skip: z.number().int(), limit: z.number().int() }),
+        },
+      },
+    }),
+    async (req, res) => {
     const q = ListQuery.parse(req.query);
     const { rows, total } = await listTemplates(deps.db, q);
     res.json({ templates: rows.map(templateView), total, skip: q.skip, limit: q.limit });
   });
 
-  router.post('/', write, async (req, res) => {
+  router.post(
+    '/',
+    route({ summary: 'Create a template', access: write, body: CreateBody, responses: { 201: { description: 'Created', schema: TemplateView } }, errors: ['CONFLICT'] }),
+    async (req, res) => {
     const input = CreateBody.parse(req.body);
     const created = await createTemplate(deps.db, input).catch(duplicateName);
     res.status(201).json(templateView(created));
   });
 
-  router.get('/:id', read, async (req, res) => {
+  router.get(
+    '/:id',
+    route({ summary: 'Get a template', access: READ, params: IdParams, responses: one('The template'), errors: ['NOT_FOUND'] }),
+    async (req, res) => {
     res.json(templateView(await requireTemplate(deps, req.params.id)));
   });
 
-  router.put('/:id', write, async (req, res) => {
+  router.put(
+    '/:id',
+    route({
+      summary: 'Change a template',
+      description: 'Refused (409) while a scheduled, running or paused campaign uses it.',
+      access: write,
+      params: IdParams,
+      body: UpdateBody,
+      responses: one('The updated template'),
+      errors: ['NOT_FOUND', 'CONFLICT'],
+    }),
+    async (req, res) => {
     const current = await requireTemplate(deps, req.params.id);
     const changes = UpdateBody.parse(req.body);
     // A campaign reads its template at every page it sends: changing it mid-run would change the
@@ -108,7 +151,10 @@ export function templatesRouter(deps: AppDeps): Router {
     res.json(templateView(updated));
   });
 
-  router.delete('/:id', write, async (req, res) => {
+  router.delete(
+    '/:id',
+    route({ summary: 'Delete a template no campaign uses', access: write, params: IdParams, responses: { 204: 'Deleted' }, errors: ['NOT_FOUND', 'CONFLICT'] }),
+    async (req, res) => {
     const { id } = await requireTemplate(deps, req.params.id);
     try {
       await deleteTemplate(deps.db, id);
@@ -122,7 +168,18 @@ export function templatesRouter(deps: AppDeps): Router {
   });
 
   // A preview writes nothing, so every reader may use it.
-  router.post('/:id/render', read, async (req, res) => {
+  router.post(
+    '/:id/render',
+    route({
+      summary: 'Preview a template with variables',
+      description: 'Names every missing variable (400).',
+      access: READ,
+      params: IdParams,
+      body: RenderBody,
+      responses: { 200: { description: 'The rendered text', schema: z.object({ text: z.string(), variables: z.array(z.string()) }) } },
+      errors: ['NOT_FOUND'],
+    }),
+    async (req, res) => {
     const template = await requireTemplate(deps, req.params.id);
     const { variables } = RenderBody.parse(req.body ?? {});
     try {

@@ -5,6 +5,9 @@ import { inboundMessageSignal, type InboundMessage } from '../../workflows/defin
 import { recordReceipts } from '../../db/messages';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
+import { route } from '../route-doc';
+import { z } from 'zod';
+import { setWebhookOutcome, webhookMetrics } from '../../metrics/webhook';
 import { verifySignature } from '../webhook/signature';
 import { MetaWebhookSchema, parseMetaWebhook } from '../webhook/meta-payload';
 
@@ -12,12 +15,25 @@ import { MetaWebhookSchema, parseMetaWebhook } from '../webhook/meta-payload';
 export function whatsAppWebhookRouter(deps: AppDeps): Router {
   const router = Router();
   const timeoutMs = deps.temporalTimeoutMs ?? 5000;
+  router.use(webhookMetrics('meta'));
 
-  router.get('/', (req, res) => {
+  router.get(
+    '/',
+    route({
+      summary: "Meta's webhook verification handshake",
+      description: 'Answers hub.challenge as text when hub.verify_token matches WHATSAPP_VERIFY_TOKEN; otherwise 403.',
+      access: 'public',
+      tag: 'webhooks',
+      query: z.object({ 'hub.mode': z.string().optional(), 'hub.verify_token': z.string().optional(), 'hub.challenge': z.string().optional() }),
+      responses: { 200: { description: 'The challenge, echoed', contentType: 'text/plain' } },
+      errors: ['AUTHORIZATION_ERROR'],
+    }),
+    (req, res) => {
     const mode = req.query['hub.mode'];
     const token = req.query['hub.verify_token'];
     const challenge = req.query['hub.challenge'];
     if (mode === 'subscribe' && deps.whatsapp.verifyToken && token === deps.whatsapp.verifyToken && typeof challenge === 'string') {
+      setWebhookOutcome(res, 'verified');
       res.type('text/plain').send(challenge);
       return;
     }
@@ -25,7 +41,24 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
   });
 
   // The raw bytes are needed for the signature; JSON is parsed only after it checks out.
-  router.post('/', express.raw({ type: () => true, limit: '1mb' }), async (req: Request, res) => {
+  router.post(
+    '/',
+    route({
+      summary: 'Messages and delivery statuses from Meta',
+      description:
+        'Checks X-Hub-Signature-256 over the raw body (401 when missing or wrong, nothing processed), signals each chat in order and records statuses, then answers 200. Answers 502 when Temporal cannot take the messages, so Meta retries. Validly signed events it does not handle are acknowledged and logged.',
+      access: 'public',
+      tag: 'webhooks',
+      body: MetaWebhookSchema,
+      responses: {
+        200: {
+          description: 'Accepted',
+          schema: z.object({ status: z.enum(['received', 'ignored']), messages: z.number().int().optional(), statuses: z.number().int().optional() }),
+        },
+      },
+      errors: ['AUTHENTICATION_ERROR', 'EXTERNAL_SERVICE_ERROR'],
+    }),
+    express.raw({ type: () => true, limit: '1mb' }), async (req: Request, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (deps.whatsapp.appSecret && !verifySignature(raw, req.get('x-hub-signature-256'), deps.whatsapp.appSecret)) {
       throw new HttpError('AUTHENTICATION_ERROR', 'Missing or invalid X-Hub-Signature-256');
@@ -40,11 +73,13 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
     if (!payload.success) {
       // Signed by Meta but not a shape we know: acknowledge so Meta does not retry forever.
       req.log.warn({ issues: payload.error.issues.slice(0, 3) }, 'webhook payload not understood; acknowledged');
+      setWebhookOutcome(res, 'ignored');
       res.json({ status: 'ignored' });
       return;
     }
     const { messages, receipts, ignored } = parseMetaWebhook(payload.data);
     if (ignored.length) req.log.info({ ignored }, 'webhook events not handled');
+    if (messages.length + receipts.length === 0) setWebhookOutcome(res, 'ignored');
 
     try {
       await Promise.all([

@@ -1,0 +1,141 @@
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import { SEND_KEY_PARAM } from '../../channels/twilio';
+import { recordReceipts } from '../../db/messages';
+import { signalChat } from '../../temporal/chat-signals';
+import { inboundMessageSignal } from '../../workflows/definitions';
+import type { AppDeps } from '../deps';
+import { HttpError } from '../errors';
+import { setWebhookOutcome, webhookMetrics } from '../../metrics/webhook';
+import { route } from '../route-doc';
+import { parseTwilioInbound, parseTwilioStatus } from '../webhook/twilio-payload';
+import { verifyTwilioSignature, type TwilioParams } from '../webhook/twilio-signature';
+
+const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+const FORM = 'application/x-www-form-urlencoded';
+
+const InboundForm = z
+  .object({
+    MessageSid: z.string(),
+    From: z.string().describe('whatsapp:+<E.164>'),
+    To: z.string(),
+    Body: z.string().optional(),
+    WaId: z.string().optional(),
+    ProfileName: z.string().optional(),
+    NumMedia: z.string().optional(),
+    MediaUrl0: z.string().optional(),
+    MediaContentType0: z.string().optional(),
+    Latitude: z.string().optional(),
+    Longitude: z.string().optional(),
+    Address: z.string().optional(),
+    Label: z.string().optional(),
+    ButtonText: z.string().optional(),
+    ButtonPayload: z.string().optional(),
+  })
+  .loose();
+
+const StatusForm = z
+  .object({
+    MessageSid: z.string(),
+    MessageStatus: z.string().describe('queued, sent, delivered, read, failed, undelivered, ...'),
+    ErrorCode: z.string().optional(),
+    ErrorMessage: z.string().optional(),
+  })
+  .loose();
+
+/**
+ * Twilio's WhatsApp webhooks (seed 003): inbound messages at POST /webhooks/twilio, delivery statuses
+ * at POST /webhooks/twilio/status. Both are form-encoded and signed with X-Twilio-Signature.
+ */
+export function twilioWebhookRouter(deps: AppDeps): Router {
+  const router = Router();
+  router.use(webhookMetrics('twilio'));
+  const timeoutMs = deps.temporalTimeoutMs ?? 5000;
+  const form = express.urlencoded({ extended: false, limit: '256kb', type: FORM });
+
+  // Twilio signs the URL it called: behind a proxy only PUBLIC_BASE_URL knows it.
+  const signedUrl = (req: Request) =>
+    deps.twilio?.publicBaseUrl ? `${deps.twilio.publicBaseUrl.replace(/\/+$/, '')}${req.originalUrl}` : `${req.protocol}://${req.get('host')}${req.originalUrl}`;
+
+  const verify: RequestHandler = (req, _res, next) => {
+    // No Twilio settings at all only happens in production without TWILIO_AUTH_TOKEN: nothing is trusted.
+    if (!deps.twilio) throw new HttpError('AUTHORIZATION_ERROR', 'The Twilio webhook is not configured');
+    const { authToken } = deps.twilio;
+    // Without a token (development only) signatures are not checked, like the Meta webhook without an app secret.
+    if (authToken && !verifyTwilioSignature(authToken, signedUrl(req), params(req), req.get('x-twilio-signature'))) {
+      throw new HttpError('AUTHORIZATION_ERROR', 'Missing or invalid X-Twilio-Signature');
+    }
+    next();
+  };
+
+  router.post(
+    '/',
+    route({
+      summary: 'Twilio inbound WhatsApp message',
+      description: 'Called by Twilio. Answers an empty TwiML document once the message is accepted by Temporal; the reply goes out through the Messages API.',
+      tag: 'webhooks',
+      access: 'public',
+      body: InboundForm,
+      bodyContentTypes: [FORM],
+      responses: { 200: { description: 'Empty TwiML', contentType: 'text/xml' } },
+      errors: ['AUTHORIZATION_ERROR', 'PAYLOAD_TOO_LARGE', 'EXTERNAL_SERVICE_ERROR'],
+    }),
+    form,
+    verify,
+    async (req, res) => {
+      const message = parseTwilioInbound(params(req), Date.now());
+      if (typeof message === 'string') {
+        // Validly signed but nothing for the bot (an SMS to the same number, say): acknowledge.
+        req.log.info({ reason: message }, 'twilio webhook not handled');
+        setWebhookOutcome(res, 'ignored');
+        twiml(res);
+        return;
+      }
+      try {
+        await deps.temporal.withDeadline(Date.now() + timeoutMs, () =>
+          signalChat(deps.temporal, deps.taskQueue, message.waId, inboundMessageSignal, message),
+        );
+      } catch (err) {
+        req.log.error({ err }, 'twilio webhook not accepted; Twilio will retry');
+        throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the webhook right now; retry later');
+      }
+      twiml(res);
+    },
+  );
+
+  router.post(
+    '/status',
+    route({
+      summary: 'Twilio message status callback',
+      description: `Called by Twilio for messages we sent. Statuses only move forward (sent → delivered → read, or failed) and never wake the chat. The optional ?${SEND_KEY_PARAM}= is our send key, set by the sender.`,
+      tag: 'webhooks',
+      access: 'public',
+      body: StatusForm,
+      bodyContentTypes: [FORM],
+      responses: { 204: 'Recorded (or not a status we track)' },
+      errors: ['AUTHORIZATION_ERROR', 'PAYLOAD_TOO_LARGE'],
+    }),
+    form,
+    verify,
+    async (req, res) => {
+      const key = req.query[SEND_KEY_PARAM];
+      const receipt = parseTwilioStatus(params(req), typeof key === 'string' && key ? key : undefined, new Date());
+      if (typeof receipt === 'string') {
+        req.log.info({ reason: receipt }, 'twilio status not handled');
+        setWebhookOutcome(res, 'ignored');
+      }
+      else await recordReceipts(deps.db, [receipt]);
+      res.status(204).end();
+    },
+  );
+
+  return router;
+}
+
+function params(req: Request): TwilioParams {
+  return (req.body ?? {}) as TwilioParams;
+}
+
+function twiml(res: Response): void {
+  res.status(200).type('text/xml').send(EMPTY_TWIML);
+}

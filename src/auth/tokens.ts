@@ -1,0 +1,66 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { SignJWT, errors, jwtVerify } from 'jose';
+import type { Role } from '../config';
+
+const ISSUER = 'whatsapp-temporal';
+const AUDIENCE = 'whatsapp-temporal-api';
+
+export interface AccessClaims {
+  userId: number;
+  role: Role;
+  email: string;
+}
+
+export interface TokenSettings {
+  secret: Uint8Array;
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+}
+
+export function tokenSettings(secret: string, accessTtlSeconds: number, refreshTtlSeconds: number): TokenSettings {
+  return { secret: new TextEncoder().encode(secret), accessTtlSeconds, refreshTtlSeconds };
+}
+
+/** A short-lived HS256 JWT; the user's row is still read on every request, so it carries no authority alone. */
+export async function signAccessToken(settings: TokenSettings, claims: AccessClaims): Promise<string> {
+  return new SignJWT({ role: claims.role, email: claims.email })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(String(claims.userId))
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(`${settings.accessTtlSeconds}s`)
+    .setJti(randomUUID())
+    .sign(settings.secret);
+}
+
+export class InvalidTokenError extends Error {}
+
+/** The user id of a valid, unexpired access token; InvalidTokenError says why not. */
+export async function verifyAccessToken(settings: TokenSettings, token: string): Promise<number> {
+  try {
+    const { payload } = await jwtVerify(token, settings.secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
+    const id = Number(payload.sub);
+    if (!Number.isSafeInteger(id) || id <= 0) throw new InvalidTokenError('Access token has no valid subject');
+    return id;
+  } catch (err) {
+    if (err instanceof InvalidTokenError) throw err;
+    if (err instanceof errors.JWTExpired) throw new InvalidTokenError('Access token has expired; refresh it');
+    throw new InvalidTokenError('Invalid access token');
+  }
+}
+
+/** JWTs have three base64url parts; API keys never contain a dot. */
+export function looksLikeJwt(token: string): boolean {
+  return /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token);
+}
+
+/** Refresh tokens are opaque random strings; only their hash is stored. */
+export function newRefreshToken(): { token: string; hash: string } {
+  const token = `rt_${randomBytes(32).toString('base64url')}`;
+  return { token, hash: hashRefreshToken(token) };
+}
+
+export function hashRefreshToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}

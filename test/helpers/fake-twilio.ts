@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import type http from 'node:http';
+import { twilioSignature } from '../../src/api/webhook/twilio-signature';
+import { HttpFake, type Fault } from './http-fake';
+
+export interface TwilioSend {
+  at: number;
+  sid: string;
+  to: string;
+  from: string;
+  body?: string;
+  mediaUrls: string[];
+  statusCallback?: string;
+  params: Record<string, string>;
+}
+
+export const twilioSid = (prefix: 'SM' | 'MM' | 'AC' | 'ME') => `${prefix}${randomBytes(16).toString('hex')}`;
+
+/**
+ * Twilio Messages API stand-in: POST /2010-04-01/Accounts/{sid}/Messages.json with basic auth and a
+ * form body, answering 201 and a message resource like Twilio does (or its error JSON).
+ */
+export class FakeTwilio extends HttpFake {
+  readonly sends: TwilioSend[] = [];
+
+  constructor(
+    readonly accountSid: string,
+    readonly authToken: string,
+    /** The business number the account owns, E.164: a From other than whatsapp:<it> is refused (63007). */
+    readonly from: string,
+  ) {
+    super();
+  }
+
+  protected async handle(req: http.IncomingMessage, body: unknown) {
+    const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(req.url ?? '');
+    if (req.method !== 'POST' || !match) return FakeTwilio.twilioError(404, 20404, 'The requested resource was not found');
+    const expected = `Basic ${Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64')}`;
+    if (req.headers.authorization !== expected || match[1] !== this.accountSid) return FakeTwilio.twilioError(401, 20003, 'Authenticate');
+    if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')) {
+      return FakeTwilio.twilioError(400, 20001, 'Unsupported content type');
+    }
+    const form = new URLSearchParams(typeof body === 'string' ? body : '');
+    const to = form.get('To') ?? '';
+    const from = form.get('From') ?? '';
+    if (!/^whatsapp:\+\d{5,20}$/.test(to)) return FakeTwilio.twilioError(400, 21211, `Invalid 'To' Phone Number: ${to}`);
+    if (from !== `whatsapp:${this.from}`) return FakeTwilio.twilioError(400, 63007, 'Twilio could not find a Channel with the specified From address');
+    const mediaUrls = form.getAll('MediaUrl');
+    if (!form.get('Body') && mediaUrls.length === 0) return FakeTwilio.twilioError(400, 21602, 'Message body is required');
+
+    const send: TwilioSend = {
+      at: Date.now(),
+      sid: twilioSid(mediaUrls.length ? 'MM' : 'SM'),
+      to,
+      from,
+      body: form.get('Body') ?? undefined,
+      mediaUrls,
+      statusCallback: form.get('StatusCallback') ?? undefined,
+      params: Object.fromEntries(form),
+    };
+    this.sends.push(send);
+    const now = new Date().toUTCString();
+    return {
+      status: 201,
+      body: {
+        sid: send.sid,
+        account_sid: this.accountSid,
+        api_version: '2010-04-01',
+        body: send.body ?? '',
+        date_created: now,
+        date_updated: now,
+        date_sent: null,
+        direction: 'outbound-api',
+        error_code: null,
+        error_message: null,
+        from,
+        to,
+        num_media: String(mediaUrls.length),
+        num_segments: '1',
+        status: 'queued',
+        uri: `/2010-04-01/Accounts/${this.accountSid}/Messages/${send.sid}.json`,
+      },
+    };
+  }
+
+  sentTo(waId: string): TwilioSend[] {
+    return this.sends.filter((s) => s.to === `whatsapp:+${waId}`);
+  }
+
+  /** Like Twilio: POSTs a signed status callback for a send to the StatusCallback URL it was given. */
+  async postStatus(send: TwilioSend, status: string, extra: Record<string, string> = {}): Promise<Response> {
+    if (!send.statusCallback) throw new Error(`send ${send.sid} has no StatusCallback`);
+    const params: Record<string, string> = {
+      AccountSid: this.accountSid,
+      ApiVersion: '2010-04-01',
+      ChannelPrefix: 'whatsapp',
+      From: send.from,
+      To: send.to,
+      MessageSid: send.sid,
+      SmsSid: send.sid,
+      MessageStatus: status,
+      SmsStatus: status,
+      ...extra,
+    };
+    return fetch(send.statusCallback, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilioSignature(this.authToken, send.statusCallback, params),
+      },
+      body: new URLSearchParams(params).toString(),
+    });
+  }
+
+  static twilioError(status: number, code: number, message: string, headers?: Record<string, string>): Fault {
+    return { status, body: { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }, ...(headers ? { headers } : {}) };
+  }
+}
