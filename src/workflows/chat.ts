@@ -87,10 +87,13 @@ const { recordInboundMessages, syncConversation, applyOptKeyword } = proxyActivi
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
 });
 
-// Sends: bounded, since a user must not get a reply hours late; non-retryable Graph errors stop at once.
+// Sends: retried through a Postgres or WhatsApp outage of up to 10 minutes (a reply later than that
+// is worse than the fallback of flagging a human); non-retryable WhatsApp errors stop at once.
+// Retry options are not part of the determinism check, so runs started before replay unchanged.
 const { sendWhatsAppMessage } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 6 },
+  scheduleToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '20s' },
 });
 
 export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
