@@ -18,6 +18,16 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' } },
   },
   {
+    // The operator console: browser ES modules, served as they are (no build step).
+    files: ['src/console/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'sessionStorage', 'fetch', 'setTimeout', 'clearTimeout', 'addEventListener', 'removeEventListener', 'AbortController', 'URLSearchParams', 'TextDecoderStream'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     // Tests read JSON bodies of many shapes.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -1,7 +1,8 @@
 /**
  * `npm run dev`: everything on one machine with one command (SPEC 3.1). Starts a Temporal dev
- * server when none answers, migrates, runs worker and API, prints where everything is, and stops
- * what it started on Ctrl-C.
+ * server when none answers and an embedded Postgres (PGlite) when nothing answers at
+ * DATABASE_URL, migrates, runs worker and API, prints where everything is, and stops what it
+ * started on Ctrl-C.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +11,10 @@ import path from 'node:path';
 import { generateDevApiKey } from '../src/api/auth';
 import { loadConfigOrExit } from '../src/config';
 import { migrateToLatest } from '../src/db/migrate';
+import { describeLlm } from '../src/llm/offline-responder';
+import { postgresAnswers, redactUrl, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { ROOT, ensureTemporalCli, isListening, parseAddress, startDevServer, type DevServer } from './temporal-cli';
+import { writeDevInfo } from './chat/dev-info';
 
 const say = (line: string) => console.log(`[dev] ${line}`);
 
@@ -18,6 +22,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const children: ChildProcess[] = [];
   let temporal: DevServer | undefined;
+  let embedded: EmbeddedPostgres | undefined;
   let stopping = false;
 
   const stopAll = async (code: number) => {
@@ -27,6 +32,7 @@ async function main(): Promise<void> {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
     await temporal?.stop();
+    await embedded?.stop();
     process.exit(code);
   };
   process.on('SIGINT', () => void stopAll(0));
@@ -47,13 +53,24 @@ async function main(): Promise<void> {
     });
   }
 
+  let databaseUrl = config.DATABASE_URL;
   try {
-    const { created, applied } = await migrateToLatest(config.DATABASE_URL);
+    if (await postgresAnswers(databaseUrl)) {
+      say(`using the Postgres at ${redactUrl(databaseUrl)}`);
+    } else {
+      // Nothing to talk to: Postgres in this process (PGlite), on a free port so it is never mistaken
+      // for a real server at the usual address (npm test, psql, a Postgres started later).
+      embedded = await startEmbeddedPostgres({ dataDir: path.join(ROOT, '.data', 'pglite') });
+      databaseUrl = embedded.url;
+      say(`no Postgres at ${redactUrl(config.DATABASE_URL)}: started embedded PGlite (data in .data/pglite) at ${databaseUrl}`);
+    }
+    const { created, applied } = await migrateToLatest(databaseUrl);
     say(`${created ? 'created the database; ' : ''}${applied.length ? `applied ${applied.length} migration(s)` : 'schema up to date'}`);
   } catch (err) {
-    say(`cannot prepare Postgres at ${config.DATABASE_URL}: ${(err as Error).message}`);
+    say(`cannot prepare Postgres at ${redactUrl(databaseUrl)}: ${(err as Error).message}`);
     say('start Postgres (or set DATABASE_URL) and run npm run dev again');
     await temporal?.stop();
+    await embedded?.stop();
     process.exit(1);
   }
 
@@ -61,6 +78,7 @@ async function main(): Promise<void> {
   const admin = devAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
   const env = {
     ...process.env,
+    DATABASE_URL: databaseUrl,
     API_KEYS: process.env.API_KEYS || `${apiKey}:admin`,
     ADMIN_EMAIL: admin.email,
     ADMIN_PASSWORD: admin.password,
@@ -80,6 +98,7 @@ async function main(): Promise<void> {
   }
 
   const api = `http://127.0.0.1:${config.PORT}`;
+  writeDevInfo({ api, apiKey: env.API_KEYS.split(',')[0]!.split(':')[0]! }); // npm run chat finds the API and key here
   // A fresh wamid and timestamp each time it is run: a repeated wamid is (rightly) ignored, and an
   // old timestamp would fall outside the 24 h window.
   const body =
@@ -95,9 +114,11 @@ async function main(): Promise<void> {
   API key        ${env.API_KEYS.split(',')[0]!.split(':')[0]}   (admin)
   Admin login    ${admin.email} / ${admin.shown}   (POST ${api}/api/v1/auth/login)
   WhatsApp out   ${config.WHATSAPP_PROVIDER === 'console' ? 'console: replies are printed here, nothing is sent' : config.WHATSAPP_PROVIDER}
-  LLM            ${config.OPENAI_API_KEY ? `${config.OPENAI_MODEL} at ${config.OPENAI_BASE_URL}` : 'OPENAI_API_KEY not set: chats get the fallback reply and NeedsHuman=true'}
+  Postgres       ${embedded ? `embedded PGlite at ${databaseUrl}   (data in .data/pglite; set DATABASE_URL for your own Postgres)` : redactUrl(databaseUrl)}
+  LLM            ${config.OPENAI_API_KEY ? describeLlm({ apiKey: config.OPENAI_API_KEY, model: config.OPENAI_MODEL, baseUrl: config.OPENAI_BASE_URL }) : 'offline responder (set OPENAI_API_KEY for real answers)'}
 
-  Send a test message as WhatsApp would (paste both lines; run again for another message):
+  Chat as a WhatsApp user:   npm run chat   (in another terminal)
+  Or send a test message as WhatsApp would (paste both lines; run again for another message):
     BODY=${body}
     curl -s ${api}/webhooks/whatsapp -H 'content-type: application/json'${signature} -d "$BODY"
   Then take over / hand back:

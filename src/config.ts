@@ -38,6 +38,7 @@ export const ConfigSchema = z
     TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('whatsapp'),
+    TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
     WHATSAPP_PROVIDER: z.enum(['meta', 'twilio', 'console']).optional(),
     WHATSAPP_API_BASE_URL: z.string().url().default('https://graph.facebook.com/v21.0'),
     WHATSAPP_PHONE_NUMBER_ID: optionalString,
@@ -57,6 +58,9 @@ export const ConfigSchema = z
     DEBOUNCE_MAX_WAIT_MS: int(10_000, 0),
     CHAT_CONTINUE_AS_NEW_EVENTS: int(10_000, 20),
     CAMPAIGN_CONFIRM_GRACE_MS: int(900_000, 1000),
+    // At most 15 s: the wait and then a send (the WhatsApp clients give up after 15 s) must fit in
+    // the send activity's 30 s start-to-close timeout (src/workflows/chat.ts).
+    CHAT_SEND_CONFIRM_GRACE_MS: z.coerce.number().int().min(0).max(15_000, 'must be at most 15000 (the send activity times out after 30 s)').default(10_000),
     CAMPAIGN_CONTINUE_AS_NEW_EVENTS: int(2_000, 20),
     LEAD_FOLLOW_UP_POSTPONE_MS: int(900_000, 1000),
     LEAD_OVERDUE_AFTER_MS: int(86_400_000, 1000),
@@ -70,13 +74,16 @@ export const ConfigSchema = z
     ADMIN_PASSWORD: optionalString,
     // API limits per key or user, and the largest request body.
     RATE_LIMIT_PER_MINUTE: int(100, 1),
-    RATE_LIMIT_PER_HOUR: int(1000, 1),
+    // Seed 004 says 1000 an hour; an operator console following a running campaign makes ~1800, so the
+    // default lets the per-minute limit govern sustained use and the hourly one catch runaway clients.
+    RATE_LIMIT_PER_HOUR: int(6000, 1),
     REQUEST_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 256kb or 1mb').default('256kb'),
     // Inbound messages per WhatsApp user; beyond it they are recorded but not sent to the LLM.
     INBOUND_RATE_LIMIT_MESSAGES: int(10, 1),
     INBOUND_RATE_LIMIT_WINDOW_MS: int(60_000, 1000),
     // The worker's own Prometheus endpoint (its LLM and send series); 0 turns it off.
     WORKER_METRICS_PORT: int(9464, 0),
+    WORKER_MAX_CACHED_WORKFLOWS: int(1000, 1),
     // Per-model prices for the cost analytics: model=input:output USD per million tokens, comma separated.
     LLM_PRICES: optionalString.superRefine((raw, ctx) => {
       try {

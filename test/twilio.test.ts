@@ -91,7 +91,6 @@ test('a validly signed Twilio message is answered by the bot through Twilio, onc
   await eventually(() => expect(twilio.sentTo(waId)).toHaveLength(1));
   const sent = twilio.sentTo(waId)[0]!;
   expect(sent).toMatchObject({ to: `whatsapp:+${waId}`, from: `whatsapp:${BUSINESS}`, body: 'Reply to: hello over twilio' });
-  expect(sent.statusCallback).toBe(`${h.apiUrl}/webhooks/twilio/status`);
   expect(sent.sid).toMatch(/^SM[0-9a-f]{32}$/);
 
   // Twilio retries a webhook it thinks failed: the same MessageSid is not answered again.
@@ -106,6 +105,8 @@ test('a validly signed Twilio message is answered by the bot through Twilio, onc
   ]);
   expect(rows[1]!.delivery_status).toBe('sent');
   expect(rows[1]!.metadata).toMatchObject({ provider: 'twilio' });
+  // The status callback carries the send's key, so a status can settle a send whose worker died.
+  expect(sent.statusCallback).toBe(`${h.apiUrl}/webhooks/twilio/status?key=${encodeURIComponent(rows[1]!.client_key!)}`);
   const conversation = await h.db.selectFrom('conversations').select('contact_name').where('wa_id', '=', waId).executeTakeFirstOrThrow();
   expect(conversation.contact_name).toBe('Ana');
 });

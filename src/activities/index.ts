@@ -20,6 +20,12 @@ export interface ActivityDeps {
   whatsapp: WhatsAppSender;
   log: Logger;
   settings: ChatSettings;
+  /**
+   * How long after a send that may have reached WhatsApp (its worker died before storing the
+   * wamid) a retry waits for the receipt before sending again (CHAT_SEND_CONFIRM_GRACE_MS). Not in
+   * ChatSettings: workflows never read it, and those settings are recorded in their histories.
+   */
+  sendConfirmGraceMs: number;
   /** For signalling chats and managing campaign Schedules from activities. */
   temporal: Client;
 }

@@ -16,6 +16,7 @@ import { isContactImportPath } from './routes/contact-bulk';
 import { contactsRouter } from './routes/contacts';
 import { campaignsRouter } from './routes/campaigns';
 import { conversationsRouter } from './routes/conversations';
+import { consoleRouter } from './routes/console';
 import { healthRouter } from './routes/health';
 import { metricsRouter } from './routes/metrics';
 import { statsRouter } from './routes/stats';
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps): Express {
   app.use((req, res, next) => (isContactImportPath(req.path) ? next() : json(req, res, next)));
   app.use(healthRouter(deps));
   app.use(metricsRouter(deps));
+  app.use(consoleRouter(deps));
 
   // Built on first request, once every route is registered; the route table is its index.
   let openApi: Record<string, unknown> | undefined;
@@ -76,7 +78,7 @@ export function createApp(deps: AppDeps): Express {
   // Login and refresh come before authentication: they are how a user gets a credential.
   v1.use('/auth', authRouter({ ...deps, tokens }));
   v1.use(authenticate({ apiKeys: deps.apiKeys, tokens, db: deps.db }));
-  v1.use(...apiRateLimit(deps.rateLimits ?? { perMinute: 100, perHour: 1000 }));
+  v1.use(...apiRateLimit(deps.rateLimits ?? { perMinute: 100, perHour: 6000 }));
   v1.use('/users', usersRouter(deps));
   v1.use('/conversations', conversationsRouter(deps));
   v1.use('/campaigns', campaignsRouter(deps));

@@ -14,7 +14,7 @@ export interface AppDeps {
   apiKeys: ApiKey[];
   /** Signs and checks users' access tokens. Absent: a random secret for this app instance (dev, tests). */
   tokens?: TokenSettings;
-  /** Requests per caller; absent: seed 004's 100 per minute and 1000 per hour. */
+  /** Requests per caller; absent: 100 per minute and 6000 per hour (RATE_LIMIT_PER_MINUTE / _PER_HOUR defaults). */
   rateLimits?: ApiRateLimits;
   /** Largest JSON body, e.g. '256kb' (REQUEST_BODY_LIMIT); larger ones get 413. */
   bodyLimit?: string;
@@ -31,6 +31,10 @@ export interface AppDeps {
   /** Model prices for the cost analytics (built-ins plus LLM_PRICES). Absent: the built-in list. */
   llmPrices?: PriceTable;
   version: string;
+  /** The worker's LLM as /health shows it: "offline responder" or "<model> at <host>" (describeLlm). */
+  llmLabel?: string;
   /** How long a webhook waits for Temporal before answering 5xx so Meta retries. */
   temporalTimeoutMs?: number;
+  /** The Temporal Web UI the operator console links each chat to; absent: http://127.0.0.1:8233. */
+  temporalUiUrl?: string;
 }

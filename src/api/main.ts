@@ -3,7 +3,9 @@ import { loadConfigOrExit } from '../config';
 import { createDb } from '../db/database';
 import { createLogger } from '../logger';
 import { priceTable } from '../llm/pricing';
+import { describeLlm } from '../llm/offline-responder';
 import { createApp } from './app';
+import { closeConversationStreams } from './conversation-stream-hub';
 import { generateDevApiKey } from './auth';
 import { randomBytes } from 'node:crypto';
 import { ensureAdminUser } from '../auth/bootstrap';
@@ -56,6 +58,8 @@ async function main(): Promise<void> {
         ? { authToken: config.TWILIO_AUTH_TOKEN, publicBaseUrl: config.PUBLIC_BASE_URL }
         : undefined,
     llmPrices: priceTable(config.LLM_PRICES),
+    llmLabel: describeLlm({ apiKey: config.OPENAI_API_KEY, model: config.OPENAI_MODEL, baseUrl: config.OPENAI_BASE_URL }),
+    temporalUiUrl: config.TEMPORAL_UI_URL,
     version,
   });
 
@@ -67,6 +71,7 @@ async function main(): Promise<void> {
 
   const shutdown = (signal: string) => {
     log.info({ signal }, 'shutting down');
+    closeConversationStreams(); // open event streams would hold server.close; their clients resume elsewhere
     server.close(() => {
       void Promise.allSettled([connection.close(), db.destroy()]).then(() => process.exit(0));
     });

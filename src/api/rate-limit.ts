@@ -23,7 +23,7 @@ function tighter(req: Limited): RateLimitInfo | undefined {
 }
 
 /**
- * Requests per caller (API key or user) per minute and per hour (seed 004: 100 and 1000), after
+ * Requests per caller (API key or user) per minute and per hour (seed 004 counts both), after
  * authentication so each caller has its own budget. Counted in this process's memory: with N API
  * replicas behind a load balancer a caller gets up to N times the budget.
  */

@@ -202,7 +202,7 @@ async function checkTwilio(config: Config): Promise<CheckResult> {
 export async function checkLlm(config: Config): Promise<CheckResult> {
   const base = config.OPENAI_BASE_URL;
   if (!config.OPENAI_API_KEY) {
-    return warn('llm', 'OPENAI_API_KEY is not set: no LLM is called, every chat gets the fallback reply and NeedsHuman=true');
+    return warn('llm', 'OPENAI_API_KEY is not set: no LLM is called, the worker answers with the labelled offline responder');
   }
   const client = new OpenAI({ apiKey: config.OPENAI_API_KEY, baseURL: base, maxRetries: 0, timeout: TIMEOUT_MS });
   try {

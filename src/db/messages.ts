@@ -117,6 +117,14 @@ export async function applyEarlyReceipt(db: Db, wamid: string): Promise<void> {
   if (receipt) await advanceMessageStatus(db, wamid, receipt.status, receipt.occurred_at, receipt.errors);
 }
 
+export interface ReservedOutbound {
+  conversation_id: string;
+  wamid: string | null;
+  send_started_at: Date | null;
+  /** Reserved just now: no earlier attempt exists. */
+  fresh: boolean;
+}
+
 export interface OutboundIntent {
   waId: string;
   clientKey: string;
@@ -129,21 +137,24 @@ export interface OutboundIntent {
 
 /**
  * One round trip before a send (it is on the reply's critical path): makes sure the conversation
- * exists, stores the outbound row under its client key as pending, and returns the wamid already
- * stored for that key when an earlier attempt got as far as WhatsApp.
+ * exists, stores the outbound row under its client key as pending with send_started_at = now (the
+ * caller sends right away), and otherwise returns the row an earlier attempt left: its wamid, if
+ * that attempt (or Meta's receipt) stored one, and its send_started_at, if it may have sent.
  */
 export async function reserveOutbound(
   db: Db,
   intent: OutboundIntent,
   content: { kind: 'text' | 'media' | 'template' },
   provider: string,
-): Promise<{ conversation_id: string; wamid: string | null }> {
-  const metadata = JSON.stringify({ provider, ...(intent.operator ? { operator: intent.operator } : {}) });
+  /** Extra metadata, e.g. {llm: 'offline'} on a bot message sent without a model. */
+  labels?: Record<string, string>,
+): Promise<ReservedOutbound> {
+  const metadata = JSON.stringify({ provider, ...(intent.operator ? { operator: intent.operator } : {}), ...labels });
   // Media as WhatsApp names it (image, document, ...), like inbound rows; the MIME type is in `media`.
   const messageType = content.kind === 'media' ? mediaKind(intent.media?.mimeType) : content.kind;
   const body = intent.text ?? intent.template?.text ?? intent.media?.caption ?? '';
   const media = intent.media ? JSON.stringify(intent.media) : null;
-  const { rows } = await sql<{ conversation_id: string; wamid: string | null }>`
+  const { rows } = await sql<ReservedOutbound>`
     with new_conversation as (
       insert into conversations (wa_id, mode, needs_human, updated_at)
       values (${intent.waId}, 'bot', false, now())
@@ -154,14 +165,14 @@ export async function reserveOutbound(
       union all select id from conversations where wa_id = ${intent.waId}
       limit 1
     ), reserved as (
-      insert into messages (conversation_id, direction, sender_type, client_key, message_type, content, media, metadata, delivery_status, created_at)
-      select id, 'outbound', ${intent.senderType}, ${intent.clientKey}, ${messageType}, ${body}, ${media}::jsonb, ${metadata}::jsonb, 'pending', now()
+      insert into messages (conversation_id, direction, sender_type, client_key, message_type, content, media, metadata, delivery_status, created_at, send_started_at)
+      select id, 'outbound', ${intent.senderType}, ${intent.clientKey}, ${messageType}, ${body}, ${media}::jsonb, ${metadata}::jsonb, 'pending', now(), now()
       from conversation
       on conflict (client_key) do nothing
-      returning conversation_id, wamid
+      returning conversation_id, wamid, send_started_at
     )
-    select conversation_id, wamid from reserved
-    union all select conversation_id, wamid from messages where client_key = ${intent.clientKey}
+    select conversation_id, wamid, send_started_at, true as fresh from reserved
+    union all select conversation_id, wamid, send_started_at, false from messages where client_key = ${intent.clientKey}
   `.execute(db);
   const row = rows[0];
   if (!row) throw new Error(`could not reserve outbound message ${intent.clientKey}`);

@@ -5,6 +5,8 @@ import * as campaigns from '../../migrations/2026-11-23T0002_contacts_templates_
 import * as leads from '../../migrations/2026-11-23T0003_leads';
 import * as users from '../../migrations/2026-11-23T0004_users';
 import * as llmUsage from '../../migrations/2026-11-23T0005_llm_usage';
+import * as streamIndex from '../../migrations/2026-11-23T0006_conversation_stream_index';
+import * as sendStarted from '../../migrations/2026-11-23T0007_message_send_started';
 
 /** Listed explicitly, in order: no directory scanning, so bundling and renames cannot reorder them. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -13,6 +15,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T0003_leads': leads,
   '2026-11-23T0004_users': users,
   '2026-11-23T0005_llm_usage': llmUsage,
+  '2026-11-23T0006_conversation_stream_index': streamIndex,
+  '2026-11-23T0007_message_send_started': sendStarted,
 };
 
 class ListedMigrations implements MigrationProvider {

@@ -39,6 +39,8 @@ export interface MessagesTable {
   error: Json | null;
   created_at: Timestamp;
   recorded_at: Generated<Date>;
+  /** Outbound: handed to the provider at this time, outcome not yet known (a send in doubt). */
+  send_started_at: Timestamp | null;
 }
 
 export interface DeliveryReceiptsTable {

@@ -52,7 +52,7 @@ export async function updateTemplate(db: Db, id: number, changes: TemplateChange
     .executeTakeFirst();
 }
 
-/** True when a row was deleted; a campaign still using it makes Postgres refuse (23503). */
+/** True when a row was deleted; a campaign still using it makes Postgres refuse (23503; 23001 on Postgres 18). */
 export async function deleteTemplate(db: Db, id: number): Promise<boolean> {
   const result = await db.deleteFrom('templates').where('id', '=', id).executeTakeFirst();
   return result.numDeletedRows > 0n;

@@ -4,6 +4,7 @@ import { createSender } from '../channels';
 import { loadConfigOrExit } from '../config';
 import { createDb } from '../db/database';
 import { ChatModel } from '../llm/chat-model';
+import { describeLlm, OFFLINE_LLM, OFFLINE_MODEL, OfflineResponder } from '../llm/offline-responder';
 import { loadSystemPrompt } from '../llm/system-prompt';
 import { createLogger } from '../logger';
 import { startMetricsServer } from '../metrics/server';
@@ -29,19 +30,21 @@ async function main(): Promise<void> {
   );
   await admin.close();
 
-  if (!config.OPENAI_API_KEY) {
-    log.warn('OPENAI_API_KEY is not set: LLM calls will fail and chats get the fallback reply with NeedsHuman=true');
-  }
   const db = createDb(config.DATABASE_URL);
-  const llm = new ChatModel({
-    apiKey: config.OPENAI_API_KEY,
-    baseUrl: config.OPENAI_BASE_URL,
-    model: config.OPENAI_MODEL,
-    systemPrompt: loadSystemPrompt(config.LLM_SYSTEM_PROMPT_FILE),
-    temperature: config.LLM_TEMPERATURE,
-    maxTokens: config.LLM_MAX_TOKENS,
-    timeoutMs: config.LLM_TIMEOUT_MS,
-  });
+  // No key: a labelled offline responder answers (local runs), rather than every chat failing.
+  const llm = config.OPENAI_API_KEY
+    ? new ChatModel({
+        apiKey: config.OPENAI_API_KEY,
+        baseUrl: config.OPENAI_BASE_URL,
+        model: config.OPENAI_MODEL,
+        systemPrompt: loadSystemPrompt(config.LLM_SYSTEM_PROMPT_FILE),
+        temperature: config.LLM_TEMPERATURE,
+        maxTokens: config.LLM_MAX_TOKENS,
+        timeoutMs: config.LLM_TIMEOUT_MS,
+      })
+    : new OfflineResponder();
+  const llmName = describeLlm({ apiKey: config.OPENAI_API_KEY, model: config.OPENAI_MODEL, baseUrl: config.OPENAI_BASE_URL });
+  if (!config.OPENAI_API_KEY) log.warn(`LLM: ${OFFLINE_LLM} (set OPENAI_API_KEY for real answers)`);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   // Activities signal chats and manage campaign Schedules over the worker's own connection.
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
@@ -49,10 +52,11 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps: { db, llm, llmModel: config.OPENAI_MODEL, whatsapp: createSender(config, log), log, settings: chatSettingsFromConfig(config), temporal },
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    deps: { db, llm, llmModel: config.OPENAI_API_KEY ? config.OPENAI_MODEL : OFFLINE_MODEL, whatsapp: createSender(config, log), log, settings: chatSettingsFromConfig(config), sendConfirmGraceMs: config.CHAT_SEND_CONFIRM_GRACE_MS, temporal },
   });
   log.info(
-    { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, provider: config.WHATSAPP_PROVIDER },
+    { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, provider: config.WHATSAPP_PROVIDER, llm: llmName },
     'worker started',
   );
   // LLM and send series live in this process, so it serves its own /metrics (src/metrics/registry.ts).

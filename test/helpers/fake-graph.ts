@@ -64,9 +64,16 @@ export class FakeGraph extends HttpFake {
     };
     const body = JSON.stringify(webhookBody({ statuses: [status] }));
     const { url, appSecret } = this.receiptsTo!;
-    await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, appSecret) }, body }).catch(
-      () => undefined,
-    );
+    // Like Meta, a delivery the webhook did not take (5xx, or no answer) is tried again, here
+    // every second for a minute (Meta keeps at it for days).
+    for (let attempt = 0; attempt < 60; attempt++) {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, appSecret) }, body }).catch(
+        () => undefined,
+      );
+      if (res && res.status < 500) return;
+      if (!this.receiptsTo) return;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 
   sentTo(waId: string): GraphSend[] {

@@ -9,6 +9,7 @@ import { createApp } from '../../src/api/app';
 import type { ApiKey } from '../../src/api/auth';
 import { tokenSettings } from '../../src/auth/tokens';
 import type { AppDeps } from '../../src/api/deps';
+import type { ActivityDeps } from '../../src/activities';
 import type { WhatsAppSender } from '../../src/channels/types';
 import { signBody } from '../../src/api/webhook/signature';
 import { createDb, type Db } from '../../src/db/database';
@@ -96,6 +97,8 @@ export interface HarnessOptions {
   bodyLimit?: string;
   /** The API's Twilio webhook settings; without them the Twilio webhook refuses everything. */
   twilio?: AppDeps['twilio'];
+  /** The worker's model instead of the one at `llm` (e.g. the OfflineResponder), and how /health names it. */
+  llm?: { model: ActivityDeps['llm']; label: string };
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -109,7 +112,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const taskQueue = `test-${randomUUID()}`;
 
   const nativeConnection = await NativeConnection.connect({ address });
-  const deps = workerDeps({ connection: nativeConnection, db: workerDb, graphUrl: graph.url, llmUrl: llm.url, settings, log, sender: opts.sender });
+  const deps = workerDeps({ connection: nativeConnection, db: workerDb, graphUrl: graph.url, llmUrl: llm.url, settings, log, sender: opts.sender, llm: opts.llm?.model });
   const newWorker = () =>
     createWorker({
       connection: nativeConnection,
@@ -137,6 +140,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     bodyLimit: opts.bodyLimit,
     tokens: TEST_TOKENS,
     twilio: opts.twilio,
+    llmLabel: opts.llm?.label,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -18,14 +18,19 @@ export function workerDeps(opts: {
   log: Logger;
   /** Replaces the Graph client (graphUrl is then unused). */
   sender?: WhatsAppSender;
+  /** Replaces the model at llmUrl, e.g. with the OfflineResponder. */
+  llm?: ActivityDeps['llm'];
+  /** How long a retried send waits for the receipt of an earlier attempt; short by default. */
+  sendConfirmGraceMs?: number;
 }): ActivityDeps {
   return {
     temporal: new Client({ connection: opts.connection }),
     db: opts.db,
     log: opts.log,
     settings: opts.settings,
+    sendConfirmGraceMs: opts.sendConfirmGraceMs ?? 1500,
     llmModel: 'test-model',
-    llm: new ChatModel({
+    llm: opts.llm ?? new ChatModel({
       apiKey: 'sk-test',
       baseUrl: `${opts.llmUrl}/v1`,
       model: 'test-model',

@@ -22,6 +22,7 @@ async function main(): Promise<void> {
       llmUrl: env('WORKER_LLM_URL'),
       settings: JSON.parse(env('WORKER_SETTINGS')),
       log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      sendConfirmGraceMs: process.env.WORKER_SEND_CONFIRM_GRACE_MS ? Number(process.env.WORKER_SEND_CONFIRM_GRACE_MS) : undefined,
     }),
     workflowBundle: { codePath: env('TEST_WORKFLOW_BUNDLE') },
   });

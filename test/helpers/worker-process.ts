@@ -5,7 +5,9 @@ import type { ChatSettings } from '../../src/workflows/definitions';
 /** A worker in a child process: started, and killed with SIGKILL as a crash would. */
 export class WorkerProcess {
   private child?: ChildProcess;
-  constructor(private readonly opts: { taskQueue: string; graphUrl: string; llmUrl: string; settings: ChatSettings }) {}
+  constructor(
+    private readonly opts: { taskQueue: string; graphUrl: string; llmUrl: string; settings: ChatSettings; sendConfirmGraceMs?: number },
+  ) {}
 
   async start(): Promise<void> {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'worker-main.ts')], {
@@ -15,6 +17,7 @@ export class WorkerProcess {
         WORKER_GRAPH_URL: this.opts.graphUrl,
         WORKER_LLM_URL: this.opts.llmUrl,
         WORKER_SETTINGS: JSON.stringify(this.opts.settings),
+        ...(this.opts.sendConfirmGraceMs === undefined ? {} : { WORKER_SEND_CONFIRM_GRACE_MS: String(this.opts.sendConfirmGraceMs) }),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -65,11 +65,19 @@ test('the twilio provider needs its account, token and sender number', () => {
 test('limits have seed defaults and a body limit must look like a size', () => {
   expect(parseConfig({})).toMatchObject({
     RATE_LIMIT_PER_MINUTE: 100,
-    RATE_LIMIT_PER_HOUR: 1000,
+    RATE_LIMIT_PER_HOUR: 6000,
     REQUEST_BODY_LIMIT: '256kb',
     INBOUND_RATE_LIMIT_MESSAGES: 10,
     INBOUND_RATE_LIMIT_WINDOW_MS: 60_000,
   });
   expect(() => parseConfig({ REQUEST_BODY_LIMIT: 'huge' })).toThrow(/^Invalid configuration: REQUEST_BODY_LIMIT must look like/);
   expect(() => parseConfig({ RATE_LIMIT_PER_MINUTE: '0' })).toThrow(/RATE_LIMIT_PER_MINUTE/);
+});
+
+test('a retried chat send waits up to 10 s for the receipt of an earlier attempt; at most 15 s', () => {
+  expect(parseConfig({}).CHAT_SEND_CONFIRM_GRACE_MS).toBe(10_000);
+  expect(parseConfig({ CHAT_SEND_CONFIRM_GRACE_MS: '0' }).CHAT_SEND_CONFIRM_GRACE_MS).toBe(0);
+  expect(() => parseConfig({ CHAT_SEND_CONFIRM_GRACE_MS: '20000' })).toThrow(
+    'Invalid configuration: CHAT_SEND_CONFIRM_GRACE_MS must be at most 15000 (the send activity times out after 30 s)',
+  );
 });

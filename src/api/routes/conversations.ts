@@ -7,6 +7,7 @@ import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { phoneField } from '../phone';
 import { READ, route } from '../route-doc';
+import { mountConversationStream } from './conversation-stream';
 
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
@@ -65,7 +66,15 @@ const ConversationView = z.object({
 });
 
 const ConversationList = z.object({
-  conversations: z.array(ConversationView.extend({ message_count: z.number().int(), last_message: z.string().nullable() })),
+  conversations: z.array(
+    ConversationView.extend({
+      message_count: z.number().int(),
+      last_message: z
+        .object({ content: z.string(), timestamp: z.string().describe('ISO 8601'), sender_type: z.enum(['user', 'bot', 'operator', 'campaign']) })
+        .nullable()
+        .describe('The newest message, whoever sent it'),
+    }),
+  ),
   total: z.number().int(),
   limit: z.number().int(),
   offset: z.number().int(),
@@ -137,6 +146,7 @@ async function requireConversation(deps: AppDeps, id: string) {
 /** Seed 000's conversation reads, from the Postgres record. */
 export function conversationsRouter(deps: AppDeps): Router {
   const router = Router();
+  mountConversationStream(router, deps); // GET /stream: before '/:id', which would take "stream" for an id
   router.get(
     '/',
     route({

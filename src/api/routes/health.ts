@@ -14,6 +14,7 @@ const Health = z.object({
   }),
   timestamp: z.string(),
   version: z.string(),
+  llm: z.string().optional().describe('The LLM answering chats: "offline responder" (no OPENAI_API_KEY) or "<model> at <host>"'),
 });
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -61,6 +62,7 @@ export function healthRouter(deps: AppDeps): Router {
       },
       timestamp: new Date().toISOString(),
       version: deps.version,
+      llm: deps.llmLabel,
     });
   });
 
@@ -73,6 +75,7 @@ export function healthRouter(deps: AppDeps): Router {
         name: 'whatsapp-temporal',
         version: deps.version,
         docs: '/docs',
+        console: '/console',
         openapi: '/openapi.json',
         health: '/health',
         metrics: '/metrics',

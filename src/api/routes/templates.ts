@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { PG_FOREIGN_KEY_VIOLATION, isUniqueViolation, pgError } from '../../db/pg-errors';
+import { PG_FOREIGN_KEY_VIOLATION, PG_RESTRICT_VIOLATION, isUniqueViolation, pgError } from '../../db/pg-errors';
 import type { Template } from '../../db/schema';
 import {
   campaignIdsUsingTemplate,
@@ -160,7 +160,8 @@ export function templatesRouter(deps: AppDeps): Router {
       await deleteTemplate(deps.db, id);
     } catch (err) {
       // The foreign key decides (no check-then-delete race); the lookup only explains the refusal.
-      if (pgError(err).code !== PG_FOREIGN_KEY_VIOLATION) throw err;
+      const { code } = pgError(err);
+      if (code !== PG_FOREIGN_KEY_VIOLATION && code !== PG_RESTRICT_VIOLATION) throw err;
       const campaignIds = await campaignIdsUsingTemplate(deps.db, id);
       throw new HttpError('CONFLICT', `Template ${id} is used by ${campaignIds.length} campaign(s)`, { campaign_ids: campaignIds });
     }

@@ -1,0 +1,139 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api } from './api.js';
+import { html } from './html.js';
+import { follow } from './live.js';
+import { Composer } from './composer.js';
+import { byMessageId, ErrorNote, fullTime, ModeBadge, NeedsHumanBadge, shortTime } from './ui.js';
+
+const WINDOW_MS = 24 * 3600_000;
+
+/** Adds or replaces messages by id (a delivery receipt arrives as the same message again). */
+function mergeMessages(current, incoming) {
+  const byId = new Map(current.map((m) => [m.id, m]));
+  for (const m of incoming) byId.set(m.id, { ...byId.get(m.id), ...m });
+  return [...byId.values()].sort(byMessageId);
+}
+
+/** One conversation, live: its messages, who holds it, and the operator's controls. */
+export function Chat({ id, config }) {
+  const [conversation, setConversation] = useState();
+  const [messages, setMessages] = useState([]);
+  const [loadError, setLoadError] = useState();
+  const [actionError, setActionError] = useState();
+  const [busy, setBusy] = useState(false);
+  const bottom = useRef();
+  // The mode the API just confirmed: Postgres records it a moment after the workflow has it, so a
+  // read in between must not flip the buttons back.
+  const confirmedMode = useRef();
+
+  // The conversation and its newest 100 messages from the plain API.
+  const load = async () => {
+    const { messages: newest, ...rest } = await api('GET', `/api/v1/conversations/${id}`);
+    const confirmed = confirmedMode.current;
+    if (confirmed && Date.now() < confirmed.until && rest.mode !== confirmed.mode) Object.assign(rest, { mode: confirmed.mode, needs_human: false });
+    setConversation(rest);
+    setMessages((current) => mergeMessages(current, newest));
+    setLoadError(undefined);
+  };
+
+  useEffect(() => {
+    return follow(`/api/v1/conversations/stream?conversation_id=${encodeURIComponent(id)}`, {
+      refresh: load,
+      onError: setLoadError,
+      onEvent: (type, data) => {
+        // message: a new one; message_update: a delivery receipt (or the wamid) for one already shown.
+        if ((type === 'message' || type === 'message_update') && data?.id) setMessages((current) => mergeMessages(current, [data]));
+        if (type === 'conversation' && data) setConversation((current) => current && { ...current, ...data, id: current.id });
+      },
+    });
+  }, [id]);
+
+  const lastId = messages[messages.length - 1]?.id;
+  useEffect(() => bottom.current?.scrollIntoView({ block: 'end' }), [lastId]);
+
+  if (!conversation) {
+    return html`<section class="chat"><${ErrorNote} error=${loadError} />${loadError ? null : html`<p class="muted pad">Loading…</p>`}</section>`;
+  }
+
+  const c = conversation;
+  const operatorHolds = c.mode === 'operator';
+  /** Posts an operator action; `mode` is who holds the chat once it succeeded (takeover, handback). */
+  async function act(path, body, mode) {
+    setBusy(true);
+    setActionError(undefined);
+    try {
+      await api('POST', path, body);
+      if (mode) {
+        // Either hand clears NeedsHuman: the operator has dealt with it.
+        confirmedMode.current = { mode, until: Date.now() + 5000 };
+        setConversation((current) => ({ ...current, mode, needs_human: false }));
+      }
+      // Done even if this read fails: the composer must not offer to send the message again.
+      await load().catch(setLoadError);
+      return true;
+    } catch (err) {
+      setActionError(err);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return html`<section class="chat" data-conversation-id=${c.id} data-mode=${c.mode}>
+    <header class="chat-header">
+      <div>
+        <h2>${c.contact_name ?? `+${c.phone}`}</h2>
+        <div class="row-meta">
+          <span class="muted">+${c.phone}</span>
+          <${ModeBadge} mode=${c.mode} />
+          <${NeedsHumanBadge} on=${c.needs_human} />
+          ${operatorHolds && c.operator ? html`<span class="muted">held by ${c.operator}</span>` : null}
+          <${WindowNote} lastInboundAt=${c.last_inbound_at} />
+        </div>
+      </div>
+      <div class="chat-actions">
+        <a class="button" href=${temporalLink(config, c.workflow_id)} target="_blank" rel="noopener" title="The chat's workflow in the Temporal Web UI">
+          Workflow ↗
+        </a>
+        ${operatorHolds
+          ? html`<button class="primary" disabled=${busy} onClick=${() => act('/api/v1/handback', { phone: c.phone }, 'bot')}>Hand back to bot</button>`
+          : html`<button class="primary" disabled=${busy} onClick=${() => act('/api/v1/takeover', { phone: c.phone }, 'operator')}>Take over</button>`}
+      </div>
+    </header>
+    <${ErrorNote} error=${actionError ?? loadError} onClose=${() => (setActionError(undefined), setLoadError(undefined))} />
+    <ol class="messages">
+      ${messages.map((m) => html`<${MessageBubble} key=${m.id} m=${m} />`)}
+      <li ref=${bottom} class="end" aria-hidden="true"></li>
+    </ol>
+    <${Composer} enabled=${operatorHolds} send=${(message) => act('/api/v1/operator-message', { phone: c.phone, message })} />
+  </section>`;
+}
+
+export const temporalLink = (config, workflowId) =>
+  `${config.temporal_ui_url}/namespaces/${encodeURIComponent(config.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+
+function WindowNote({ lastInboundAt }) {
+  if (!lastInboundAt) return null;
+  const closes = new Date(lastInboundAt).getTime() + WINDOW_MS;
+  return closes > Date.now()
+    ? html`<span class="muted" title="Free-form messages are allowed until then">24 h window open until ${shortTime(new Date(closes).toISOString())}</span>`
+    : html`<span class="warn" title="Outside the 24 h window only templates can be sent">24 h window closed</span>`;
+}
+
+const STATUS_MARKS = { pending: '…', sent: '✓', delivered: '✓✓', read: '✓✓ read', failed: 'failed' };
+
+function MessageBubble({ m }) {
+  return html`<li class=${`message ${m.direction} from-${m.sender_type}`} data-sender=${m.sender_type} data-status=${m.delivery_status}>
+    <div class="bubble">
+      <div class="sender">${m.sender_type}${m.message_type !== 'text' ? ` · ${m.message_type}` : ''}</div>
+      <div class="content">${m.content}</div>
+      <div class="meta">
+        <time title=${fullTime(m.timestamp)}>${shortTime(m.timestamp)}</time>
+        ${m.direction === 'outbound' ? html`<span class=${`status ${m.delivery_status}`} title=${m.delivery_status}>${STATUS_MARKS[m.delivery_status] ?? m.delivery_status}</span>` : null}
+      </div>
+      ${m.delivery_status === 'failed' && m.error ? html`<div class="failure">${describeError(m.error)}</div>` : null}
+    </div>
+  </li>`;
+}
+
+const describeError = (error) => (typeof error === 'string' ? error : (error.message ?? error.title ?? JSON.stringify(error)));
