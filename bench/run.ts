@@ -1,142 +1,184 @@
 /**
- * `npm run bench`: brings up its own Temporal dev server, Postgres database, worker, API and
- * zero-latency Graph / OpenAI servers on loopback, measures, and writes bench/results/latest.json
- * and latest.md. Flags: --bursts N (default 20), --posts N (default 1000), --debounce MS (1000);
- * --webhook-without-worker stops the worker before the webhook phase, to see the API on its own.
- * BENCH_PROFILE=worker (or api) writes V8 CPU profiles of that process to .data/prof.
+ * `npm run bench` (`-- --quick` for a smaller run under 2 minutes): brings up its own Temporal dev
+ * server, Postgres database, worker and API processes and zero-latency Graph / OpenAI servers on
+ * loopback (bench/setup.ts), measures, and writes bench/results/latest.json and latest.md.
+ * Phases, in order, each starting from a quiet system: reply overhead, webhook latency at fixed
+ * loads next to a bare Express floor, the signal-with-start ceiling, end-to-end throughput, one
+ * long chat, worker memory with many idle chats. BENCH_PROFILE=worker (or api) writes V8 CPU
+ * profiles of that process to .data/prof.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { signBody } from '../src/api/webhook/signature';
-import { explainBurst } from './explain-burst';
-import { CHAT_WORKFLOW_TYPE, inboundMessageSignal } from '../src/workflows/definitions';
-import { eventually } from '../test/helpers/eventually';
-import { webhookBody } from '../test/helpers/webhook-payload';
-import { RESULTS_DIR, WEBHOOK_SECRET, flag, startBenchStack, writeLatestHead } from './setup';
+import { CpuMeter, type CpuShares } from './cpu';
+import { idleMemory } from './idle-memory';
+import { longChat } from './long-chat';
+import { ReplyTracker } from './replies';
+import { replyOverhead } from './reply-overhead';
+import { writeResults, type BenchResults } from './report';
+import { flag, startBenchStack } from './setup';
+import { load1, processMemoryMiB, sleep } from './stats';
+import { signalWithStartCeiling, throughput } from './throughput';
+import { messageBody, postSigned, webhookLoad } from './webhook-load';
 
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length) - 1;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))]!;
-}
-
-const summary = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const round = (n: number) => Math.round(n * 10) / 10;
-  return { n: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), min: round(sorted[0]!), max: round(sorted[sorted.length - 1]!) };
+const quick = process.argv.includes('--quick');
+const DEBOUNCE_MS = flag('debounce', 1000);
+const TASK_QUEUE = 'bench';
+const sizes = {
+  webhookRates: [50, 200, 500],
+  webhookSeconds: flag('webhook-seconds', quick ? 1 : 10),
+  bursts: flag('bursts', quick ? 12 : 100),
+  ceilingSeconds: flag('ceiling-seconds', quick ? 3 : 10),
+  ceilingConcurrency: flag('ceiling-concurrency', 64),
+  throughputChats: flag('chats', quick ? 100 : 1000),
+  throughputWarmupSeconds: flag('warmup-seconds', quick ? 3 : 30),
+  throughputWindowSeconds: flag('window-seconds', quick ? 6 : 60),
+  longChatMessages: flag('long-chat', quick ? 600 : 20_000),
+  longChatBurst: flag('long-chat-burst', 200),
+  idleChats: flag('idle-chats', quick ? 800 : 10_000),
+  idleSeconds: flag('idle-seconds', quick ? 2 : 10),
 };
 
 async function main(): Promise<void> {
-  const bursts = flag('bursts', 20);
-  const posts = flag('posts', 1000);
-  const debounceMs = flag('debounce', 1000);
-
-  console.log('starting Temporal dev server, database, worker and API...');
-  const stack = await startBenchStack({ DEBOUNCE_MS: String(debounceMs), DEBOUNCE_MAX_WAIT_MS: String(debounceMs * 5) });
-  const { graph, client } = stack;
-  const url = `${stack.apiUrl}/webhooks/whatsapp`;
-  const post = async (body: string) => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, WEBHOOK_SECRET) }, body });
-    await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`webhook answered ${res.status}`);
+  const started = Date.now();
+  const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+  const loadAvgAtStart = load1();
+  log(`starting Temporal dev server, database, worker and API (${quick ? 'quick' : 'full'} run, load average ${loadAvgAtStart})...`);
+  const stack = await startBenchStack({
+    DEBOUNCE_MS: String(DEBOUNCE_MS),
+    DEBOUNCE_MAX_WAIT_MS: String(DEBOUNCE_MS * 5),
+    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+  });
+  const { apiUrl, client } = stack;
+  const tracker = new ReplyTracker(stack.graph);
+  // The fake LLM keeps every request; the bench reads replies at the Graph server instead.
+  stack.llm.responder = ((answer) => (req) => {
+    stack.llm.requests.length = 0;
+    return answer(req);
+  })(stack.llm.responder);
+  // Each run's wa_ids start with the run's own digits (fresh database and server, but readable logs).
+  const run = String(Date.now() % 1000).padStart(3, '0');
+  const meter = new CpuMeter(
+    { temporal: stack.temporal.process.pid, worker: stack.worker.pid, api: stack.api.pid, bench: process.pid },
+    new URL(stack.databaseUrl).pathname.slice(1),
+  );
+  const cpu: Record<string, CpuShares> = {};
+  const measured = async <T>(name: string, phase: () => Promise<T>): Promise<T> => {
+    const stop = meter.start();
+    const result = await phase();
+    cpu[name] = stop();
+    return result;
   };
-  const run = Date.now();
 
-  // Warm-up: the first workflow tasks pay for the bundle's first load.
-  for (let i = 0; i < 3; i++) await post(JSON.stringify(webhookBody({ messages: [{ from: `1999${run % 1e6}${i}`, text: 'warm up' }] })));
-  await new Promise((r) => setTimeout(r, debounceMs + 1500));
-
-  // The floor for the webhook on this machine in this run: a bare signal-with-start from a plain
-  // client, to workflows no worker polls for, on the idle system before the load, same payload.
-  console.log(`floor: ${posts} bare signal-with-start calls...`);
-  const floor: number[] = [];
-  for (let i = 0; i < posts; i++) {
-    const message = { wamid: `floor-${i}`, waId: `1666${i % 100}`, sentAt: Date.now(), type: 'text', text: `floor ${i}`, answerable: true };
-    const t0 = performance.now();
-    await client.workflow.signalWithStart(CHAT_WORKFLOW_TYPE, {
-      workflowId: `floor-${run}-${i % 100}`,
-      taskQueue: 'bench-floor-nobody-polls',
-      args: [{ waId: message.waId }],
-      signal: inboundMessageSignal,
-      signalArgs: [message],
-    });
-    floor.push(performance.now() - t0);
+  // Warm-up: the first workflow tasks pay for loading the workflow bundle.
+  const warm = Array.from({ length: 5 }, () => tracker.newText());
+  for (const [i, text] of warm.entries()) {
+    tracker.sent(text);
+    await postSigned(`${apiUrl}/webhooks/whatsapp`, messageBody(`19${run}0000${i}`, text));
   }
+  await tracker.settled(warm, 30_000);
+  const workerAtStart = processMemoryMiB(stack.worker.pid);
 
-  console.log(`reply overhead: ${bursts} bursts of 3 messages, DEBOUNCE_MS=${debounceMs}...`);
-  const overheads: number[] = [];
-  let worstBurstWaId = '';
-  let worstOverhead = -Infinity;
-  for (let b = 0; b < bursts; b++) {
-    const waId = `1888${String(run % 1e6).padStart(6, '0')}${String(b).padStart(3, '0')}`;
-    let lastSentAt = 0;
-    for (let m = 0; m < 3; m++) {
-      const body = JSON.stringify(webhookBody({ messages: [{ from: waId, text: `burst ${b} message ${m}` }] }));
-      lastSentAt = Date.now();
-      await post(body);
-      if (m < 2) await new Promise((r) => setTimeout(r, 100));
-    }
-    // The reply's time is the Graph server's own timestamp, so how often this polls does not matter.
-    await eventually(
-      () => {
-        if (graph.sentTo(waId).length === 0) throw new Error(`no reply for burst ${b}`);
-      },
-      debounceMs * 10 + 10_000,
-      5,
-    );
-    const overhead = graph.sentTo(waId)[0]!.at - lastSentAt - debounceMs;
-    if (overhead >= worstOverhead) [worstOverhead, worstBurstWaId] = [overhead, waId];
-    overheads.push(overhead);
-  }
+  log(`reply overhead: ${sizes.bursts} bursts of 3 messages, DEBOUNCE_MS=${DEBOUNCE_MS}...`);
+  const overhead = await measured('replyOverhead', () => replyOverhead({ apiUrl, client, tracker, bursts: sizes.bursts, debounceMs: DEBOUNCE_MS, prefix: `11${run}` }));
+  log(`  p50 ${overhead.overheadMs.p50} ms, p99 ${overhead.overheadMs.p99} ms`);
 
-  const replyBreakdown = await explainBurst(client, worstBurstWaId);
-  if (process.argv.includes('--webhook-without-worker')) {
-    // Diagnostic: the API's own floor, with nothing else using the machine.
-    stack.worker.kill('SIGKILL');
-  }
+  const webhook = await webhookLoad({
+    apiUrl,
+    client,
+    childEnv: stack.childEnv,
+    rates: sizes.webhookRates,
+    seconds: sizes.webhookSeconds,
+    prefix: `12${run}`,
+    tracker,
+    drainTimeoutMs: 600_000,
+    cpu: meter,
+    log,
+  });
 
-  console.log(`webhook latency: ${posts} signed posts, one at a time, over 100 chats...`);
-  const latencies: number[] = [];
-  for (let i = 0; i < posts; i++) {
-    const body = JSON.stringify(webhookBody({ messages: [{ from: `1777${String(run % 1e6).padStart(6, '0')}${String(i % 100).padStart(3, '0')}`, text: `load ${i}` }] }));
-    const t0 = performance.now();
-    await post(body);
-    latencies.push(performance.now() - t0);
-  }
+  log(`ceiling: bare signal-with-start for ${sizes.ceilingSeconds} s, ${sizes.ceilingConcurrency} in flight...`);
+  const ceiling = await measured('ceiling', () => signalWithStartCeiling(client, { seconds: sizes.ceilingSeconds, concurrency: sizes.ceilingConcurrency, chats: 1000, prefix: `13${run}` }));
+  log(`  ${ceiling.perSecond}/s`);
+  await sleep(2000);
 
-  const deciles = Array.from({ length: 10 }, (_, d) => summary(latencies.slice((d * posts) / 10, ((d + 1) * posts) / 10)).p50);
-  console.log(`webhook p50 by tenth of the run: ${deciles.join(' ')}`);
-  const results = {
+  log(`throughput: ${sizes.throughputChats} chats, ${sizes.throughputWarmupSeconds} s warm-up, ${sizes.throughputWindowSeconds} s window...`);
+  const sustained = await throughput({
+    apiUrl,
+    client,
+    tracker,
+    chats: sizes.throughputChats,
+    warmupSeconds: sizes.throughputWarmupSeconds,
+    windowSeconds: sizes.throughputWindowSeconds,
+    drainTimeoutMs: 300_000,
+    prefix: `14${run}`,
+    cpu: meter,
+  });
+  log(`  ${sustained.answeredPerSecond} answered/s, lost ${sustained.lost}, duplicates ${sustained.duplicates}`);
+
+  log(`long chat: ${sizes.longChatMessages} messages in bursts of ${sizes.longChatBurst}...`);
+  const long = await measured('longChat', () => longChat({
+    apiUrl,
+    client,
+    databaseUrl: stack.databaseUrl,
+    tracker,
+    waId: `15${run}000001`,
+    messages: sizes.longChatMessages,
+    burst: sizes.longChatBurst,
+    log,
+  }));
+  log(`  ${long.runs} runs, largest history ${long.largestHistoryEvents} events, failures ${long.failureEvents}, recorded ${long.recordedInbound}`);
+
+  const idle = await measured('idleMemory', () => idleMemory({
+    apiUrl,
+    client,
+    tracker,
+    taskQueue: TASK_QUEUE,
+    targetChats: sizes.idleChats,
+    idleMs: sizes.idleSeconds * 1000,
+    workerPid: stack.worker.pid,
+    temporalPid: stack.temporal.process.pid,
+    prefix: `16${run}`,
+    log,
+  }));
+  log(`  worker RSS ${idle.workerRssMiB} MiB with ${idle.openChats} open chats`);
+
+  const cpus = os.cpus();
+  const results: BenchResults = {
     at: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
-    setup: 'API and worker as separate processes (npm run api / worker entry points), Temporal CLI dev server (in-memory), local Postgres, zero-latency loopback Graph and OpenAI servers',
-    replyOverheadMs: { ...summary(overheads), debounceMs, bursts },
-    webhookLatencyMs: { ...summary(latencies), posts },
-    bareSignalWithStartMs: { ...summary(floor), calls: posts },
-    replyBreakdown,
+    mode: quick ? 'quick' : 'full',
+    flags: process.argv.slice(2),
+    wallSeconds: Math.round((Date.now() - started) / 1000),
+    machine: {
+      cpus: cpus.length,
+      cpuModel: cpus[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      loadAvgAtStart,
+      loadAvgAtEnd: load1(),
+    },
+    setup: {
+      description:
+        'API and worker as separate processes (the npm run api / worker entry points, NODE_ENV=production), Temporal CLI dev server (in-memory), local Postgres, zero-latency loopback Graph and OpenAI servers; the load generator and the fakes run in the bench process, all on the same machine',
+      debounceMs: DEBOUNCE_MS,
+      debounceMaxWaitMs: DEBOUNCE_MS * 5,
+      sizes,
+    },
+    worker: { rssAfterStartMiB: workerAtStart?.rssMiB },
+    replyOverhead: overhead,
+    webhook,
+    ceiling,
+    throughput: { ...sustained, ceilingPerSecond: ceiling.perSecond, ratioToCeiling: Math.round((sustained.answeredPerSecond / ceiling.perSecond) * 1000) / 1000 },
+    longChat: long,
+    idleMemory: idle,
+    unknownReplies: tracker.unknownReplies,
+    messages: tracker.totals(),
+    cpu: {
+      ...Object.fromEntries(webhook.map((s) => [`webhookApi${s.api.offeredPerSecond}`, s.cpu])),
+      ...cpu,
+      throughputWindow: sustained.cpu,
+    },
   };
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-  const md = [
-    `Measured ${results.at} on ${results.machine.cpus} cores (${results.machine.cpu}), Node ${results.machine.node}; ${results.setup}.`,
-    '',
-    '| figure | n | median ms | p99 ms | max ms |',
-    '|---|---|---|---|---|',
-    `| reply overhead (last message of a burst → reply at Graph, minus DEBOUNCE_MS=${debounceMs}) | ${bursts} bursts | ${results.replyOverheadMs.p50} | ${results.replyOverheadMs.p99} | ${results.replyOverheadMs.max} |`,
-    `| webhook 200 latency (signed POST, signal-with-start accepted) | ${posts} posts | ${results.webhookLatencyMs.p50} | ${results.webhookLatencyMs.p99} | ${results.webhookLatencyMs.max} |`,
-    `| floor: bare signal-with-start from a plain client, same server, idle system | ${posts} calls | ${results.bareSignalWithStartMs.p50} | ${results.bareSignalWithStartMs.p99} | ${results.bareSignalWithStartMs.max} |`,
-    '',
-    'Where the slowest burst spent its time (workflow history, ms after its last message was signalled):',
-    '',
-    '```',
-    ...replyBreakdown,
-    '```',
-    '',
-  ].join('\n');
-  writeLatestHead(md);
+  const md = writeResults(results);
   console.log(`\n${md}`);
-
   await stack.stop();
 }
 

@@ -48,11 +48,26 @@ export interface BenchStack {
   client: Client;
   /** http://127.0.0.1:<port> of the API process. */
   apiUrl: string;
+  /** The current worker and API processes (restart() replaces them). */
   worker: ChildProcess;
   api: ChildProcess;
+  /**
+   * Stops one of them with `signal` (kill -9 by default), waits for it to exit and spawns a fresh
+   * one with the same environment; resolves to the new process without waiting for it to be ready.
+   */
+  restart(name: 'worker' | 'api', signal?: NodeJS.Signals): Promise<ChildProcess>;
+  /** The environment the worker and API run with, for any extra process a bench starts. */
+  childEnv: NodeJS.ProcessEnv;
   /** The API with the bench's admin key; resolves to status and parsed JSON body. */
   request(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
   stop(): Promise<void>;
+}
+
+export interface BenchStackOptions {
+  /** The DATABASE_URL the worker and API get, from the fresh database's (e.g. through a TcpProxy). */
+  childDatabaseUrl?: (databaseUrl: string) => string;
+  /** Child logs go to .data/<logPrefix>-<name>.log; "bench" by default. */
+  logPrefix?: string;
 }
 
 /**
@@ -61,7 +76,7 @@ export interface BenchStack {
  * reports a worker polling. `env` adds to or overrides their environment. Their logs (warnings and
  * up) go to .data/bench-<name>.log, to explain any outlier.
  */
-export async function startBenchStack(env: Record<string, string> = {}): Promise<BenchStack> {
+export async function startBenchStack(env: Record<string, string> = {}, options: BenchStackOptions = {}): Promise<BenchStack> {
   const temporal = await startDevServer(ensureTemporalCli(), { port: await freePort() });
   started.push(temporal.process);
   const databaseUrl = `postgres://postgres@127.0.0.1:5432/whatsapp_bench_${Date.now()}`;
@@ -78,7 +93,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     ...process.env,
     NODE_ENV: 'production',
     PORT: String(port),
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: options.childDatabaseUrl?.(databaseUrl) ?? databaseUrl,
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_TASK_QUEUE: 'bench',
     WHATSAPP_PROVIDER: 'meta',
@@ -89,18 +104,26 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     OPENAI_API_KEY: 'sk-bench',
     OPENAI_BASE_URL: `${llm.url}/v1`,
     API_KEYS: `${ADMIN_KEY}:admin`,
+    JWT_SECRET: 'bench-jwt-secret-0123456789abcdef0123456789',
+    // The bench measures the pipeline, not the limits: neither the API's nor the per-user one may bite.
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    RATE_LIMIT_PER_HOUR: '100000000',
+    INBOUND_RATE_LIMIT_MESSAGES: '1000000',
+    WORKER_METRICS_PORT: '0',
     LOG_LEVEL: 'warn',
     ...env,
   };
   mkdirSync(path.join(ROOT, '.data'), { recursive: true });
-  const [worker, api] = (['worker', 'api'] as const).map((name) =>
-    spawn(process.execPath, [...profileArgs(name), '--import', 'tsx', `src/${name}/main.ts`], {
+  const spawnChild = (name: 'worker' | 'api', logFlags: 'w' | 'a') => {
+    const child = spawn(process.execPath, [...profileArgs(name), '--import', 'tsx', `src/${name}/main.ts`], {
       cwd: ROOT,
       env: childEnv,
-      stdio: ['ignore', openSync(path.join(ROOT, '.data', `bench-${name}.log`), 'w'), 'inherit'],
-    }),
-  ) as [ChildProcess, ChildProcess];
-  started.push(worker, api);
+      stdio: ['ignore', openSync(path.join(ROOT, '.data', `${options.logPrefix ?? 'bench'}-${name}.log`), logFlags), 'inherit'],
+    });
+    started.push(child);
+    return child;
+  };
+  const [worker, api] = [spawnChild('worker', 'w'), spawnChild('api', 'w')];
   const apiUrl = `http://127.0.0.1:${port}`;
   await eventually(
     async () => {
@@ -121,14 +144,23 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
 
+  const exited = (c: ChildProcess) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)));
+  const restart: BenchStack['restart'] = async (name, signal = 'SIGKILL') => {
+    const old = stack[name];
+    old.kill(signal);
+    await exited(old);
+    stack[name] = spawnChild(name, 'a');
+    return stack[name];
+  };
+
   const stop = async () => {
-    const children = [worker, api];
+    const children = [stack.worker, stack.api];
     for (const child of children) {
       child.kill('SIGTERM');
       // A worker mid-activity drains first; one that does not exit in time is killed.
       setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
     }
-    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)))));
+    await Promise.all(children.map(exited));
     await admin.close();
     await Promise.all([graph.stop(), llm.stop()]);
     await temporal.stop();
@@ -139,7 +171,8 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     await pgAdmin.end();
   };
 
-  return { temporal, databaseUrl, graph, llm, client, apiUrl, worker, api, request, stop };
+  const stack: BenchStack = { temporal, databaseUrl, graph, llm, client, apiUrl, worker, api, childEnv, restart, request, stop };
+  return stack;
 }
 
 /**
