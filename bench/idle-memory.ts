@@ -5,12 +5,10 @@
  * over the whole run) from /proc. The worker caches at most maxCachedWorkflows of them; the rest
  * are evicted and replayed from history when they next hear something.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { parseConfig } from '../src/config';
 import type { Client } from '@temporalio/client';
 import { CHAT_WORKFLOW_TYPE } from '../src/workflows/definitions';
 import type { ReplyTracker } from './replies';
-import { ROOT } from './setup';
 import { load1, processMemoryMiB, sleep } from './stats';
 import { messageBody, postUntilAccepted } from './webhook-load';
 
@@ -27,10 +25,9 @@ export interface IdleMemoryResult {
   loadAvg: number;
 }
 
+/** The worker's cache size: WORKER_MAX_CACHED_WORKFLOWS as the bench's worker gets it, or the config default. */
 export function maxCachedWorkflows(): number | undefined {
-  const source = readFileSync(path.join(ROOT, 'src', 'worker', 'create-worker.ts'), 'utf8');
-  const match = /maxCachedWorkflows:\s*([\d_]+)/.exec(source);
-  return match ? Number(match[1]!.replace(/_/g, '')) : undefined;
+  return parseConfig({ ...process.env, NODE_ENV: 'development' }).WORKER_MAX_CACHED_WORKFLOWS;
 }
 
 export async function idleMemory(opts: {
