@@ -30,7 +30,7 @@ A comment line (\`: heartbeat\`) every 15 s keeps proxies from closing the strea
 const MAX_BUFFERED = 1 << 20;
 const RETRY_AFTER_SECONDS = 5;
 
-/** GET /api/v1/conversations/:id/messages's item. */
+/** One message as every API answer shows it: GET /conversations/:id, /:id/messages and the stream. */
 export function streamMessageView(m: Message) {
   return {
     id: m.id,

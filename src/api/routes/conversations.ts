@@ -1,13 +1,12 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { getConversation, listConversations, listMessages, senderCounts } from '../../db/conversation-queries';
-import type { Message } from '../../db/schema';
 import { chatWorkflowId } from '../../workflows/definitions';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { phoneField } from '../phone';
 import { READ, route } from '../route-doc';
-import { mountConversationStream } from './conversation-stream';
+import { mountConversationStream, streamMessageView as messageView } from './conversation-stream';
 
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
@@ -110,23 +109,6 @@ function decodeCursor(cursor: string): string {
   throw new HttpError('VALIDATION_ERROR', 'cursor is not valid; use next_cursor from a previous page');
 }
 
-function messageView(m: Message) {
-  return {
-    id: m.id,
-    conversation_id: m.conversation_id,
-    direction: m.direction,
-    sender_type: m.sender_type,
-    wamid: m.wamid,
-    message_type: m.message_type,
-    content: m.content,
-    media: m.media ?? null,
-    metadata: m.metadata ?? null,
-    delivery_status: m.delivery_status,
-    status_updated_at: m.status_updated_at,
-    error: m.error ?? null,
-    timestamp: m.created_at,
-  };
-}
 
 function conversationView(c: NonNullable<Awaited<ReturnType<typeof getConversation>>>) {
   return {
