@@ -5,14 +5,11 @@
  */
 import { sql } from 'kysely';
 import { createDb } from '../src/db/database';
-import { TcpProxy } from './helpers/tcp-proxy';
+import { testPostgresProxy } from './helpers/tcp-proxy';
 
 test('a connection cut mid-query fails the query and the pool recovers', async () => {
-  const direct = new URL(process.env.TEST_DATABASE_URL!);
-  const proxy = await new TcpProxy(direct.hostname, Number(direct.port || 5432)).start();
-  const viaProxy = new URL(direct);
-  viaProxy.host = `127.0.0.1:${proxy.port}`;
-  const db = createDb(viaProxy.toString());
+  const { proxy, url } = await testPostgresProxy();
+  const db = createDb(url);
   const uncaught: unknown[] = [];
   const onUncaught = (err: unknown) => uncaught.push(err);
   process.on('uncaughtException', onUncaught);

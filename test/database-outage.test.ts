@@ -1,15 +1,13 @@
-import { TcpProxy } from './helpers/tcp-proxy';
+import { testPostgresProxy, type TcpProxy } from './helpers/tcp-proxy';
 import { eventually, startHarness, type Harness } from './helpers/harness';
 import { randomPhone } from './helpers/webhook-payload';
 
 let h: Harness;
 let proxy: TcpProxy;
 beforeAll(async () => {
-  const direct = new URL(process.env.TEST_DATABASE_URL!);
-  proxy = await new TcpProxy(direct.hostname, Number(direct.port || 5432)).start();
-  const viaProxy = new URL(direct.toString());
-  viaProxy.port = String(proxy.port);
-  h = await startHarness({ workerDatabaseUrl: viaProxy.toString() });
+  let url: string;
+  ({ proxy, url } = await testPostgresProxy());
+  h = await startHarness({ workerDatabaseUrl: url });
 });
 afterAll(async () => {
   await h?.stop();

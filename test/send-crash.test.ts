@@ -3,7 +3,7 @@ import { temporal as proto } from '@temporalio/proto';
 import { chatWorkflowId } from '../src/workflows/definitions';
 import { FakeGraph, type GraphSend } from './helpers/fake-graph';
 import { APP_SECRET, TEST_SETTINGS, eventually, startHarness, type Harness } from './helpers/harness';
-import { TcpProxy } from './helpers/tcp-proxy';
+import { testPostgresProxy, type TcpProxy } from './helpers/tcp-proxy';
 import { randomPhone } from './helpers/webhook-payload';
 import { WorkerProcess } from './helpers/worker-process';
 
@@ -142,11 +142,9 @@ describe('Postgres cut as WhatsApp takes the reply', () => {
   let p: Harness;
   let proxy: TcpProxy;
   beforeAll(async () => {
-    const direct = new URL(process.env.TEST_DATABASE_URL!);
-    proxy = await new TcpProxy(direct.hostname, Number(direct.port || 5432)).start();
-    const viaProxy = new URL(direct.toString());
-    viaProxy.port = String(proxy.port);
-    p = await startHarness({ workerDatabaseUrl: viaProxy.toString() });
+    let url: string;
+    ({ proxy, url } = await testPostgresProxy());
+    p = await startHarness({ workerDatabaseUrl: url });
   });
   afterAll(async () => {
     await p?.stop();

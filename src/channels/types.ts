@@ -44,12 +44,5 @@ export class SendError extends Error {
   }
 }
 
-/** WhatsApp media kind from a MIME type; Graph needs the kind as the message type. */
-export function mediaKind(mimeType: string | undefined): 'image' | 'audio' | 'video' | 'document' | 'sticker' {
-  if (!mimeType) return 'document';
-  if (mimeType === 'image/webp') return 'sticker';
-  if (mimeType.startsWith('image/')) return 'image';
-  if (mimeType.startsWith('audio/')) return 'audio';
-  if (mimeType.startsWith('video/')) return 'video';
-  return 'document';
-}
+// The kind is decided in the workflow contract, so the chat's context and the providers agree.
+export { mediaKind } from '../workflows/definitions';

@@ -5,6 +5,7 @@ import {
   type ContextMessage,
   type InboundMessage,
   type MediaInfo,
+  mediaKind,
 } from './definitions';
 
 export function newChatState(waId: string): ChatState {
@@ -85,17 +86,7 @@ export function inboundLimitedUntil(state: ChatState, now: number, limit: Inboun
 
 /** How a media message reads in the LLM's context, as inbound media do (see meta-payload.ts). */
 export function describeMedia(media: MediaInfo): string {
-  const mime = media.mimeType ?? '';
-  const kind =
-    mime === 'image/webp'
-      ? 'sticker'
-      : mime.startsWith('image/')
-        ? 'image'
-        : mime.startsWith('audio/')
-          ? 'audio'
-          : mime.startsWith('video/')
-            ? 'video'
-            : 'document';
+  const kind = mediaKind(media.mimeType);
   const label = kind === 'document' && media.filename ? `[document: ${media.filename}]` : `[${kind}]`;
   return media.caption ? `${label} ${media.caption}` : label;
 }

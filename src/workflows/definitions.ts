@@ -17,6 +17,16 @@ export interface MediaInfo {
   sha256?: string;
 }
 
+/** WhatsApp media kind from a MIME type; Graph needs the kind as the message type. */
+export function mediaKind(mimeType: string | undefined): 'image' | 'audio' | 'video' | 'document' | 'sticker' {
+  if (!mimeType) return 'document';
+  if (mimeType === 'image/webp') return 'sticker';
+  if (mimeType.startsWith('image/')) return 'image';
+  if (mimeType.startsWith('audio/')) return 'audio';
+  if (mimeType.startsWith('video/')) return 'video';
+  return 'document';
+}
+
 /** A parsed inbound WhatsApp message: small, never the raw webhook. */
 export interface InboundMessage {
   wamid: string;

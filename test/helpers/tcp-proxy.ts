@@ -48,3 +48,12 @@ export class TcpProxy {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }
+
+/** A proxy in front of the test run's Postgres, and the database URL that goes through it. */
+export async function testPostgresProxy(): Promise<{ proxy: TcpProxy; url: string }> {
+  const direct = new URL(process.env.TEST_DATABASE_URL!);
+  const proxy = await new TcpProxy(direct.hostname, Number(direct.port || 5432)).start();
+  const viaProxy = new URL(direct.toString());
+  viaProxy.host = `127.0.0.1:${proxy.port}`;
+  return { proxy, url: viaProxy.toString() };
+}
