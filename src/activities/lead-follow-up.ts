@@ -126,11 +126,13 @@ export function createLeadFollowUpActivities({ db, temporal, settings }: Pick<Ac
     async flagOverdueLeads(): Promise<{ flagged: number }> {
       const cutoff = new Date(Date.now() - settings.leadOverdueAfterMs);
       // One statement: the flag and its timeline entry are written together or not at all.
+      // A reply's time is WhatsApp's, in whole seconds: a reply in the same second as the
+      // follow-up counts as an answer to it (comparing at that resolution, not ours).
       const { rows } = await sql<{ id: number }>`
         with flagged as (
           update leads set overdue_since = now(), updated_at = now()
           where status not in ('won', 'lost') and overdue_since is null
-            and ((last_follow_up_at < ${cutoff} and (last_reply_at is null or last_reply_at < last_follow_up_at))
+            and ((last_follow_up_at < ${cutoff} and (last_reply_at is null or last_reply_at < date_trunc('second', last_follow_up_at)))
                  or next_follow_up_at < ${cutoff})
           returning id, next_follow_up_at
         )
