@@ -39,6 +39,11 @@ export class CpuMeter {
     private readonly database: string,
   ) {}
 
+  /** Adds (or, with no pid, drops) a process started after the meter, e.g. the floor's worker. */
+  track(name: string, pid: number | undefined): void {
+    this.pids[name] = pid;
+  }
+
   /** Ticks per process name and pid (Postgres backends come and go; each is counted on its own). */
   private sample(): { at: number; ticks: Map<string, Map<number, number>> } {
     const all = new Map<string, Map<number, number>>();

@@ -1,15 +1,14 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { chatWorkflowId } from '../src/workflows/definitions';
 
 const EventType = temporal.api.enums.v1.EventType;
 
 const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
   t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : NaN;
 
-/** The chat's history after its last signal, as "+ms EVENT (activity)" lines: where a reply's time went. */
-export async function explainBurst(client: Client, waId: string): Promise<string[]> {
-  const history = await client.workflow.getHandle(chatWorkflowId(waId)).fetchHistory();
+/** A chat's history after its last signal, as "+ms EVENT (activity)" lines: where a reply's time went. */
+export async function explainBurst(client: Client, workflowId: string): Promise<string[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const events = history.events ?? [];
   const lastSignal = events.map((e) => e.eventType).lastIndexOf(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED);
   const t0 = ms(events[lastSignal]?.eventTime);

@@ -3,12 +3,14 @@
  * every 250 ms (a few in flight, a light load). Overhead = the reply's arrival at the Graph server
  * − (the burst's last message leaving the bench + DEBOUNCE_MS): everything the system adds to the
  * debounce it is asked for (webhook, signal, workflow tasks, LLM and send activities).
+ * `post` is how a message gets in: the signed webhook for the product, a bare signal-with-start
+ * for the minimal chat actor (bench/floor), so both are measured the same way.
  */
 import type { Client } from '@temporalio/client';
 import { explainBurst } from './explain-burst';
 import type { ReplyTracker } from './replies';
 import { load1, sleep, summary, type Summary } from './stats';
-import { messageBody, postSigned } from './webhook-load';
+import type { Post } from './webhook-load';
 
 export interface ReplyOverheadResult {
   bursts: number;
@@ -23,14 +25,15 @@ export interface ReplyOverheadResult {
 }
 
 export async function replyOverhead(opts: {
-  apiUrl: string;
+  post: Post;
+  /** The workflow id of a wa_id's chat, to explain the slowest burst from its history. */
+  workflowId: (waId: string) => string;
   client: Client;
   tracker: ReplyTracker;
   bursts: number;
   debounceMs: number;
   prefix: string;
 }): Promise<ReplyOverheadResult> {
-  const url = `${opts.apiUrl}/webhooks/whatsapp`;
   let failedPosts = 0;
   const one = async (b: number): Promise<{ waId: string; overhead: number }> => {
     const waId = `${opts.prefix}${String(b).padStart(5, '0')}`;
@@ -41,7 +44,7 @@ export async function replyOverhead(opts: {
       lastText = opts.tracker.newText();
       lastSentAt = Date.now();
       opts.tracker.sent(lastText, lastSentAt);
-      if ((await postSigned(url, messageBody(waId, lastText))) !== 200) failedPosts++;
+      if ((await opts.post(waId, lastText)) !== 200) failedPosts++;
     }
     const answeredAt = await Promise.race([opts.tracker.answered(lastText), sleep(opts.debounceMs * 10 + 30_000).then(() => NaN)]);
     return { waId, overhead: answeredAt - lastSentAt - opts.debounceMs };
@@ -59,7 +62,7 @@ export async function replyOverhead(opts: {
     overheadMs: summary(results.map((r) => r.overhead)),
     failedPosts,
     unanswered: results.filter((r) => Number.isNaN(r.overhead)).length,
-    slowestBurst: await explainBurst(opts.client, slowest.waId),
+    slowestBurst: await explainBurst(opts.client, opts.workflowId(slowest.waId)),
     loadAvg: load1(),
   };
 }

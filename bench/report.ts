@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CpuShares } from './cpu';
+import { floorSection, floorTargetRows, type FloorRatios, type FloorResults } from './floor/floor-report';
 import type { IdleMemoryResult } from './idle-memory';
 import type { LongChatResult } from './long-chat';
 import type { ReplyOverheadResult } from './reply-overhead';
@@ -21,10 +22,14 @@ export interface BenchResults {
   webhook: WebhookLoadStep[];
   ceiling: CeilingResult;
   throughput: ThroughputResult & { ceilingPerSecond: number; ratioToCeiling: number };
+  /** The minimal chat actor on the same server and load (bench/floor); absent with --no-floor. */
+  floor?: FloorResults;
+  /** The product's figures over their floors, the issue 14 targets (bench/floor/floor-report.ts). */
+  ratios: FloorRatios;
   longChat: LongChatResult;
   idleMemory: IdleMemoryResult;
   unknownReplies: number;
-  /** Every message the bench sent through the webhook and got accepted, by the end of the run. */
+  /** Every message the bench got accepted (webhook, or the floor's signal-with-start), by the end of the run. */
   messages: { messages: number; unanswered: number; answeredTwice: number };
   /** Cores each process used, per phase (webhook: while the API was under load; throughput: its window). */
   cpu: Record<string, CpuShares>;
@@ -41,7 +46,7 @@ export const TARGETS = {
   quickSeconds: 120,
 };
 
-const CPU_COLUMNS = ['temporal', 'worker', 'api', 'postgres', 'bench'];
+const CPU_COLUMNS = ['temporal', 'worker', 'floor', 'api', 'postgres', 'bench'];
 const verdict = (ok: boolean) => (ok ? 'pass' : '**miss**');
 /** A figure measured below the target's scale can miss, but cannot pass. */
 const scaled = (ok: boolean, atScale: boolean) => (!ok ? '**miss**' : atScale ? 'pass' : 'ok at this scale');
@@ -68,6 +73,7 @@ export function writeResults(r: BenchResults): string {
     `| reply overhead p99 | < ${TARGETS.replyOverheadP99Ms} ms | ${o.p99} ms (max ${o.max}) | ${verdict(o.p99 < TARGETS.replyOverheadP99Ms)} |`,
     `| sustained end-to-end throughput, ${n(t.chats)} concurrent chats${scale} | ≥ ${TARGETS.answeredPerSecond} messages/s, nothing lost | ${t.answeredPerSecond} messages/s answered over ${t.windowSeconds} s; ${t.lost} lost, ${t.duplicates} answered twice; message → reply p50 ${t.endToEndMs.p50} ms | ${verdict(t.answeredPerSecond >= TARGETS.answeredPerSecond && t.lost === 0 && t.duplicates === 0)} |`,
     `| ceiling: bare client signal-with-start, same server, ${r.ceiling.concurrency} in flight | | ${r.ceiling.perSecond}/s (p50 ${r.ceiling.latencyMs.p50} ms); our throughput = ${(t.ratioToCeiling * 100).toFixed(1)} % of it | |`,
+    ...floorTargetRows(r),
     `| one chat taking ${n(l.messages)} messages${scale} | ${n(TARGETS.longChatMessages)}, no failure, all recorded | ${l.continueAsNew} continue-as-new, largest history ${n(l.largestHistoryEvents)} events / ${(l.largestHistoryBytes / 2 ** 20).toFixed(1)} MiB, ${l.failureEvents} failure events, ${n(l.recordedDistinctWamids)} recorded, ${l.unanswered} unanswered, ${l.seconds} s | ${scaled(longOk, l.messages >= TARGETS.longChatMessages)} |`,
     `| worker RSS with ${n(m.openChats)} open idle chats${scale} | < ${TARGETS.idleRssMiB} MiB with ${n(TARGETS.idleChats)} | ${m.workerRssMiB} MiB (${r.worker.rssAfterStartMiB} MiB after start, peak ${m.workerPeakRssMiB} MiB; cache holds at most ${m.maxCachedWorkflows} workflows) | ${scaled((m.workerRssMiB ?? Infinity) < TARGETS.idleRssMiB, m.openChats >= TARGETS.idleChats)} |`,
     ...(r.mode === 'quick' ? [`| --quick wall time | < ${TARGETS.quickSeconds} s | ${r.wallSeconds} s | ${verdict(r.wallSeconds < TARGETS.quickSeconds)} |`] : []),
@@ -83,7 +89,7 @@ export function writeResults(r: BenchResults): string {
     '|---|---|---|---|',
     ...rows,
     '',
-    `All phases: ${n(r.messages.messages)} messages accepted by the webhook, ${r.messages.unanswered} never answered, ${r.messages.answeredTwice} answered twice; ${r.unknownReplies} replies named no bench message (a post answered 5xx whose signal still reached Temporal is answered, and Meta would deliver it again: the chat drops the copy by its wamid).`,
+    `All phases: ${n(r.messages.messages)} messages accepted (by the webhook, or for the minimal chat actor by signal-with-start), ${r.messages.unanswered} never answered, ${r.messages.answeredTwice} answered twice; ${r.unknownReplies} replies named no bench message (a post answered 5xx whose signal still reached Temporal is answered, and Meta would deliver it again: the chat drops the copy by its wamid).`,
     '',
     'Webhook steps (open loop; latency from each request\'s scheduled time to its answer; "Temporal alone" is the API\'s signal-with-start from a bare client at the same rate, on a queue nobody polls; "API without worker work" is a second API process whose chats go to a queue nobody polls; the worker answers every message after each step, before the next):',
     '',
@@ -91,6 +97,7 @@ export function writeResults(r: BenchResults): string {
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...steps,
     '',
+    ...floorSection(r),
     'Cores used per process (CPU seconds / wall seconds, from /proc; the machine has ' + r.machine.cpus + '):',
     '',
     `| phase | ${CPU_COLUMNS.join(' | ')} |`,

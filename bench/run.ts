@@ -4,11 +4,17 @@
  * loopback (bench/setup.ts), measures, and writes bench/results/latest.json and latest.md.
  * Phases, in order, each starting from a quiet system: reply overhead, webhook latency at fixed
  * loads next to a bare Express floor, the signal-with-start ceiling, end-to-end throughput, one
- * long chat, worker memory with many idle chats. BENCH_PROFILE=worker (or api) writes V8 CPU
- * profiles of that process to .data/prof.
+ * long chat, worker memory with many idle chats. Reply overhead and throughput are each run first
+ * on a minimal chat actor (bench/floor: one timer, one activity, its own worker process, driven by
+ * signal-with-start) and the product's figures are reported as ratios to it, as is the webhook's
+ * p99 at 200 posts/s to the same API's without worker work (`--no-floor` skips the actor).
+ * BENCH_PROFILE=worker (or api) writes V8 CPU profiles of that process to .data/prof.
  */
 import os from 'node:os';
 import { CpuMeter, type CpuShares } from './cpu';
+import { withFloorWorker, type FloorSessionOptions } from './floor/floor-bench';
+import { floorWorkflowId } from './floor/floor-definitions';
+import { FLOOR_TARGETS, ratio, ratiosToFloor, webhookStepAt200, type FloorResults } from './floor/floor-report';
 import { idleMemory } from './idle-memory';
 import { longChat } from './long-chat';
 import { ReplyTracker } from './replies';
@@ -17,9 +23,11 @@ import { writeResults, type BenchResults } from './report';
 import { flag, startBenchStack } from './setup';
 import { load1, processMemoryMiB, sleep } from './stats';
 import { signalWithStartCeiling, throughput } from './throughput';
-import { messageBody, postSigned, webhookLoad } from './webhook-load';
+import { chatWorkflowId } from '../src/workflows/definitions';
+import { webhookLoad, webhookPost } from './webhook-load';
 
 const quick = process.argv.includes('--quick');
+const withFloor = !process.argv.includes('--no-floor');
 const DEBOUNCE_MS = flag('debounce', 1000);
 const TASK_QUEUE = 'bench';
 const sizes = {
@@ -49,6 +57,7 @@ async function main(): Promise<void> {
   });
   const { apiUrl, client } = stack;
   const tracker = new ReplyTracker(stack.graph);
+  const post = webhookPost(apiUrl);
   // The fake LLM keeps every request; the bench reads replies at the Graph server instead.
   stack.llm.responder = ((answer) => (req) => {
     stack.llm.requests.length = 0;
@@ -72,14 +81,36 @@ async function main(): Promise<void> {
   const warm = Array.from({ length: 5 }, () => tracker.newText());
   for (const [i, text] of warm.entries()) {
     tracker.sent(text);
-    await postSigned(`${apiUrl}/webhooks/whatsapp`, messageBody(`19${run}0000${i}`, text));
+    await post(`19${run}0000${i}`, text);
   }
   await tracker.settled(warm, 30_000);
   const workerAtStart = processMemoryMiB(stack.worker.pid);
 
+  // The minimal chat actor's phases run just before the product's matching phase, with its own
+  // worker up only for them (bench/floor/floor-bench.ts); same load, same measuring functions.
+  const floorSession = (warmPrefix: string): FloorSessionOptions => ({
+    childEnv: stack.childEnv,
+    client,
+    tracker,
+    meter,
+    settings: { debounceMs: DEBOUNCE_MS, maxWaitMs: DEBOUNCE_MS * 5 },
+    warmPrefix,
+  });
+  const ratioNote = (value: number | undefined, target: string) => (value === undefined ? '' : `; ratio ${value} (target ${target})`);
+
+  const floorOverhead = withFloor
+    ? await withFloorWorker(floorSession(`20${run}`), (floorPost) => {
+        log(`floor reply overhead: the minimal chat actor, ${sizes.bursts} bursts of 3 messages by signal-with-start...`);
+        return measured('floorReplyOverhead', () =>
+          replyOverhead({ post: floorPost, workflowId: floorWorkflowId, client, tracker, bursts: sizes.bursts, debounceMs: DEBOUNCE_MS, prefix: `21${run}` }),
+        );
+      })
+    : undefined;
+  if (floorOverhead) log(`  p50 ${floorOverhead.overheadMs.p50} ms, p99 ${floorOverhead.overheadMs.p99} ms, ${floorOverhead.unanswered} unanswered`);
+
   log(`reply overhead: ${sizes.bursts} bursts of 3 messages, DEBOUNCE_MS=${DEBOUNCE_MS}...`);
-  const overhead = await measured('replyOverhead', () => replyOverhead({ apiUrl, client, tracker, bursts: sizes.bursts, debounceMs: DEBOUNCE_MS, prefix: `11${run}` }));
-  log(`  p50 ${overhead.overheadMs.p50} ms, p99 ${overhead.overheadMs.p99} ms`);
+  const overhead = await measured('replyOverhead', () => replyOverhead({ post, workflowId: chatWorkflowId, client, tracker, bursts: sizes.bursts, debounceMs: DEBOUNCE_MS, prefix: `11${run}` }));
+  log(`  p50 ${overhead.overheadMs.p50} ms, p99 ${overhead.overheadMs.p99} ms${ratioNote(ratio(overhead.overheadMs.p50, floorOverhead?.overheadMs.p50), `p50 ≤ ${FLOOR_TARGETS.replyOverheadP50Ratio} × the floor's`)}`);
 
   const webhook = await webhookLoad({
     apiUrl,
@@ -93,25 +124,37 @@ async function main(): Promise<void> {
     cpu: meter,
     log,
   });
+  const at200 = webhookStepAt200(webhook);
+  if (at200) {
+    log(`  at 200/s: API p99 ${at200.api.latencyMs.p99} ms, API without worker work ${at200.apiWithoutWorker.latencyMs.p99} ms${ratioNote(ratio(at200.api.latencyMs.p99, at200.apiWithoutWorker.latencyMs.p99), `≤ ${FLOOR_TARGETS.webhookP99At200Ratio} ×`)}`);
+  }
 
   log(`ceiling: bare signal-with-start for ${sizes.ceilingSeconds} s, ${sizes.ceilingConcurrency} in flight...`);
   const ceiling = await measured('ceiling', () => signalWithStartCeiling(client, { seconds: sizes.ceilingSeconds, concurrency: sizes.ceilingConcurrency, chats: 1000, prefix: `13${run}` }));
   log(`  ${ceiling.perSecond}/s`);
   await sleep(2000);
 
-  log(`throughput: ${sizes.throughputChats} chats, ${sizes.throughputWarmupSeconds} s warm-up, ${sizes.throughputWindowSeconds} s window...`);
-  const sustained = await throughput({
-    apiUrl,
+  const load = {
     client,
     tracker,
     chats: sizes.throughputChats,
     warmupSeconds: sizes.throughputWarmupSeconds,
     windowSeconds: sizes.throughputWindowSeconds,
     drainTimeoutMs: 300_000,
-    prefix: `14${run}`,
     cpu: meter,
-  });
-  log(`  ${sustained.answeredPerSecond} answered/s, lost ${sustained.lost}, duplicates ${sustained.duplicates}`);
+  };
+  const floorSustained = withFloor
+    ? await withFloorWorker(floorSession(`22${run}`), (floorPost) => {
+        log(`floor throughput: the minimal chat actor, ${sizes.throughputChats} chats by signal-with-start, ${sizes.throughputWarmupSeconds} s warm-up, ${sizes.throughputWindowSeconds} s window...`);
+        return throughput({ ...load, post: floorPost, workflowId: floorWorkflowId, prefix: `23${run}` });
+      })
+    : undefined;
+  if (floorSustained) log(`  ${floorSustained.answeredPerSecond} answered/s, lost ${floorSustained.lost}, duplicates ${floorSustained.duplicates}`);
+  if (floorSustained) await sleep(2000);
+
+  log(`throughput: ${sizes.throughputChats} chats, ${sizes.throughputWarmupSeconds} s warm-up, ${sizes.throughputWindowSeconds} s window...`);
+  const sustained = await throughput({ ...load, post, workflowId: chatWorkflowId, prefix: `14${run}` });
+  log(`  ${sustained.answeredPerSecond} answered/s, lost ${sustained.lost}, duplicates ${sustained.duplicates}${ratioNote(ratio(sustained.answeredPerSecond, floorSustained?.answeredPerSecond), `≥ ${FLOOR_TARGETS.throughputRatio} × the floor's`)}`);
 
   log(`long chat: ${sizes.longChatMessages} messages in bursts of ${sizes.longChatBurst}...`);
   const long = await measured('longChat', () => longChat({
@@ -140,6 +183,15 @@ async function main(): Promise<void> {
   }));
   log(`  worker RSS ${idle.workerRssMiB} MiB with ${idle.openChats} open chats`);
 
+  const floor: FloorResults | undefined =
+    floorOverhead && floorSustained
+      ? {
+          wayIn: 'Its messages go in by a bare signal-with-start from the bench process (there is no API in front of it); the product\'s through the signed webhook, so the product\'s figures include the API hop the floor\'s do not.',
+          replyOverhead: floorOverhead,
+          throughput: floorSustained,
+        }
+      : undefined;
+
   const cpus = os.cpus();
   const results: BenchResults = {
     at: new Date().toISOString(),
@@ -157,7 +209,8 @@ async function main(): Promise<void> {
     },
     setup: {
       description:
-        'API and worker as separate processes (the npm run api / worker entry points, NODE_ENV=production), Temporal CLI dev server (in-memory), local Postgres, zero-latency loopback Graph and OpenAI servers; the load generator and the fakes run in the bench process, all on the same machine',
+        'API and worker as separate processes (the npm run api / worker entry points, NODE_ENV=production), Temporal CLI dev server (in-memory), local Postgres, zero-latency loopback Graph and OpenAI servers; the load generator and the fakes run in the bench process, all on the same machine' +
+        (withFloor ? '; the minimal chat actor (bench/floor) has its own worker process, up only during its phases' : ''),
       debounceMs: DEBOUNCE_MS,
       debounceMaxWaitMs: DEBOUNCE_MS * 5,
       sizes,
@@ -167,6 +220,8 @@ async function main(): Promise<void> {
     webhook,
     ceiling,
     throughput: { ...sustained, ceilingPerSecond: ceiling.perSecond, ratioToCeiling: Math.round((sustained.answeredPerSecond / ceiling.perSecond) * 1000) / 1000 },
+    floor,
+    ratios: ratiosToFloor({ throughput: sustained, replyOverhead: overhead, webhook }, floor),
     longChat: long,
     idleMemory: idle,
     unknownReplies: tracker.unknownReplies,
@@ -174,6 +229,7 @@ async function main(): Promise<void> {
     cpu: {
       ...Object.fromEntries(webhook.map((s) => [`webhookApi${s.api.offeredPerSecond}`, s.cpu])),
       ...cpu,
+      ...(floorSustained ? { floorThroughputWindow: floorSustained.cpu } : {}),
       throughputWindow: sustained.cpu,
     },
   };

@@ -34,6 +34,11 @@ process.on('exit', () => {
   for (const p of started) p.kill('SIGKILL');
 });
 
+/** For a process a phase starts and stops itself (e.g. the floor's worker): killed too if the bench exits first. */
+export function killOnExit(p: { kill(signal?: NodeJS.Signals): boolean }): void {
+  started.push(p);
+}
+
 /** BENCH_PROFILE=worker|api writes a V8 CPU profile of that process to .data/prof when it exits. */
 function profileArgs(name: string): string[] {
   return process.env.BENCH_PROFILE === name ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, '.data', 'prof')}`] : [];

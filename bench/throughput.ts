@@ -3,7 +3,8 @@
  * webhook, waits for its reply at the Graph server, and posts the next at once. Every message is
  * its own burst (nothing else is pending in its chat), so the rate is the system's, not the
  * debounce's. Rate = replies that arrived in the measuring window (after a warm-up) / window.
- * Then sending stops and every accepted message must be answered exactly once.
+ * Then sending stops and every accepted message must be answered exactly once. `post` is how a
+ * message gets in (the signed webhook, or signal-with-start for the floor actor in bench/floor).
  *
  * The ceiling: in the same run, a bare Temporal client calling signal-with-start (the API's exact
  * call, src/temporal/chat-signals.ts) on the chat workflow type, on a task queue nobody polls,
@@ -12,11 +13,11 @@
 import type { Client } from '@temporalio/client';
 import { signalChat } from '../src/temporal/chat-signals';
 import { temporal } from '@temporalio/proto';
-import { chatWorkflowId, inboundMessageSignal, type InboundMessage } from '../src/workflows/definitions';
+import { inboundMessageSignal, type InboundMessage } from '../src/workflows/definitions';
 import type { CpuMeter, CpuShares } from './cpu';
 import type { ReplyTracker } from './replies';
 import { load1, sleep, summary, type Summary } from './stats';
-import { messageBody, postSigned } from './webhook-load';
+import type { Post } from './webhook-load';
 
 const EventType = temporal.api.enums.v1.EventType;
 
@@ -72,10 +73,10 @@ export interface PerMessageCost {
   timers: number;
 }
 
-async function perMessageCost(client: Client, waIds: string[]): Promise<PerMessageCost> {
+async function perMessageCost(client: Client, workflowIds: string[]): Promise<PerMessageCost> {
   const totals = { messages: 0, events: 0, workflowTasks: 0, activities: 0, timers: 0 };
-  for (const waId of waIds) {
-    const events = (await client.workflow.getHandle(chatWorkflowId(waId)).fetchHistory()).events ?? [];
+  for (const workflowId of workflowIds) {
+    const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
     const count = (type: number) => events.filter((e) => e.eventType === type).length;
     totals.messages += count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED);
     totals.events += events.length;
@@ -85,7 +86,7 @@ async function perMessageCost(client: Client, waIds: string[]): Promise<PerMessa
   }
   const per = (n: number) => Math.round((n / totals.messages) * 10) / 10;
   return {
-    chats: waIds.length,
+    chats: workflowIds.length,
     messages: totals.messages,
     events: per(totals.events),
     workflowTasks: per(totals.workflowTasks),
@@ -117,7 +118,9 @@ export interface ThroughputResult {
 }
 
 export async function throughput(opts: {
-  apiUrl: string;
+  post: Post;
+  /** The workflow id of a wa_id's chat, for the per-message cost from its history. */
+  workflowId: (waId: string) => string;
   client: Client;
   tracker: ReplyTracker;
   chats: number;
@@ -127,7 +130,6 @@ export async function throughput(opts: {
   prefix: string;
   cpu: CpuMeter;
 }): Promise<ThroughputResult> {
-  const url = `${opts.apiUrl}/webhooks/whatsapp`;
   const texts: string[] = [];
   let refused = 0;
   let stop = false;
@@ -142,7 +144,7 @@ export async function throughput(opts: {
     while (!stop) {
       const text = opts.tracker.newText();
       opts.tracker.sent(text);
-      if ((await postSigned(url, messageBody(waId, text))) !== 200) {
+      if ((await opts.post(waId, text)) !== 200) {
         refused++;
         opts.tracker.forget(text);
         await sleep(100);
@@ -178,6 +180,6 @@ export async function throughput(opts: {
     drainSeconds,
     loadAvg,
     cpu: cpuShares,
-    perMessage: await perMessageCost(opts.client, [0, 1, 2, 3, 4].map(waIdOf)),
+    perMessage: await perMessageCost(opts.client, [0, 1, 2, 3, 4].map((c) => opts.workflowId(waIdOf(c)))),
   };
 }

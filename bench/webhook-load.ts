@@ -54,6 +54,12 @@ export async function postUntilAccepted(url: string, body: string, attempts = 20
 /** One inbound text message from `waId`, as a webhook body. */
 export const messageBody = (waId: string, text: string) => JSON.stringify(webhookBody({ messages: [{ from: waId, text, name: 'Bench User' }] }));
 
+/** How a phase gets one message from `waId` in; resolves with a status, 200 when accepted. */
+export type Post = (waId: string, text: string) => Promise<number>;
+
+/** The product's way in: a signed post to the API's webhook. */
+export const webhookPost = (apiUrl: string): Post => (waId, text) => postSigned(`${apiUrl}/webhooks/whatsapp`, messageBody(waId, text));
+
 export interface LoadResult {
   offeredPerSecond: number;
   seconds: number;
