@@ -14,7 +14,8 @@ const COLUMNS: [string, (r: DrillResult) => string | number][] = [
   ['not recorded', (r) => r.notRecorded],
   ['not answered', (r) => r.notAnswered],
   ['fallback replies', (r) => r.fallbackReplies],
-  ['replies given up', (r) => r.activities.failed.sendWhatsAppMessage ?? 0],
+  // A reply is the replyToBurst activity since chat v2 (sendWhatsAppMessage before, and for notices).
+  ['replies given up', (r) => (r.activities.failed.replyToBurst ?? 0) + (r.activities.failed.sendWhatsAppMessage ?? 0)],
   ['crashes', (r) => (r.crashes.length ? r.crashes.map((c) => c.name).join(' ') : 0)],
   ['load s', (r) => (r.loadMs / 1000).toFixed(1)],
   ['settle s', (r) => (r.settled ? (r.settleMs / 1000).toFixed(1) : `>${(r.settleMs / 1000).toFixed(0)} (not settled)`)],

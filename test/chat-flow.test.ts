@@ -77,7 +77,8 @@ test('a redelivered wamid changes nothing', async () => {
 
 test('a message arriving during the LLM call is folded into the reply, never dropped', async () => {
   const waId = randomPhone();
-  await h.llm.during({ delayMs: 700 }, async () => {
+  // Long enough for the chat's cancel to reach the reply activity by its heartbeat (every 500 ms).
+  await h.llm.during({ delayMs: 1500 }, async () => {
     await h.inbound([{ from: waId, text: 'first part' }]);
     // Wait until the model is working on the first message, then write again.
     await eventually(() => expect(h.llm.wasAsked('first part')).toBe(true));
@@ -197,6 +198,19 @@ test('a worker restart mid-burst loses nothing and answers once', async () => {
   await eventually(() => expect(h.graph.sentTo(waId).length).toBeGreaterThanOrEqual(1));
   await h.settled(waId);
   expect(h.graph.sentTo(waId).map((s) => s.text)).toEqual(['Reply to: before restart | after restart']);
+});
+
+test('a send that fails after the model answered is retried with the same draft: the model is asked once', async () => {
+  const waId = randomPhone();
+  h.graph.faults.push(FakeGraph.graphError(500, 1, 'An unexpected error has occurred'));
+  await h.inbound([{ from: waId, text: 'answer me despite Graph' }]);
+  await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(1), 20_000);
+  await h.settled(waId);
+  expect(llmCallsFor('answer me despite Graph')).toHaveLength(1);
+  const events = (await h.client.workflow.getHandle(chatWorkflowId(waId)).fetchHistory()).events ?? [];
+  const started = events.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+  expect(started).toEqual([2]); // one reply activity, on its second attempt
+  expect((await h.recorded(waId)).map((r) => `${r.sender_type}:${r.delivery_status}`)).toEqual(['user:received', 'bot:sent']);
 });
 
 test('LastInboundAt is published to the minute, not on every message', async () => {

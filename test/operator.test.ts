@@ -144,3 +144,36 @@ test('the API needs a bearer key, and a viewer may not take over', async () => {
   // A viewer may read.
   expect((await h.api('GET', '/api/v1/conversations', { key: KEYS.viewer })).status).toBe(200);
 });
+
+test('one activity per reply: a takeover while it generates sends nothing, and Postgres has the takeover when the API answers', async () => {
+  const waId = randomPhone();
+  await h.llm.during({ delayMs: 1500 }, async () => {
+    await h.inbound([{ from: waId, text: 'a slow one' }]);
+    await eventually(() => expect(h.llm.wasAsked('a slow one')).toBe(true));
+    expect((await h.api('POST', '/api/v1/takeover', { body: { phone: waId, operator: 'Ana' } })).status).toBe(200);
+    // Read straight after the answer: the list an operator opens next already shows the takeover.
+    const conversation = await h.db.selectFrom('conversations').selectAll().where('wa_id', '=', waId).executeTakeFirstOrThrow();
+    expect(conversation.mode).toBe('operator');
+    await new Promise((r) => setTimeout(r, 1800)); // past the model's answer
+    await h.settled(waId);
+  });
+  expect(h.graph.sentTo(waId)).toHaveLength(0);
+  // The burst went on record with the reply attempt, and no bot message was ever reserved.
+  expect((await h.recorded(waId)).map((r) => r.sender_type)).toEqual(['user']);
+  const events = (await h.client.workflow.getHandle(`chat-${waId}`).fetchHistory()).events ?? [];
+  const scheduled = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+  // The model and the send were one activity, cancelled; the chat then writes the burst again
+  // itself (idempotently), not knowing how far the cancelled activity got.
+  expect(scheduled.filter((name) => name !== 'syncConversation')).toEqual(['replyToBurst', 'recordInboundMessages']);
+  expect(events.some((e) => e.activityTaskCanceledEventAttributes)).toBe(true);
+});
+
+test('handback answers once Postgres has it, and the next message is answered', async () => {
+  const waId = await startChat('hello before a handback');
+  expect((await h.api('POST', '/api/v1/takeover', { body: { phone: waId } })).status).toBe(200);
+  expect((await h.api('POST', '/api/v1/handback', { body: { phone: waId } })).status).toBe(200);
+  const conversation = await h.db.selectFrom('conversations').selectAll().where('wa_id', '=', waId).executeTakeFirstOrThrow();
+  expect(conversation).toMatchObject({ mode: 'bot', operator: null });
+  await h.inbound([{ from: waId, text: 'are you back?' }]);
+  await eventually(() => expect(h.graph.sentTo(waId).map((s) => s.text)).toContain('Reply to: are you back?'));
+});

@@ -29,74 +29,83 @@ export interface SyncConversationInput {
 }
 
 export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'log'>) {
-  const { db, log } = deps;
+  const { db } = deps;
   return {
     /** Idempotent: a retried or redelivered message is stored once (wamid is unique). */
-    async recordInboundMessages({ waId, contactName, messages, earlierOutbound }: RecordInboundInput): Promise<RecordInboundResult> {
-      if (messages.length === 0) return { inserted: 0 };
-      const { inserted } = await db.transaction().execute(async (trx) => {
-        const conversationId = await ensureConversation(trx, waId, contactName);
-        const inserted = await insertInbound(
-          trx,
-          messages.map((m) => ({
-            conversation_id: conversationId,
-            direction: 'inbound' as const,
-            sender_type: 'user' as const,
-            wamid: m.wamid,
-            client_key: null,
-            message_type: m.type,
-            content: m.text,
-            media: m.media ? JSON.stringify(m.media) : null,
-            // Over the user's inbound limit: on record, but never sent to the LLM as a burst.
-            metadata: m.rateLimited ? JSON.stringify({ rate_limited: true }) : null,
-            delivery_status: 'received' as const,
-            status_updated_at: null,
-            error: null,
-            created_at: new Date(m.sentAt),
-          })),
-        );
-        const last = new Date(Math.max(...messages.map((m) => m.sentAt)));
-        await trx
-          .updateTable('conversations')
-          .set({
-            // greatest() ignores nulls, and a redelivered old message never moves these back.
-            last_inbound_at: sql<Date>`greatest(last_inbound_at, ${last})`,
-            last_message_at: sql<Date>`greatest(last_message_at, ${last})`,
-            updated_at: new Date(),
-          })
-          .where('id', '=', conversationId)
-          .execute();
-        // A user writing after a campaign message is that campaign's reply (counted once).
-        // Its first reply opens a sales lead, in the same transaction so a retry cannot miss it.
-        const firstAnswerable = messages.find((m) => m.answerable);
-        const campaignReply = firstAnswerable ? await recordCampaignReply(trx, waId, new Date(firstAnswerable.sentAt)) : undefined;
-        if (campaignReply?.first && optKeyword(firstAnswerable!) === undefined) {
-          await openLeadForCampaignReply(trx, campaignReply, firstAnswerable!);
-        }
-        return { inserted };
-      });
-      // Sales bookkeeping must never hold up the chat: a failure is logged, and the follow-up
-      // itself still refuses to go out after the user wrote (the chat checks that).
-      await applyInboundToLeads(deps, waId, messages).catch((err: unknown) =>
-        log.error({ err, waId }, 'could not apply an inbound message to its lead'),
-      );
-      if (!earlierOutbound) return { inserted };
-      const earlier = await db
-        .selectFrom('messages')
-        .innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
-        .select(['messages.wamid', 'messages.content', 'messages.created_at'])
-        .where('conversations.wa_id', '=', waId)
-        .where('messages.sender_type', '=', 'campaign')
-        .where('messages.wamid', 'is not', null)
-        .where('messages.created_at', '>', new Date(Date.now() - 7 * 24 * 3600_000))
-        .orderBy('messages.id', 'desc')
-        .limit(5)
-        .execute();
-      return { inserted, earlier: earlier.map((m) => ({ wamid: m.wamid!, text: m.content, at: new Date(m.created_at).getTime() })) };
-    },
+    recordInboundMessages: createInboundRecorder(deps),
 
     async syncConversation({ waId, mode, needsHuman, operator }: SyncConversationInput): Promise<void> {
       await updateConversationMode(db, waId, mode, needsHuman, operator);
     },
+  };
+}
+
+/**
+ * Writes inbound messages (idempotent on wamid) with their conversation, campaign-reply and lead
+ * bookkeeping; shared by the recordInboundMessages and replyToBurst activities.
+ */
+export function createInboundRecorder(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'log'>) {
+  const { db, log } = deps;
+  return async function recordInbound({ waId, contactName, messages, earlierOutbound }: RecordInboundInput): Promise<RecordInboundResult> {
+    if (messages.length === 0) return { inserted: 0 };
+    const { inserted } = await db.transaction().execute(async (trx) => {
+      const conversationId = await ensureConversation(trx, waId, contactName);
+      const inserted = await insertInbound(
+        trx,
+        messages.map((m) => ({
+          conversation_id: conversationId,
+          direction: 'inbound' as const,
+          sender_type: 'user' as const,
+          wamid: m.wamid,
+          client_key: null,
+          message_type: m.type,
+          content: m.text,
+          media: m.media ? JSON.stringify(m.media) : null,
+          // Over the user's inbound limit: on record, but never sent to the LLM as a burst.
+          metadata: m.rateLimited ? JSON.stringify({ rate_limited: true }) : null,
+          delivery_status: 'received' as const,
+          status_updated_at: null,
+          error: null,
+          created_at: new Date(m.sentAt),
+        })),
+      );
+      const last = new Date(Math.max(...messages.map((m) => m.sentAt)));
+      await trx
+        .updateTable('conversations')
+        .set({
+          // greatest() ignores nulls, and a redelivered old message never moves these back.
+          last_inbound_at: sql<Date>`greatest(last_inbound_at, ${last})`,
+          last_message_at: sql<Date>`greatest(last_message_at, ${last})`,
+          updated_at: new Date(),
+        })
+        .where('id', '=', conversationId)
+        .execute();
+      // A user writing after a campaign message is that campaign's reply (counted once).
+      // Its first reply opens a sales lead, in the same transaction so a retry cannot miss it.
+      const firstAnswerable = messages.find((m) => m.answerable);
+      const campaignReply = firstAnswerable ? await recordCampaignReply(trx, waId, new Date(firstAnswerable.sentAt)) : undefined;
+      if (campaignReply?.first && optKeyword(firstAnswerable!) === undefined) {
+        await openLeadForCampaignReply(trx, campaignReply, firstAnswerable!);
+      }
+      return { inserted };
+    });
+    // Sales bookkeeping must never hold up the chat: a failure is logged, and the follow-up
+    // itself still refuses to go out after the user wrote (the chat checks that).
+    await applyInboundToLeads(deps, waId, messages).catch((err: unknown) =>
+      log.error({ err, waId }, 'could not apply an inbound message to its lead'),
+    );
+    if (!earlierOutbound) return { inserted };
+    const earlier = await db
+      .selectFrom('messages')
+      .innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
+      .select(['messages.wamid', 'messages.content', 'messages.created_at'])
+      .where('conversations.wa_id', '=', waId)
+      .where('messages.sender_type', '=', 'campaign')
+      .where('messages.wamid', 'is not', null)
+      .where('messages.created_at', '>', new Date(Date.now() - 7 * 24 * 3600_000))
+      .orderBy('messages.id', 'desc')
+      .limit(5)
+      .execute();
+    return { inserted, earlier: earlier.map((m) => ({ wamid: m.wamid!, text: m.content, at: new Date(m.created_at).getTime() })) };
   };
 }

@@ -10,6 +10,7 @@ import { createConversationActivities } from './conversation-record';
 import { createLeadFollowUpActivities } from './lead-follow-up';
 import { createLlmActivities } from './llm';
 import { createOptKeywordActivities } from './opt-keywords';
+import { createReplyActivities } from './reply';
 import { createSendActivities } from './send';
 
 export interface ActivityDeps {
@@ -41,6 +42,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createConversationActivities(deps),
     ...createLlmActivities(deps),
     ...createSendActivities(deps),
+    ...createReplyActivities(deps),
     ...createOptKeywordActivities(deps),
     ...createCampaignRunActivities(deps),
     ...createCampaignSenderActivities(deps),

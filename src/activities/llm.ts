@@ -12,7 +12,11 @@ export interface GenerateReplyInput {
   burst: InboundMessage[];
 }
 
-export function createLlmActivities({ llm, log, db, llmModel }: Pick<ActivityDeps, 'llm' | 'log' | 'db' | 'llmModel'>) {
+/**
+ * One model turn for a burst: usage recorded, a lead the model qualified opened. Shared by the
+ * generateReply activity (chat runs from before v2) and the replyToBurst activity.
+ */
+export function createReplyGenerator({ llm, log, db, llmModel }: Pick<ActivityDeps, 'llm' | 'log' | 'db' | 'llmModel'>) {
   /**
    * Usage analytics must never cost the customer their answer: the write is not awaited (a stalled
    * database must not hold the reply until the activity times out and the model is asked again),
@@ -25,36 +29,45 @@ export function createLlmActivities({ llm, log, db, llmModel }: Pick<ActivityDep
       log.error({ err, waId: r.waId }, 'could not record LLM usage');
     }
   }
+  /** Throws the classified error (see classifyLlmError); an aborted call is not counted. */
+  return async function generate({ waId, context, burst }: GenerateReplyInput, signal?: AbortSignal): Promise<ModelReply> {
+    let reply: ModelReply;
+    const started = Date.now();
+    try {
+      reply = await llm.reply(context, burst, signal);
+    } catch (err) {
+      // Not configured: no call was made, so there is nothing to count; aborted: we stopped it.
+      if (!(err instanceof LlmNotConfiguredError) && !signal?.aborted) {
+        void record({ waId, model: llmModel ?? 'unknown', outcome: 'error', latencyMs: Date.now() - started });
+      }
+      throw classifyLlmError(err);
+    }
+    void record({
+      waId,
+      model: reply.model,
+      outcome: reply.handoff ? 'handoff' : 'reply',
+      promptTokens: reply.promptTokens,
+      completionTokens: reply.completionTokens,
+      latencyMs: Date.now() - started,
+    });
+    log.debug({ waId, model: reply.model, handoff: reply.handoff, tokens: reply.completionTokens }, 'LLM replied');
+    // Idempotent (one open lead per contact), so a retried call adds nothing.
+    // A failure here must not cost the customer their answer (or the model a second bill).
+    if (reply.lead) {
+      await openLeadFromChat(db, waId, burst[burst.length - 1]?.contactName, reply.lead).catch((err: unknown) =>
+        log.error({ err, waId }, 'could not open a lead from the chat'),
+      );
+    }
+    return reply;
+  };
+}
+
+export function createLlmActivities(deps: Pick<ActivityDeps, 'llm' | 'log' | 'db' | 'llmModel'>) {
+  const generate = createReplyGenerator(deps);
   return {
-    async generateReply({ waId, context, burst }: GenerateReplyInput): Promise<ModelReply> {
-      let reply: ModelReply;
-      const started = Date.now();
-      try {
-        reply = await llm.reply(context, burst);
-      } catch (err) {
-        // Not configured: no call was made, so there is nothing to count.
-        if (!(err instanceof LlmNotConfiguredError)) {
-          void record({ waId, model: llmModel ?? 'unknown', outcome: 'error', latencyMs: Date.now() - started });
-        }
-        throw classifyLlmError(err);
-      }
-      void record({
-        waId,
-        model: reply.model,
-        outcome: reply.handoff ? 'handoff' : 'reply',
-        promptTokens: reply.promptTokens,
-        completionTokens: reply.completionTokens,
-        latencyMs: Date.now() - started,
-      });
-      log.debug({ waId, model: reply.model, handoff: reply.handoff, tokens: reply.completionTokens }, 'LLM replied');
-      // Idempotent (one open lead per contact), so a retried call adds nothing.
-      // A failure here must not cost the customer their answer (or the model a second bill).
-      if (reply.lead) {
-        await openLeadFromChat(db, waId, burst[burst.length - 1]?.contactName, reply.lead).catch((err: unknown) =>
-          log.error({ err, waId }, 'could not open a lead from the chat'),
-        );
-      }
-      return reply;
+    /** The model turn alone, as chat runs from before v2 schedule it (replyToBurst does it now). */
+    async generateReply(input: GenerateReplyInput): Promise<ModelReply> {
+      return generate(input);
     },
   };
 }

@@ -11,8 +11,8 @@ export type SendMessageInput = OutboundIntent;
 
 /**
  * Room left in an attempt for the send itself after waiting for a receipt: the Graph and Twilio
- * clients give up after 15 s. The wait is cut to fit the activity's start-to-close timeout (30 s
- * in chat.ts), and config refuses a CHAT_SEND_CONFIRM_GRACE_MS above 15 s for the same reason.
+ * clients give up after 15 s. The wait is cut to fit the activity's start-to-close timeout (see
+ * chat-activities.ts), and config refuses a CHAT_SEND_CONFIRM_GRACE_MS above 15 s for the same reason.
  */
 const SEND_ROOM_MS = 15_000;
 const POLL_MS = 500;
@@ -22,7 +22,50 @@ interface SendHeartbeat {
   wamid?: string;
 }
 
-export function createSendActivities({
+/**
+ * What a send attempt knows from earlier attempts, and how it hands on a wamid it could not store
+ * (through the activity's heartbeat, which the SDK flushes with a failure).
+ */
+export interface SendMemory {
+  /** The wamid an earlier attempt got from WhatsApp and failed to store. */
+  remembered?: string;
+  remember(wamid: string): void;
+}
+
+/** The outcome of one send: the wamid, or nothing sent because an operator holds the chat. */
+export type SendOutcome = { wamid: string } | { suppressed: true };
+
+export function createSendActivities(deps: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'sendConfirmGraceMs'> & Partial<Pick<ActivityDeps, 'llm'>>) {
+  const sendOutbound = createOutboundSender(deps);
+  return {
+    async sendWhatsAppMessage(input: SendMessageInput): Promise<{ wamid: string }> {
+      const ctx = Context.current();
+      const remembered = (ctx.info.heartbeatDetails as SendHeartbeat | undefined)?.wamid;
+      const memory: SendMemory = {
+        remembered: typeof remembered === 'string' ? remembered : undefined,
+        remember: (wamid) => ctx.heartbeat({ wamid } satisfies SendHeartbeat),
+      };
+      const outcome = await sendOutbound(input, memory);
+      if ('suppressed' in outcome) throw new Error('unreachable: an ungated send is never suppressed');
+      return outcome;
+    },
+  };
+}
+
+/**
+ * Records the message, sends it, stores the wamid; sends each message at most once as long as
+ * WhatsApp's receipts reach the API. The send passes its client key to the provider, which
+ * echoes it in its status receipts; a receipt stores the wamid on the row by that key. An
+ * attempt that finds an earlier one may have sent (send_started_at set, no wamid) waits until
+ * send_started_at + CHAT_SEND_CONFIRM_GRACE_MS for that receipt: if it comes, its wamid is
+ * adopted and nothing is sent; if not, the earlier attempt evidently never reached WhatsApp.
+ * Runs inside an activity (it reads the activity's timeout and sleeps through its context).
+ *
+ * `onlyInBotMode`: the bot's replies are reserved only while Postgres says the bot holds the
+ * chat, in the same statement that reserves them; a takeover answers after its write, so a reply
+ * not reserved by then is never sent.
+ */
+export function createOutboundSender({
   db,
   whatsapp,
   log,
@@ -31,77 +74,68 @@ export function createSendActivities({
 }: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'sendConfirmGraceMs'> & Partial<Pick<ActivityDeps, 'llm'>>) {
   // A worker without a model says so on every bot message it sends, so no one mistakes them for answers.
   const botLabels = isOfflineResponder(llm) ? { llm: 'offline' } : undefined;
-  return {
-    /**
-     * Records the message, sends it, stores the wamid; sends each message at most once as long as
-     * WhatsApp's receipts reach the API. The send passes its client key to the provider, which
-     * echoes it in its status receipts; a receipt stores the wamid on the row by that key. An
-     * attempt that finds an earlier one may have sent (send_started_at set, no wamid) waits until
-     * send_started_at + CHAT_SEND_CONFIRM_GRACE_MS for that receipt: if it comes, its wamid is
-     * adopted and nothing is sent; if not, the earlier attempt evidently never reached WhatsApp.
-     */
-    async sendWhatsAppMessage(input: SendMessageInput): Promise<{ wamid: string }> {
-      const ctx = Context.current();
-      // An earlier attempt got WhatsApp's answer and failed to store it (e.g. Postgres dropped).
-      // Passed on again at once, so it survives this attempt failing too (e.g. Postgres still down).
-      const remembered = (ctx.info.heartbeatDetails as SendHeartbeat | undefined)?.wamid;
-      if (typeof remembered === 'string') ctx.heartbeat({ wamid: remembered } satisfies SendHeartbeat);
-      const content: OutboundContent = input.text
-        ? { kind: 'text', text: input.text }
-        : input.template
-          ? { kind: 'template', template: input.template }
-          : { kind: 'media', media: input.media ?? {} };
-      const reserved = await reserveOutbound(
-        db,
-        input,
-        content,
-        whatsapp.provider,
-        input.senderType === 'bot' ? botLabels : undefined,
-      );
-      const conversationId = reserved.conversation_id;
-      const adopt = async (wamid: string) => {
-        log.info({ clientKey: input.clientKey, wamid }, 'an earlier attempt of this send reached WhatsApp; not sending again');
-        await storeSent(db, input.clientKey, conversationId, wamid);
-        return { wamid };
-      };
-      if (reserved.wamid) {
-        // Stored by an earlier attempt; if that attempt died first, by Meta's receipt (the row is
-        // still marked as started): then its bookkeeping is done here.
-        return reserved.send_started_at ? adopt(reserved.wamid) : { wamid: reserved.wamid };
-      }
-      if (typeof remembered === 'string') return adopt(remembered);
-      if (!reserved.fresh) {
-        if (reserved.send_started_at) {
-          const confirmed = await awaitReceipt(ctx, input.clientKey);
-          if (confirmed) return adopt(confirmed);
-        }
-        if (!(await restartSend(db, input.clientKey))) {
-          const state = await readSendState(db, input.clientKey, 0);
-          if (state?.wamid) return adopt(state.wamid);
-        }
-      }
-
-      let wamid: string;
-      const labels = { provider: whatsapp.provider, sender_type: input.senderType };
-      try {
-        ({ wamid } = await whatsapp.send(input.waId, content, { callbackData: input.clientKey }));
-      } catch (err) {
-        // Refused for good (the message is recorded failed), or transient and retried by Temporal.
-        whatsAppSends.inc({ ...labels, status: err instanceof SendError && !err.retryable ? 'failed' : 'retrying' });
-        throw await sendFailure(err, input.clientKey);
-      }
-      whatsAppSends.inc({ ...labels, status: 'sent' });
-      try {
-        await storeSent(db, input.clientKey, conversationId, wamid, new Date());
-      } catch (err) {
-        // A failed attempt hands its last heartbeat to the next one (the SDK flushes it with the
-        // failure): the retry adopts this wamid rather than waiting for a receipt that the same
-        // outage may be holding up.
-        ctx.heartbeat({ wamid } satisfies SendHeartbeat);
-        throw err;
-      }
+  return async function sendOutbound(input: SendMessageInput, memory: SendMemory, onlyInBotMode = false): Promise<SendOutcome> {
+    const ctx = Context.current();
+    const { remembered } = memory;
+    // Passed on again at once, so it survives this attempt failing too (e.g. Postgres still down).
+    if (remembered) memory.remember(remembered);
+    const content: OutboundContent = input.text
+      ? { kind: 'text', text: input.text }
+      : input.template
+        ? { kind: 'template', template: input.template }
+        : { kind: 'media', media: input.media ?? {} };
+    const reserved = await reserveOutbound(
+      db,
+      input,
+      content,
+      whatsapp.provider,
+      input.senderType === 'bot' ? botLabels : undefined,
+      onlyInBotMode,
+    );
+    if (!reserved) return { suppressed: true };
+    const conversationId = reserved.conversation_id;
+    const adopt = async (wamid: string) => {
+      log.info({ clientKey: input.clientKey, wamid }, 'an earlier attempt of this send reached WhatsApp; not sending again');
+      await storeSent(db, input.clientKey, conversationId, wamid);
       return { wamid };
-    },
+    };
+    if (reserved.wamid) {
+      // Stored by an earlier attempt; if that attempt died first, by Meta's receipt (the row is
+      // still marked as started): then its bookkeeping is done here.
+      return reserved.send_started_at ? adopt(reserved.wamid) : { wamid: reserved.wamid };
+    }
+    if (remembered) return adopt(remembered);
+    if (!reserved.fresh) {
+      if (reserved.send_started_at) {
+        const confirmed = await awaitReceipt(ctx, input.clientKey);
+        if (confirmed) return adopt(confirmed);
+      }
+      if (!(await restartSend(db, input.clientKey))) {
+        const state = await readSendState(db, input.clientKey, 0);
+        if (state?.wamid) return adopt(state.wamid);
+      }
+    }
+
+    let wamid: string;
+    const labels = { provider: whatsapp.provider, sender_type: input.senderType };
+    try {
+      ({ wamid } = await whatsapp.send(input.waId, content, { callbackData: input.clientKey }));
+    } catch (err) {
+      // Refused for good (the message is recorded failed), or transient and retried by Temporal.
+      whatsAppSends.inc({ ...labels, status: err instanceof SendError && !err.retryable ? 'failed' : 'retrying' });
+      throw await sendFailure(err, input.clientKey);
+    }
+    whatsAppSends.inc({ ...labels, status: 'sent' });
+    try {
+      await storeSent(db, input.clientKey, conversationId, wamid, new Date());
+    } catch (err) {
+      // A failed attempt hands its last heartbeat to the next one (the SDK flushes it with the
+      // failure): the retry adopts this wamid rather than waiting for a receipt that the same
+      // outage may be holding up.
+      memory.remember(wamid);
+      throw err;
+    }
+    return { wamid };
   };
 
   /**
@@ -116,7 +150,8 @@ export function createSendActivities({
       const state = await readSendState(db, clientKey, graceMs);
       if (state?.wamid) return state.wamid;
       if (!state?.waiting) return undefined;
-      await ctx.sleep(POLL_MS);
+      // Not ctx.sleep: a cancelled reply must still settle a send that may have gone out.
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
 

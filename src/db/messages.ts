@@ -140,6 +140,9 @@ export interface OutboundIntent {
  * exists, stores the outbound row under its client key as pending with send_started_at = now (the
  * caller sends right away), and otherwise returns the row an earlier attempt left: its wamid, if
  * that attempt (or Meta's receipt) stored one, and its send_started_at, if it may have sent.
+ * With `onlyInBotMode` a new row is reserved only while the conversation's mode is 'bot' (read in
+ * the same statement), and undefined is returned when an operator holds it and no earlier attempt
+ * reserved the row.
  */
 export async function reserveOutbound(
   db: Db,
@@ -148,7 +151,8 @@ export async function reserveOutbound(
   provider: string,
   /** Extra metadata, e.g. {llm: 'offline'} on a bot message sent without a model. */
   labels?: Record<string, string>,
-): Promise<ReservedOutbound> {
+  onlyInBotMode = false,
+): Promise<ReservedOutbound | undefined> {
   const metadata = JSON.stringify({ provider, ...(intent.operator ? { operator: intent.operator } : {}), ...labels });
   // Media as WhatsApp names it (image, document, ...), like inbound rows; the MIME type is in `media`.
   const messageType = content.kind === 'media' ? mediaKind(intent.media?.mimeType) : content.kind;
@@ -161,13 +165,14 @@ export async function reserveOutbound(
       on conflict (wa_id) do nothing
       returning id
     ), conversation as (
-      select id from new_conversation
-      union all select id from conversations where wa_id = ${intent.waId}
+      select id, 'bot' as mode from new_conversation
+      union all select id, mode from conversations where wa_id = ${intent.waId}
       limit 1
     ), reserved as (
       insert into messages (conversation_id, direction, sender_type, client_key, message_type, content, media, metadata, delivery_status, created_at, send_started_at)
       select id, 'outbound', ${intent.senderType}, ${intent.clientKey}, ${messageType}, ${body}, ${media}::jsonb, ${metadata}::jsonb, 'pending', now(), now()
       from conversation
+      where not ${onlyInBotMode} or mode = 'bot'
       on conflict (client_key) do nothing
       returning conversation_id, wamid, send_started_at
     )
@@ -175,6 +180,6 @@ export async function reserveOutbound(
     union all select conversation_id, wamid, send_started_at, false from messages where client_key = ${intent.clientKey}
   `.execute(db);
   const row = rows[0];
-  if (!row) throw new Error(`could not reserve outbound message ${intent.clientKey}`);
+  if (!row && !onlyInBotMode) throw new Error(`could not reserve outbound message ${intent.clientKey}`);
   return row;
 }

@@ -95,15 +95,16 @@ export class ChatModel {
     });
   }
 
-  async reply(context: ContextMessage[], burst: InboundMessage[]): Promise<ModelReply> {
-    const reply = await this.answer(context, burst);
-    // The generateReply activity's one model turn answers one debounced burst: its size is observed
+  /** `signal` aborts the request in flight (the chat took the burst back to fold in new messages). */
+  async reply(context: ContextMessage[], burst: InboundMessage[], signal?: AbortSignal): Promise<ModelReply> {
+    const reply = await this.answer(context, burst, signal);
+    // The reply activity's one model turn answers one debounced burst: its size is observed
     // here, so neither the workflow nor the activity needs to change for it.
     debounceBatchSize.observe(burst.length);
     return reply;
   }
 
-  private async answer(context: ContextMessage[], burst: InboundMessage[]): Promise<ModelReply> {
+  private async answer(context: ContextMessage[], burst: InboundMessage[], signal?: AbortSignal): Promise<ModelReply> {
     const model = this.options.model;
     if (!this.options.apiKey) {
       llmErrors.inc({ model, type: 'not_configured' });
@@ -120,7 +121,7 @@ export class ChatModel {
           tools,
           temperature: this.options.temperature,
           max_tokens: this.options.maxTokens,
-        });
+        }, { signal });
         llmCalls.inc({ model, outcome: 'ok' });
         countTokens(model, completion.usage);
         return completion;

@@ -25,5 +25,9 @@ export async function createWorker({ connection, namespace, taskQueue, deps, wor
     // each), the rest are evicted and replayed from history when they next wake. 1,000 keeps a
     // worker with 10,000 open chats under 1 GiB (npm run bench).
     maxCachedWorkflows,
+    // A chat's reply activity learns of a cancel (new messages to fold in, a takeover) only from a
+    // heartbeat's answer; it heartbeats every 500 ms while it works, and this lets those through
+    // (the default would hold them to 80 % of the 10 s heartbeat timeout).
+    maxHeartbeatThrottleInterval: '500ms',
   });
 }

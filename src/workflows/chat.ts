@@ -1,555 +1,301 @@
 /**
- * One long-lived workflow per WhatsApp user (SPEC §4, §5). Signal and update handlers only record
- * and wake the main loop; the main loop records inbound messages, debounces bursts, asks the LLM
- * and sends. Everything the chat knows lives in `state`, which continue-as-new carries whole.
+ * One long-lived workflow per WhatsApp user (SPEC §4, §5), v2. Runs started before v2 finish on
+ * the v1 code (chat-v1.ts) and continue as new into this at their next quiet moment.
+ *
+ * The rules, in full:
+ * - ChatSession (chat-session.ts) holds the carried state and every change to it; this file
+ *   decides when things happen. Handlers (chat-handlers.ts) change the session and wake the loop.
+ *   Two also act, because their callers wait for the outcome: operatorMessage and followUp send
+ *   (through `send`, with the loop's options), and takeover / handback answer only once Postgres
+ *   has the new mode (`mirror`).
+ * - Postgres writes of the conversation's mode go through `mirror`: one at a time, latest state.
+ * - A burst's reply is one activity (replyToBurst: record, ask the model, send). It starts only
+ *   when no mirror is in flight, so Postgres agrees with the workflow on who holds the chat, and
+ *   it refuses to send once Postgres says an operator does. New messages (up to MAX_FOLDS times)
+ *   and takeovers cancel it; a cancel it sees before sending drops the draft.
+ * - Activities and their options are in chat-activities.ts; patch ids in chat-patches.ts.
  */
 import {
-  ActivityFailure,
-  ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
-  currentUpdateInfo,
+  isCancellation,
   log,
   patched,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { ReplyToBurstResult } from '../activities/reply';
+import { applyOptKeyword, loadChatSettings, recordInboundMessages, replyActivity, sendWhatsAppMessage, syncConversation } from './chat-activities';
+import { installHandlers, deferFollowUps } from './chat-handlers';
+import { CHAT_PATCHES } from './chat-patches';
+import { ChatSession } from './chat-session';
+import { chatWorkflowV1 } from './chat-v1';
 import {
-  admitInbound,
-  burstDeadline,
-  describeMedia,
-  inboundLimitedUntil,
-  newChatState,
-  optKeyword,
-  pushContext,
-  recordInboundTime,
-  SeenWamids,
-  windowOpen,
-  type InboundLimit,
-} from './chat-state';
-import {
-  CUSTOMER_WINDOW_MS,
   INBOUND_LIMIT_NOTICE,
-  INVALID_OPERATOR_MESSAGE,
-  SEND_FAILED,
-  OPERATOR_HOLDS_CHAT,
   OPT_IN_CONFIRMATION,
   OPT_OUT_CONFIRMATION,
-  USER_WROTE_SINCE,
-  WINDOW_CLOSED,
-  campaignMessageSignal,
-  chatStateQuery,
-  followUpUpdate,
-  handbackUpdate,
-  inboundMessageSignal,
-  operatorMessageUpdate,
-  takeoverUpdate,
   type ChatPhase,
-  type ChatState,
+  type ChatSettings,
   type ChatWorkflowInput,
   type FollowUpInput,
-  type FollowUpResult,
-  type InboundMessage,
   type MediaInfo,
 } from './definitions';
 import { chatModeKey, lastInboundAtKey, needsHumanKey, whatsAppPhoneKey } from './search-attributes';
-import { splitMessage } from './split-message';
+
+export { FALLBACK_REPLY } from './definitions';
 
 /** A burst whose reply was overtaken by new messages is regenerated at most this often, then sent. */
 const MAX_FOLDS = 2;
-const COARSE_LAST_INBOUND_AT = 'coarse-last-inbound-at';
-const OPT_KEYWORDS = 'opt-keywords';
-const INBOUND_RATE_LIMIT = 'inbound-rate-limit';
+/** LastInboundAt to the minute is plenty for filtering in the Web UI; the exact time is in chatState. */
 const LAST_INBOUND_AT_STEP_MS = 60_000;
-export const FALLBACK_REPLY =
-  "Sorry, I'm having trouble answering right now. A member of our team will get back to you here shortly.";
-
-/*
- * Every step that changes the world is a regular activity: its input (the send's idempotency key
- * included) is pinned in history when it is scheduled. Local activities were tried for the send
- * and recording, to save a server round trip: when a signal raced a continue-as-new, the workflow
- * task was rejected, the local activity's marker was lost with it, and the re-run send was
- * matched to the previous reply's key, so a reply was never sent.
- * Recording is scheduled after the debounce timer starts so the two run side by side. The LLM call
- * is a regular activity so a takeover or a new message arriving while the model thinks is seen
- * before anything is sent.
- */
-const { loadChatSettings } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s' });
-
-// Postgres writes: retried until the database is back, so nothing received is ever dropped.
-const { recordInboundMessages, syncConversation, applyOptKeyword } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
-});
-
-// Sends: retried through a Postgres or WhatsApp outage of up to 10 minutes (a reply later than that
-// is worse than the fallback of flagging a human); non-retryable WhatsApp errors stop at once.
-// Retry options are not part of the determinism check, so runs started before replay unchanged.
-const { sendWhatsAppMessage } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  scheduleToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '20s' },
-});
 
 export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
-  // Carried state over fresh defaults: a field added since the previous run started is valid too.
-  const state: ChatState = { ...newChatState(input.waId), ...input.state };
+  if (!patched(CHAT_PATCHES.v2)) return chatWorkflowV1(input);
+  // A follow-up may arrive with the workflow's start (update-with-start): its handler exists
+  // before the first await and runs once the chat is set up.
+  const followUps = deferFollowUps();
+  const chat = new ChatRun(input, await loadChatSettings());
+  installHandlers(chat, followUps);
+  chat.publish();
+  await chat.loop();
+}
 
-  // A follow-up may arrive together with the workflow's start (update-with-start), so its handler
-  // exists before the first await; it runs once the rest of the chat is set up below.
-  let followUp: ((arg: FollowUpInput) => Promise<FollowUpResult>) | undefined = undefined;
-  setHandler(
-    followUpUpdate,
-    async (arg) => {
-      await condition(() => followUp !== undefined);
-      return followUp!(arg);
-    },
-    {
-      validator: ({ text, template, notIfInboundSince }) => {
-        if (state.mode !== 'bot') {
-          throw ApplicationFailure.create({ type: OPERATOR_HOLDS_CHAT, message: 'An operator holds this chat; try again after handback.' });
-        }
-        if (notIfInboundSince !== undefined && (state.lastInboundAt ?? 0) > notIfInboundSince) {
-          throw ApplicationFailure.create({ type: USER_WROTE_SINCE, message: 'The user has written since the follow-up was scheduled.' });
-        }
-        if (!text.trim()) throw ApplicationFailure.create({ type: INVALID_OPERATOR_MESSAGE, message: 'Follow-up text is required' });
-        if (!windowOpen(state, Date.now()) && !template) {
-          throw ApplicationFailure.create({
-            type: WINDOW_CLOSED,
-            message: 'The 24-hour window is closed and the follow-up has no approved template.',
-          });
-        }
-      },
-    },
-  );
+type Outcome = 'answered' | 'folded' | 'dropped';
 
-  const settings = await loadChatSettings();
-  const { generateReply } = proxyActivities<Activities>({
-    startToCloseTimeout: settings.llmTimeoutMs + 5_000,
-    retry: {
-      initialInterval: settings.llmRetryInitialMs,
-      backoffCoefficient: 2,
-      maximumInterval: '30s',
-      maximumAttempts: settings.llmMaxAttempts,
-    },
-  });
+export class ChatRun {
+  readonly session: ChatSession;
+  phase: ChatPhase = 'idle';
+  readonly runStartedEventCount = workflowInfo().historyLength;
+  /** The reply activity in flight, and whether new messages may still take its burst back. */
+  reply?: { scope: CancellationScope; mayFold: boolean };
+  private mirroring: Promise<void> = Promise.resolve();
+  /** A fresh chat learns what campaigns sent this user before it existed, at its first record. */
+  private bootstrapped: boolean;
+  /** The pending burst's reply key, kept across folds so a part sent before a cancel is never sent again. */
+  private burstKey?: string;
+  private readonly replyToBurst;
 
-  const seen = new SeenWamids(state.seenWamids);
-  let phase: ChatPhase = 'idle';
-  let arrivals = 0;
-  let duplicatesIgnored = 0;
-  const runStartedEventCount = workflowInfo().historyLength;
-
-  const published: { mode?: string; needsHuman?: boolean; lastInboundAt?: number } = {};
-  // Each upsert is a visibility write on the server; LastInboundAt to the minute is plenty for
-  // filtering in the Web UI (the exact time is in chatState and Postgres). Patched because runs
-  // started before this upserted it on every message.
-  const lastInboundAtStep = patched(COARSE_LAST_INBOUND_AT) ? LAST_INBOUND_AT_STEP_MS : 0;
-  // Patched: runs started before the limit answered every message. Settings recorded before it
-  // carry no limit (the local activity's old result replays), which means no limit too.
-  const limitPatched = patched(INBOUND_RATE_LIMIT);
-  const inboundLimit: InboundLimit | undefined =
-    limitPatched && settings.inboundLimitMessages && settings.inboundLimitWindowMs
+  constructor(
+    input: ChatWorkflowInput,
+    readonly settings: ChatSettings,
+  ) {
+    const limit = settings.inboundLimitMessages && settings.inboundLimitWindowMs
       ? { messages: settings.inboundLimitMessages, windowMs: settings.inboundLimitWindowMs }
       : undefined;
-  function publishSearchAttributes(): void {
-    const updates = [];
-    if (published.mode !== state.mode) updates.push({ key: chatModeKey, value: state.mode });
-    if (published.needsHuman !== state.needsHuman) updates.push({ key: needsHumanKey, value: state.needsHuman });
-    const inbound = state.lastInboundAt;
-    if (inbound !== undefined && inbound !== published.lastInboundAt) {
-      if (published.lastInboundAt === undefined || inbound - published.lastInboundAt >= lastInboundAtStep) {
-        updates.push({ key: lastInboundAtKey, value: new Date(inbound) });
-      }
+    this.session = new ChatSession(input.waId, input.state, settings, limit);
+    this.bootstrapped = input.state !== undefined;
+    this.replyToBurst = replyActivity(settings);
+  }
+
+  private get state() {
+    return this.session.state;
+  }
+
+  /** One step at a time, then look again: every step below makes progress or waits. */
+  async loop(): Promise<void> {
+    const s = this.state;
+    for (;;) {
+      this.phase = 'idle';
+      await condition(() => this.session.hasWork() || this.continueAsNewDue());
+      if (this.session.mustRecordNow()) await this.record();
+      else if (s.optRequests.length > 0) await this.applyOptRequests();
+      else if (s.pending.length > 0) await this.answerBurst();
+      else if (s.conversationDirty) await this.mirror();
+      else if (s.overLimit.length > 0) this.session.flushOverLimit();
+      else if (s.limitNoticeDue) await this.sendLimitNotice();
+      else if (await this.quietAfterHandlers()) await continueAsNew<typeof chatWorkflow>({ waId: s.waId, state: s });
     }
-    if (updates.length === 0) return;
-    upsertSearchAttributes(updates);
-    published.mode = state.mode;
-    published.needsHuman = state.needsHuman;
-    if (updates.some((u) => u.key === lastInboundAtKey)) published.lastInboundAt = inbound;
-  }
-  upsertSearchAttributes([{ key: whatsAppPhoneKey, value: state.waId }]);
-  publishSearchAttributes();
-
-  /** NeedsHuman changes reach the search attributes at once and Postgres from the main loop. */
-  function setNeedsHuman(needsHuman: boolean): void {
-    state.needsHuman = needsHuman;
-    state.conversationDirty = true;
-    publishSearchAttributes();
   }
 
-  function setMode(mode: 'bot' | 'operator', operator: string | undefined): void {
-    state.mode = mode;
-    state.operator = mode === 'operator' ? operator : undefined;
-    // An operator holding the chat, or handing it back, has dealt with whatever asked for a human.
-    setNeedsHuman(false);
+  private async answerBurst(): Promise<void> {
+    for (let folds = 0; this.session.mode === 'bot'; folds++) {
+      if (!(await this.debounce())) break;
+      if (!this.session.windowOpen(Date.now())) {
+        // A late redelivery of old messages: free text is no longer allowed, so nothing is sent.
+        log.info('burst is outside the 24 h window; not answering', { pending: this.state.pending.length });
+        break;
+      }
+      const outcome = await this.generateAndSend(folds < MAX_FOLDS);
+      if (outcome === 'answered') return;
+      if (outcome === 'dropped') break;
+    }
+    // Not answered by the bot (an operator holds the chat, or the window closed): context only.
+    if (this.session.mode !== 'bot' || !this.session.windowOpen(Date.now())) this.consumeBurst(this.state.pending.length);
   }
 
-  async function send(
+  /** Waits until the burst is quiet (or has waited long enough); false when the bot lost the chat. */
+  private async debounce(): Promise<boolean> {
+    for (;;) {
+      this.phase = 'debouncing';
+      if (this.session.mode !== 'bot') return false;
+      const remaining = this.session.burstDeadline() - Date.now();
+      if (remaining <= 0) return true;
+      const arrivals = this.session.arrivals;
+      await condition(() => this.session.arrivals !== arrivals || this.session.mode !== 'bot', remaining);
+    }
+  }
+
+  private async generateAndSend(mayFold: boolean): Promise<Outcome> {
+    if (this.state.conversationDirty) await this.mirror();
+    await this.mirroring;
+    if (this.session.mode !== 'bot') return 'dropped';
+    const s = this.state;
+    const burst = s.pending.slice();
+    const record = s.unrecorded.slice();
+    this.burstKey ??= this.session.nextClientKey(workflowInfo().firstExecutionRunId);
+    this.phase = 'generating';
+    const scope = new CancellationScope();
+    this.reply = { scope, mayFold };
+    let result: ReplyToBurstResult;
+    try {
+      result = await scope.run(() =>
+        this.replyToBurst({
+          waId: s.waId,
+          contactName: s.contactName,
+          record,
+          ...(this.bootstrapped ? {} : { earlierOutbound: true }),
+          context: s.context,
+          burst,
+          clientKey: this.burstKey!,
+          llmMaxAttempts: this.settings.llmMaxAttempts,
+        }),
+      );
+    } catch (err) {
+      if (isCancellation(err)) return this.session.mode === 'bot' ? 'folded' : 'dropped';
+      // Refused or out of time for good; whatever it recorded is recorded again, idempotently.
+      log.error('reply could not be delivered; flagging the chat for a human', { error: String(err) });
+      this.finishBurst(burst.length, undefined, true);
+      return 'answered';
+    } finally {
+      this.reply = undefined;
+    }
+    this.bootstrapped = true;
+    this.session.recorded(record.length, result.earlier);
+    if (result.suppressed) {
+      // Postgres says an operator holds the chat. If the workflow says the bot does (taken over
+      // and handed back while the model worked), Postgres is brought level before trying again.
+      if (this.session.mode === 'bot') this.state.conversationDirty = true;
+      return 'dropped';
+    }
+    this.finishBurst(burst.length, result.sent.join('\n') || undefined, result.handoff || result.refused !== undefined);
+    return 'answered';
+  }
+
+  private finishBurst(size: number, sentText: string | undefined, needsHuman: boolean): void {
+    this.burstKey = undefined;
+    this.session.answered(size, sentText, Date.now());
+    if (needsHuman) this.session.setNeedsHuman(true);
+    this.publish();
+  }
+
+  private consumeBurst(size: number): void {
+    this.burstKey = undefined;
+    this.session.consumePending(size);
+  }
+
+  /** Messages that will not go with a reply soon (an operator holds the chat, nothing to answer). */
+  private async record(): Promise<void> {
+    this.phase = 'recording';
+    const batch = this.state.unrecorded.slice();
+    const { earlier } = await recordInboundMessages({
+      waId: this.state.waId,
+      contactName: this.state.contactName,
+      messages: batch,
+      ...(this.bootstrapped ? {} : { earlierOutbound: true }),
+    });
+    this.bootstrapped = true;
+    this.session.recorded(batch.length, earlier);
+  }
+
+  /** Writes the conversation's mode, operator and NeedsHuman to Postgres: one write at a time, latest state. */
+  mirror(): Promise<void> {
+    this.state.conversationDirty = false;
+    const write = this.mirroring.then(() =>
+      syncConversation({ waId: this.state.waId, mode: this.state.mode, needsHuman: this.state.needsHuman, operator: this.state.operator ?? null }),
+    );
+    this.mirroring = write.catch(() => undefined);
+    return write;
+  }
+
+  /** Publishes the search attributes that differ from what the workflow already shows. */
+  publish(): void {
+    const want = this.session.attributes();
+    const have = workflowInfo().typedSearchAttributes;
+    const updates: SearchAttributeUpdatePair[] = [];
+    if (have.get(whatsAppPhoneKey) !== this.state.waId) updates.push({ key: whatsAppPhoneKey, value: this.state.waId });
+    if (have.get(chatModeKey) !== want.mode) updates.push({ key: chatModeKey, value: want.mode });
+    if (have.get(needsHumanKey) !== want.needsHuman) updates.push({ key: needsHumanKey, value: want.needsHuman });
+    const shown = have.get(lastInboundAtKey)?.getTime();
+    const inbound = want.lastInboundAt?.getTime();
+    if (inbound !== undefined && (shown === undefined || inbound - shown >= LAST_INBOUND_AT_STEP_MS)) {
+      updates.push({ key: lastInboundAtKey, value: want.lastInboundAt! });
+    }
+    if (updates.length > 0) upsertSearchAttributes(updates);
+  }
+
+  /** A message outside a reply, with its own key (or the caller's, for one it may ask for again). */
+  async send(
     senderType: 'bot' | 'operator',
     content: { text?: string; media?: MediaInfo; template?: FollowUpInput['template'] },
     operator?: string,
     key?: string,
   ): Promise<string> {
-    // One key per outbound message: the chat's execution chain (stable across continue-as-new,
-    // new if the chat is ever started afresh) and a counter that continue-as-new carries; or the
-    // caller's own key, for a message a caller may ask for again (a follow-up's update id).
-    const clientKey = key ?? `${state.waId}:${workflowInfo().firstExecutionRunId}:${++state.outboundCount}`;
-    const { wamid } = await sendWhatsAppMessage({
-      waId: state.waId,
-      clientKey,
-      senderType,
-      operator,
-      ...content,
-    });
+    const clientKey = key ?? this.session.nextClientKey(workflowInfo().firstExecutionRunId);
+    const { wamid } = await sendWhatsAppMessage({ waId: this.state.waId, clientKey, senderType, operator, ...content });
     return wamid;
-  }
-
-  setHandler(inboundMessageSignal, (msg) => {
-    if (seen.has(msg.wamid)) {
-      duplicatesIgnored++;
-      return;
-    }
-    seen.add(msg.wamid);
-    const now = Date.now();
-    if (msg.contactName) state.contactName = msg.contactName;
-    recordInboundTime(state, msg, now);
-    const optIn = optKeyword(msg);
-    // Patched: before it, a STOP went to the LLM like any other message.
-    // STOP / START are never limited: an opt-out must always work.
-    if (optIn !== undefined && patched(OPT_KEYWORDS)) {
-      state.unrecorded.push(msg);
-      state.optRequests.push({ message: msg, optIn });
-      return;
-    }
-    // Only the bot's answers are limited: while an operator holds the chat nothing goes to the LLM.
-    if (msg.answerable && inboundLimit && state.mode === 'bot') {
-      if (!admitInbound(state, now, inboundLimit)) {
-        overInboundLimit(msg);
-        return;
-      }
-      state.inboundLimited = false;
-    }
-    state.unrecorded.push(msg);
-    if (msg.answerable) {
-      state.pending.push({ ...msg, receivedAt: now });
-      arrivals++;
-    }
-  });
-
-  /**
-   * Recorded (marked) and kept for the context, but not part of any burst; the first of a limited
-   * period owes the user one notice. A burst already pending is still answered as usual.
-   */
-  function overInboundLimit(msg: InboundMessage): void {
-    state.unrecorded.push({ ...msg, rateLimited: true });
-    state.overLimit.push({ role: 'user', text: msg.text, at: msg.sentAt });
-    // Only the last contextMessages could reach the context anyway; a long flood must not grow the state.
-    if (state.overLimit.length > settings.contextMessages) state.overLimit.shift();
-    if (!state.inboundLimited) {
-      state.inboundLimited = true;
-      state.limitNoticeDue = true;
-    }
-  }
-
-  setHandler(campaignMessageSignal, (msg) => {
-    // The campaign sender signals again after a retry; the wamid makes that harmless.
-    if (seen.has(msg.wamid)) return;
-    seen.add(msg.wamid);
-    pushContext(state, { role: 'campaign', text: msg.text, at: msg.at }, settings.contextMessages);
-  });
-
-  setHandler(takeoverUpdate, ({ operator }) => {
-    setMode('operator', operator);
-    return { mode: state.mode };
-  });
-
-  setHandler(handbackUpdate, () => {
-    setMode('bot', undefined);
-    return { mode: state.mode };
-  });
-
-  setHandler(
-    operatorMessageUpdate,
-    async ({ operator, text, media }) => {
-      let wamid: string;
-      try {
-        wamid = await send('operator', { text, media }, operator);
-      } catch (err) {
-        const cause = err instanceof ActivityFailure && err.cause instanceof Error ? err.cause.message : String(err);
-        throw ApplicationFailure.create({ type: SEND_FAILED, message: `WhatsApp did not accept the message: ${cause}` });
-      }
-      const described = text ?? describeMedia(media ?? {});
-      pushContext(state, { role: 'operator', text: described, at: Date.now() }, settings.contextMessages);
-      return { wamid };
-    },
-    {
-      validator: ({ text, media }) => {
-        if (!text?.trim() && !media?.id && !media?.link) {
-          throw ApplicationFailure.create({ type: INVALID_OPERATOR_MESSAGE, message: 'Message text or media is required' });
-        }
-        if (!windowOpen(state, Date.now())) {
-          throw ApplicationFailure.create({
-            type: WINDOW_CLOSED,
-            message:
-              'The 24-hour customer service window is closed: the user has not written in the last 24 hours, so only template messages can be sent.',
-          });
-        }
-      },
-    },
-  );
-
-  // Lead follow-ups go through the chat so the operator check and the 24 h window are decided
-  // against the chat's own state, and the message joins the context like any other.
-  followUp = async ({ text, template }) => {
-    if (state.mode !== 'bot') {
-      throw ApplicationFailure.create({ type: OPERATOR_HOLDS_CHAT, message: 'An operator took the chat over; try again after handback.' });
-    }
-    const inWindow = windowOpen(state, Date.now());
-    // Keyed by the update id: asked again (after a retry, even in a later run) it is not sent twice.
-    const key = `${state.waId}:update:${currentUpdateInfo()?.id ?? workflowInfo().runId}`;
-    let wamid: string;
-    try {
-      wamid = await send('bot', inWindow ? { text } : { template }, undefined, key);
-    } catch (err) {
-      const cause = err instanceof ActivityFailure && err.cause instanceof Error ? err.cause.message : String(err);
-      throw ApplicationFailure.create({ type: SEND_FAILED, message: `WhatsApp did not accept the follow-up: ${cause}` });
-    }
-    const sent = inWindow ? text : template!.text;
-    pushContext(state, { role: 'bot', text: sent, at: Date.now() }, settings.contextMessages);
-    return { wamid, kind: inWindow ? 'text' : 'template' };
-  };
-
-  setHandler(chatStateQuery, () => {
-    const now = Date.now();
-    const limitedUntil = inboundLimit && state.inboundLimited ? inboundLimitedUntil(state, now, inboundLimit) : undefined;
-    return {
-      waId: state.waId,
-      contactName: state.contactName,
-      mode: state.mode,
-      operator: state.operator,
-      needsHuman: state.needsHuman,
-      phase,
-      pendingCount: state.pending.length,
-      contextSize: state.context.length,
-      lastInboundAt: state.lastInboundAt === undefined ? undefined : new Date(state.lastInboundAt).toISOString(),
-      windowOpen: windowOpen(state, now),
-      windowClosesAt:
-        state.lastInboundAt === undefined ? undefined : new Date(state.lastInboundAt + CUSTOMER_WINDOW_MS).toISOString(),
-      duplicatesIgnored,
-      inboundLimited: limitedUntil !== undefined,
-      inboundLimitedUntil: limitedUntil === undefined ? undefined : new Date(limitedUntil).toISOString(),
-      runStartedEventCount,
-    };
-  });
-
-  // A chat that starts afresh learns what the business sent this user before it existed
-  // (campaign messages go out without starting a chat for every recipient).
-  let bootstrapped = input.state !== undefined;
-  async function recordReceived(): Promise<void> {
-    phase = 'recording';
-    const batch = state.unrecorded.slice();
-    const { earlier } = await recordInboundMessages({
-      waId: state.waId,
-      contactName: state.contactName,
-      messages: batch,
-      ...(bootstrapped ? {} : { earlierOutbound: true }),
-    });
-    bootstrapped = true;
-    state.unrecorded.splice(0, batch.length);
-    for (const m of earlier ?? []) {
-      if (seen.has(m.wamid)) continue;
-      seen.add(m.wamid);
-      state.context.unshift({ role: 'campaign', text: m.text, at: m.at });
-    }
-    if (earlier?.length) {
-      state.context.sort((a, b) => a.at - b.at);
-      if (state.context.length > settings.contextMessages) state.context.splice(0, state.context.length - settings.contextMessages);
-    }
-    publishSearchAttributes();
-  }
-
-  async function syncConversationRecord(): Promise<void> {
-    phase = 'recording';
-    state.conversationDirty = false;
-    await syncConversation({
-      waId: state.waId,
-      mode: state.mode,
-      needsHuman: state.needsHuman,
-      operator: state.operator ?? null,
-    });
-  }
-
-  /** Messages that will not be answered by the bot still belong to the conversation's context. */
-  function consumePending(count: number): void {
-    for (const msg of state.pending.splice(0, count)) {
-      pushContext(state, { role: 'user', text: msg.text, at: msg.sentAt }, settings.contextMessages);
-    }
-    if (state.pending.length === 0) flushOverLimit();
-  }
-
-  /** Over-limit messages join the context after the burst they followed, so the order is kept. */
-  function flushOverLimit(): void {
-    for (const entry of state.overLimit.splice(0)) pushContext(state, entry, settings.contextMessages);
-  }
-
-  /** The limited period's one notice, sent from the main loop once any burst before it is answered. */
-  async function sendLimitNotice(): Promise<void> {
-    state.limitNoticeDue = false;
-    // An operator holding the chat speaks for the business; a closed window allows no free text.
-    if (state.mode !== 'bot' || !windowOpen(state, Date.now())) return;
-    phase = 'sending';
-    try {
-      await send('bot', { text: INBOUND_LIMIT_NOTICE });
-      pushContext(state, { role: 'bot', text: INBOUND_LIMIT_NOTICE, at: Date.now() }, settings.contextMessages);
-    } catch (err) {
-      log.error('inbound limit notice could not be delivered', { error: String(err) });
-    }
-  }
-
-  /** Waits until the burst is quiet (or has waited long enough); false when the bot lost the chat. */
-  async function debounce(): Promise<boolean> {
-    for (;;) {
-      phase = 'debouncing';
-      if (state.mode !== 'bot') return false;
-      const remaining = burstDeadline(state, settings.debounceMs, settings.maxWaitMs) - Date.now();
-      if (remaining <= 0) return true;
-      const seenArrivals = arrivals;
-      // The timer starts first; messages are written down while it runs, so the record stays live.
-      const quietOrInterrupted = condition(() => arrivals !== seenArrivals || state.mode !== 'bot', remaining);
-      if (state.unrecorded.length > 0) await recordReceived();
-      phase = 'debouncing';
-      await quietOrInterrupted;
-    }
-  }
-
-  async function answerBurst(): Promise<void> {
-    for (let folds = 0; ; folds++) {
-      if (!(await debounce())) return;
-      if (!windowOpen(state, Date.now())) {
-        // A late redelivery of old messages: free text is no longer allowed, so nothing is sent.
-        log.info('burst is outside the 24 h window; not answering', { pending: state.pending.length });
-        consumePending(state.pending.length);
-        return;
-      }
-      const burst = state.pending.slice();
-      const arrivalsBefore = arrivals;
-      phase = 'generating';
-      let reply = FALLBACK_REPLY;
-      let handoff = true;
-      let llmFailed = false;
-      try {
-        ({ text: reply, handoff } = await generateReply({ waId: state.waId, context: state.context, burst }));
-      } catch (err) {
-        log.warn('LLM failed after retries; sending the fallback reply', { error: String(err) });
-        llmFailed = true;
-      }
-      // Taken over while the model was thinking: the operator owns the chat, the draft is dropped.
-      if (state.mode !== 'bot') return;
-      // New messages arrived and nothing was sent yet: answer them together rather than twice.
-      // A failed model is not asked again for the same burst; its retries are already spent.
-      if (arrivals !== arrivalsBefore && folds < MAX_FOLDS && !llmFailed) continue;
-
-      consumePending(burst.length);
-      if (handoff && !state.needsHuman) setNeedsHuman(true);
-      await sendReply(reply);
-      return;
-    }
-  }
-
-  async function sendReply(reply: string): Promise<void> {
-    // Anything that arrived while the model was busy goes on record before the answer does.
-    if (state.unrecorded.length > 0) await recordReceived();
-    phase = 'sending';
-    const sent: string[] = [];
-    for (const part of splitMessage(reply)) {
-      if (state.mode !== 'bot') break;
-      try {
-        await send('bot', { text: part });
-        sent.push(part);
-      } catch (err) {
-        log.error('reply could not be delivered; flagging the chat for a human', { error: String(err) });
-        setNeedsHuman(true);
-        break;
-      }
-    }
-    if (sent.length > 0) pushContext(state, { role: 'bot', text: sent.join('\n'), at: Date.now() }, settings.contextMessages);
   }
 
   /**
    * STOP always opts the contact out and is confirmed once (compliance, whoever holds the chat).
    * START only counts when the contact had opted out; otherwise it is an ordinary message.
    */
-  async function applyOptRequests(): Promise<void> {
-    while (state.optRequests.length > 0) {
-      const { message, optIn } = state.optRequests[0]!;
-      phase = 'recording';
-      const { handled, changed } = await applyOptKeyword({
-        waId: state.waId,
-        optIn,
-        at: message.sentAt,
-        name: state.contactName,
-      });
-      state.optRequests.shift();
+  private async applyOptRequests(): Promise<void> {
+    const s = this.state;
+    while (s.optRequests.length > 0) {
+      const { message, optIn } = s.optRequests[0]!;
+      this.phase = 'recording';
+      const { handled, changed } = await applyOptKeyword({ waId: s.waId, optIn, at: message.sentAt, name: s.contactName });
+      s.optRequests.shift();
       if (!handled) {
-        state.pending.push({ ...message, receivedAt: Date.now() });
-        arrivals++;
+        this.session.queue(message, Date.now());
         continue;
       }
-      pushContext(state, { role: 'user', text: message.text, at: message.sentAt }, settings.contextMessages);
-      if (!changed) continue;
-      const confirmation = optIn ? OPT_IN_CONFIRMATION : OPT_OUT_CONFIRMATION;
-      phase = 'sending';
-      try {
-        await send('bot', { text: confirmation });
-        pushContext(state, { role: 'bot', text: confirmation, at: Date.now() }, settings.contextMessages);
-      } catch (err) {
-        log.error('opt-in/out confirmation could not be delivered', { error: String(err) });
-      }
+      this.session.remember({ role: 'user', text: message.text, at: message.sentAt });
+      if (changed) await this.sendNotice(optIn ? OPT_IN_CONFIRMATION : OPT_OUT_CONFIRMATION, 'opt-in/out confirmation');
     }
   }
 
-  function shouldContinueAsNew(): boolean {
+  /** The limited period's one notice, once any burst before it is answered. */
+  private async sendLimitNotice(): Promise<void> {
+    this.state.limitNoticeDue = false;
+    // An operator holding the chat speaks for the business; a closed window allows no free text.
+    if (this.session.mode !== 'bot' || !this.session.windowOpen(Date.now())) return;
+    await this.sendNotice(INBOUND_LIMIT_NOTICE, 'inbound limit notice');
+  }
+
+  private async sendNotice(text: string, what: string): Promise<void> {
+    this.phase = 'sending';
+    try {
+      await this.send('bot', { text });
+      this.session.remember({ role: 'bot', text, at: Date.now() });
+    } catch (err) {
+      log.error(`${what} could not be delivered`, { error: String(err) });
+    }
+  }
+
+  private continueAsNewDue(): boolean {
     const info = workflowInfo();
-    return info.continueAsNewSuggested || info.historyLength >= settings.continueAsNewAfterEvents;
+    return info.continueAsNewSuggested || info.historyLength >= this.settings.continueAsNewAfterEvents;
   }
 
-  for (;;) {
-    phase = 'idle';
-    await condition(
-      () =>
-        state.unrecorded.length > 0 ||
-        state.optRequests.length > 0 ||
-        state.pending.length > 0 ||
-        state.conversationDirty ||
-        state.overLimit.length > 0 ||
-        state.limitNoticeDue ||
-        shouldContinueAsNew(),
-    );
-    if (state.unrecorded.length > 0) await recordReceived();
-    if (state.conversationDirty) await syncConversationRecord();
-    // Opt requests are few and must not wait behind a burst; they go on record first (above).
-    if (state.optRequests.length > 0) await applyOptRequests();
-    if (state.pending.length > 0) {
-      if (state.mode === 'bot') await answerBurst();
-      else consumePending(state.pending.length);
-      continue;
-    }
-    if (state.overLimit.length > 0) flushOverLimit();
-    if (state.limitNoticeDue) {
-      await sendLimitNotice();
-      continue;
-    }
-    if (shouldContinueAsNew() && state.unrecorded.length === 0 && !state.conversationDirty && state.optRequests.length === 0) {
-      // Operator updates may be mid-flight (sending); they finish in this run before it hands over.
-      await condition(allHandlersFinished);
-      if (state.pending.length > 0 || state.unrecorded.length > 0 || state.optRequests.length > 0) continue;
-      await continueAsNew<typeof chatWorkflow>({ waId: state.waId, state });
-    }
+  /** Updates in flight (an operator message sending) finish in this run before it hands over. */
+  private async quietAfterHandlers(): Promise<boolean> {
+    if (!this.continueAsNewDue()) return false;
+    await condition(allHandlersFinished);
+    await this.mirroring;
+    return !this.session.hasWork();
   }
 }

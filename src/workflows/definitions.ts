@@ -213,6 +213,10 @@ export const OPT_IN_CONFIRMATION = "You're subscribed again. Reply STOP at any t
 export const INBOUND_LIMIT_NOTICE =
   "Thanks for your messages! You're writing faster than we can answer, so we'll pause our replies for a moment. Everything you send is saved; please wait a minute and write again.";
 
+/** Sent when the model fails for good (retries spent, or refused); the chat is flagged for a human. */
+export const FALLBACK_REPLY =
+  "Sorry, I'm having trouble answering right now. A member of our team will get back to you here shortly.";
+
 /** WhatsApp rejects text bodies longer than this. */
 export const WHATSAPP_TEXT_LIMIT = 4096;
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Express } from 'express';
 import pino from 'pino';
 import { createApp } from '../../src/api/app';
@@ -78,7 +78,8 @@ export interface Harness {
   recorded(waId: string): Promise<Message[]>;
   /** Waits until the chat has nothing pending and sits idle, i.e. it has done all it will do. */
   settled(waId: string, timeoutMs?: number): Promise<ChatStateView>;
-  restartWorker(): Promise<void>;
+  /** Replaces the in-process worker; with a bundle, the new one runs that workflow code. */
+  restartWorker(workflowBundle?: WorkerOptions['workflowBundle']): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -99,6 +100,8 @@ export interface HarnessOptions {
   twilio?: AppDeps['twilio'];
   /** The worker's model instead of the one at `llm` (e.g. the OfflineResponder), and how /health names it. */
   llm?: { model: ActivityDeps['llm']; label: string };
+  /** The in-process worker's workflow code instead of today's (e.g. the chat from before v2). */
+  workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -113,13 +116,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 
   const nativeConnection = await NativeConnection.connect({ address });
   const deps = workerDeps({ connection: nativeConnection, db: workerDb, graphUrl: graph.url, llmUrl: llm.url, settings, log, sender: opts.sender, llm: opts.llm?.model });
-  const newWorker = () =>
+  const newWorker = (workflowBundle = opts.workflowBundle ?? { codePath: process.env.TEST_WORKFLOW_BUNDLE! }) =>
     createWorker({
       connection: nativeConnection,
       namespace: 'default',
       taskQueue,
       deps,
-      workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+      workflowBundle,
     });
   // Without an in-process worker the test runs its own (e.g. a child process it can kill -9).
   let worker: Worker | undefined = opts.worker === false ? undefined : await newWorker();
@@ -189,10 +192,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         if (s.phase !== 'idle' || s.pendingCount !== 0) throw new Error(`chat busy: ${s.phase}, ${s.pendingCount} pending`);
         return s;
       }, timeoutMs),
-    async restartWorker() {
+    async restartWorker(workflowBundle) {
       worker?.shutdown();
       await running;
-      worker = await newWorker();
+      worker = await newWorker(workflowBundle ?? { codePath: process.env.TEST_WORKFLOW_BUNDLE! });
       running = worker.run();
     },
     async stop() {

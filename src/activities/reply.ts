@@ -1,0 +1,140 @@
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { ModelReply } from '../llm/chat-model';
+import { FALLBACK_REPLY, type ContextMessage, type InboundMessage } from '../workflows/definitions';
+import { splitMessage } from '../workflows/split-message';
+import { createInboundRecorder, type RecordInboundResult } from './conversation-record';
+import { createReplyGenerator } from './llm';
+import { createOutboundSender, type SendMemory } from './send';
+import type { ActivityDeps } from './index';
+
+export interface ReplyToBurstInput {
+  waId: string;
+  contactName?: string;
+  /** Inbound messages not on record yet (the burst and anything beside it): written first. */
+  record: InboundMessage[];
+  /** The chat's first record since it started afresh: campaign messages sent before join the context. */
+  earlierOutbound?: boolean;
+  context: ContextMessage[];
+  burst: InboundMessage[];
+  /** The key of the reply's first part; part n (from 2) is `${clientKey}/n`. */
+  clientKey: string;
+  /** Model attempts before the fallback reply is sent instead (LLM_MAX_ATTEMPTS). */
+  llmMaxAttempts: number;
+}
+
+export interface ReplyDraft {
+  text: string;
+  handoff: boolean;
+  /** The model failed for good: the text is the fallback reply. */
+  llmFailed: boolean;
+}
+
+export interface ReplyToBurstResult extends ReplyDraft {
+  earlier?: RecordInboundResult['earlier'];
+  /** The parts WhatsApp took, in order. */
+  sent: string[];
+  /** Nothing sent: Postgres says an operator holds the chat (taken over while the model worked). */
+  suppressed: boolean;
+  /** WhatsApp refused a part for good (recorded failed); the parts after it were not sent. */
+  refused?: string;
+}
+
+/** What an attempt hands the next one. */
+interface ReplyHeartbeat {
+  recorded?: boolean;
+  earlier?: RecordInboundResult['earlier'];
+  llmFailures?: number;
+  draft?: ReplyDraft;
+  /** Per part key, a wamid WhatsApp gave an attempt that could not store it. */
+  wamids?: Record<string, string>;
+}
+
+/** Heartbeats while the activity runs: the worker throttles them to its heartbeat interval. */
+const HEARTBEAT_EVERY_MS = 500;
+
+export function createReplyActivities(deps: ActivityDeps) {
+  const recordInbound = createInboundRecorder(deps);
+  const generate = createReplyGenerator(deps);
+  const sendOutbound = createOutboundSender(deps);
+
+  return {
+    /**
+     * One activity per reply (chat v2): records the burst, asks the model, sends the reply.
+     * Each step is idempotent or remembered in the heartbeat, so a retry neither records twice,
+     * nor asks the model again once it answered, nor sends a part twice (each part's key).
+     * Cancelled by the chat until it starts sending; after that it finishes and says what it sent.
+     */
+    async replyToBurst(input: ReplyToBurstInput): Promise<ReplyToBurstResult> {
+      const ctx = Context.current();
+      const memo: ReplyHeartbeat = { ...(ctx.info.heartbeatDetails as ReplyHeartbeat | undefined) };
+      const beat = () => ctx.heartbeat(memo);
+      const pump = setInterval(beat, HEARTBEAT_EVERY_MS);
+      try {
+        if (!memo.recorded && input.record.length > 0) {
+          const { earlier } = await recordInbound({ waId: input.waId, contactName: input.contactName, messages: input.record, earlierOutbound: input.earlierOutbound });
+          Object.assign(memo, { recorded: true, earlier });
+        }
+        memo.draft ??= await draftReply(input, memo);
+        beat();
+        // The last point at which the chat may still take the burst back.
+        if (ctx.cancellationSignal.aborted) throw new CancelledFailure('the chat took the burst back before the reply was sent');
+        return { ...memo.draft, earlier: memo.earlier, ...(await sendParts(input, memo)) };
+      } finally {
+        clearInterval(pump);
+      }
+    },
+  };
+
+  /** The model's answer; the fallback once its attempts are spent or it refuses the request. */
+  async function draftReply(input: ReplyToBurstInput, memo: ReplyHeartbeat): Promise<ReplyDraft> {
+    const ctx = Context.current();
+    let reply: ModelReply;
+    try {
+      reply = await generate({ waId: input.waId, context: withEarlier(input.context, memo.earlier), burst: input.burst }, ctx.cancellationSignal);
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('the chat took the burst back while the model was answering');
+      memo.llmFailures = (memo.llmFailures ?? 0) + 1;
+      const retryable = !(err instanceof ApplicationFailure && err.nonRetryable);
+      if (retryable && memo.llmFailures < input.llmMaxAttempts) {
+        ctx.heartbeat(memo); // flushed with the failure: the next attempt counts on from here
+        throw err;
+      }
+      deps.log.warn({ err, waId: input.waId, attempts: memo.llmFailures }, 'LLM failed for good; sending the fallback reply');
+      return { text: FALLBACK_REPLY, handoff: true, llmFailed: true };
+    }
+    return { text: reply.text, handoff: reply.handoff, llmFailed: false };
+  }
+
+  async function sendParts(input: ReplyToBurstInput, memo: ReplyHeartbeat): Promise<Pick<ReplyToBurstResult, 'sent' | 'suppressed' | 'refused'>> {
+    const sent: string[] = [];
+    const parts = splitMessage(memo.draft!.text);
+    for (const [i, text] of parts.entries()) {
+      const clientKey = i === 0 ? input.clientKey : `${input.clientKey}/${i + 1}`;
+      const memory: SendMemory = {
+        remembered: memo.wamids?.[clientKey],
+        remember: (wamid) => {
+          memo.wamids = { ...memo.wamids, [clientKey]: wamid };
+          Context.current().heartbeat(memo);
+        },
+      };
+      try {
+        const outcome = await sendOutbound({ waId: input.waId, clientKey, senderType: 'bot', text }, memory, true);
+        // Taken over between parts: the operator has the chat from here.
+        if ('suppressed' in outcome) break;
+        sent.push(text);
+      } catch (err) {
+        if (err instanceof ApplicationFailure && err.type === 'WhatsAppRejected') return { sent, suppressed: false, refused: err.message };
+        throw err;
+      }
+    }
+    return { sent, suppressed: parts.length > 0 && sent.length === 0 };
+  }
+}
+
+/** Campaign messages found at the chat's first record, in the context the model reads. */
+function withEarlier(context: ContextMessage[], earlier: RecordInboundResult['earlier']): ContextMessage[] {
+  if (!earlier?.length) return context;
+  const known = new Set(context.filter((c) => c.role === 'campaign').map((c) => `${c.at}:${c.text}`));
+  const added = earlier.filter((m) => !known.has(`${m.at}:${m.text}`)).map((m) => ({ role: 'campaign' as const, text: m.text, at: m.at }));
+  return [...added, ...context].sort((a, b) => a.at - b.at);
+}
