@@ -4,6 +4,7 @@ import { CHAT_PATCHES } from '../src/workflows/chat-patches';
 import { chatWorkflowId } from '../src/workflows/definitions';
 import { burstOf } from './helpers/fake-openai';
 import { eventually, startHarness, type Harness } from './helpers/harness';
+import { saveWorkflowHistory } from './helpers/histories';
 import { newWamid, randomPhone } from './helpers/webhook-payload';
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -47,6 +48,8 @@ test('a chat running the code from before v2 moves to v2 at its next quiet momen
   const v1Events = (await h.client.workflow.getHandle(chatWorkflowId(waId), v1RunId).fetchHistory()).events ?? [];
   expect(patchIds(v1Events)).toContain(CHAT_PATCHES.upgradeToV2);
   expect(v1Events[v1Events.length - 1]!.eventType).toBe(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+  // Replayed by test/replay.test.ts: a v1 run that today's code moved to v2.
+  await saveWorkflowHistory(h.client, chatWorkflowId(waId), 'chat-upgrade-from-v1', v1RunId);
 
   // The new run is v2, with the whole state: a message after it is answered knowing the chat so far.
   await h.inbound([{ from: waId, text: 'now on v2' }]);

@@ -9,7 +9,7 @@ import { WorkerProcess } from './helpers/worker-process';
 
 // A chat reply is sent by a worker in a child process, so it can be killed -9 at the worst moment:
 // WhatsApp (the fake Graph) has accepted the reply and the worker has not stored its wamid. The
-// send's retry comes after its 30 s start-to-close timeout (src/workflows/chat.ts).
+// reply's retry comes after its 10 s heartbeat timeout (src/workflows/chat-activities.ts).
 const GRACE_MS = 5000;
 let h: Harness;
 let worker: WorkerProcess;
@@ -119,7 +119,7 @@ test('an answer lost on the way back (connection dropped): the retry waits, and 
     await eventually(
       async () => {
         const { raw } = await chat.describe();
-        const send = raw.pendingActivities?.find((a) => a.activityType?.name === 'sendWhatsAppMessage');
+        const send = raw.pendingActivities?.find((a) => a.activityType?.name === 'replyToBurst');
         expect(send?.attempt ?? 0).toBeGreaterThanOrEqual(2);
         expect(send?.state).toBe(proto.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED);
       },

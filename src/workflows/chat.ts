@@ -1,6 +1,6 @@
 /**
  * One long-lived workflow per WhatsApp user (SPEC §4, §5), v2. Runs started before v2 finish on
- * the v1 code (chat-v1.ts) and continue as new into this at their next quiet moment.
+ * the v1 code (legacy/chat-v1.ts) and continue as new into this at their next quiet moment.
  *
  * The rules, in full:
  * - ChatSession (chat-session.ts) holds the carried state and every change to it; this file
@@ -32,7 +32,7 @@ import { applyOptKeyword, loadChatSettings, recordInboundMessages, replyActivity
 import { installHandlers, deferFollowUps } from './chat-handlers';
 import { CHAT_PATCHES } from './chat-patches';
 import { ChatSession } from './chat-session';
-import { chatWorkflowV1 } from './chat-v1';
+import { chatWorkflowV1 } from './legacy/chat-v1';
 import {
   INBOUND_LIMIT_NOTICE,
   OPT_IN_CONFIRMATION,

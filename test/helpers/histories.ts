@@ -16,10 +16,10 @@ export async function saveHistory(client: Client, waId: string, name: string): P
 }
 
 /** The same for any workflow (campaign runs): saved as <file>.<tag>.json. */
-export async function saveWorkflowHistory(client: Client, workflowId: string, file: string): Promise<void> {
+export async function saveWorkflowHistory(client: Client, workflowId: string, file: string, runId?: string): Promise<void> {
   const tag = process.env.RECORD_HISTORIES;
   if (!tag) return;
   if (!/^v\d+$/.test(tag)) throw new Error('RECORD_HISTORIES must be a version tag such as v3');
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
   writeFileSync(path.join(HISTORIES_DIR, `${file}.${tag}.json`), historyToJSON(history));
 }

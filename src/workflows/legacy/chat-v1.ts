@@ -1,7 +1,8 @@
 /**
- * The chat workflow as it ran before v2 (chat.ts), kept so runs started before v2 replay and
- * finish their current work unchanged. Frozen: its commands are pinned by the histories in
- * test/histories/*.v1-v5.json. The one addition is CHAT_PATCHES.upgradeToV2: at its next quiet
+ * The chat workflow as it ran before v2 (../chat.ts), kept so runs started before v2 replay and
+ * finish their current work unchanged. Frozen, one long function as it was released: its commands
+ * are pinned by the histories in test/histories/*.v1-v5.json, and it can be deleted (with
+ * CHAT_PATCHES.v2 deprecated) once no run started before v2 is open. The one addition is CHAT_PATCHES.upgradeToV2: at its next quiet
  * moment (nothing pending, nothing unrecorded, no handler running) a v1 run continues as new,
  * carrying its whole state, and the new run is v2.
  */
@@ -20,7 +21,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities } from '../../activities';
 import {
   admitInbound,
   burstDeadline,
@@ -33,7 +34,7 @@ import {
   SeenWamids,
   windowOpen,
   type InboundLimit,
-} from './chat-state';
+} from '../chat-state';
 import {
   CUSTOMER_WINDOW_MS,
   INBOUND_LIMIT_NOTICE,
@@ -59,10 +60,10 @@ import {
   type FollowUpResult,
   type InboundMessage,
   type MediaInfo,
-} from './definitions';
-import { chatModeKey, lastInboundAtKey, needsHumanKey, whatsAppPhoneKey } from './search-attributes';
-import { CHAT_PATCHES } from './chat-patches';
-import { splitMessage } from './split-message';
+} from '../definitions';
+import { chatModeKey, lastInboundAtKey, needsHumanKey, whatsAppPhoneKey } from '../search-attributes';
+import { CHAT_PATCHES } from '../chat-patches';
+import { splitMessage } from '../split-message';
 
 /** A burst whose reply was overtaken by new messages is regenerated at most this often, then sent. */
 const MAX_FOLDS = 2;
