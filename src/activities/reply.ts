@@ -67,18 +67,23 @@ export function createReplyActivities(deps: ActivityDeps) {
     async replyToBurst(input: ReplyToBurstInput): Promise<ReplyToBurstResult> {
       const ctx = Context.current();
       const memo: ReplyHeartbeat = { ...(ctx.info.heartbeatDetails as ReplyHeartbeat | undefined) };
-      const beat = () => ctx.heartbeat(memo);
-      const pump = setInterval(beat, HEARTBEAT_EVERY_MS);
+      const pump = setInterval(() => ctx.heartbeat(memo), HEARTBEAT_EVERY_MS);
       try {
         if (!memo.recorded && input.record.length > 0) {
           const { earlier } = await recordInbound({ waId: input.waId, contactName: input.contactName, messages: input.record, earlierOutbound: input.earlierOutbound });
           Object.assign(memo, { recorded: true, earlier });
         }
+        // The draft rides on the pump's next heartbeat, and on a failure (the SDK hands an attempt's
+        // last heartbeat to the next): a retry does not ask the model again. Not sent at once: that
+        // would be a server round trip on every reply; a worker dying within 500 ms of a quick answer
+        // costs one more model call instead.
         memo.draft ??= await draftReply(input, memo);
-        beat();
         // The last point at which the chat may still take the burst back.
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('the chat took the burst back before the reply was sent');
         return { ...memo.draft, earlier: memo.earlier, ...(await sendParts(input, memo)) };
+      } catch (err) {
+        if (!(err instanceof CancelledFailure)) ctx.heartbeat(memo);
+        throw err;
       } finally {
         clearInterval(pump);
       }

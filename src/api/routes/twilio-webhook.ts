@@ -2,8 +2,7 @@ import express, { Router, type Request, type RequestHandler, type Response } fro
 import { z } from 'zod';
 import { SEND_KEY_PARAM } from '../../channels/twilio';
 import { recordReceipts } from '../../db/messages';
-import { signalChat } from '../../temporal/chat-signals';
-import { inboundMessageSignal } from '../../workflows/definitions';
+import { signalInbound } from '../../temporal/chat-signals';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { setWebhookOutcome, webhookMetrics } from '../../metrics/webhook';
@@ -93,7 +92,7 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
       }
       try {
         await deps.temporal.withDeadline(Date.now() + timeoutMs, () =>
-          signalChat(deps.temporal, deps.taskQueue, message.waId, inboundMessageSignal, message),
+          signalInbound(deps.temporal, deps.taskQueue, message),
         );
       } catch (err) {
         req.log.error({ err }, 'twilio webhook not accepted; Twilio will retry');

@@ -1,7 +1,7 @@
 import express, { Router, type Request } from 'express';
 import type { Client } from '@temporalio/client';
-import { signalChat } from '../../temporal/chat-signals';
-import { inboundMessageSignal, type InboundMessage } from '../../workflows/definitions';
+import { signalInbound } from '../../temporal/chat-signals';
+import type { InboundMessage } from '../../workflows/definitions';
 import { recordReceipts } from '../../db/messages';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
@@ -101,8 +101,8 @@ async function signalChats(client: Client, taskQueue: string, messages: InboundM
   const byChat = new Map<string, InboundMessage[]>();
   for (const m of messages) byChat.set(m.waId, [...(byChat.get(m.waId) ?? []), m]);
   await Promise.all(
-    [...byChat.entries()].map(async ([waId, chatMessages]) => {
-      for (const message of chatMessages) await signalChat(client, taskQueue, waId, inboundMessageSignal, message);
+    [...byChat.values()].map(async (chatMessages) => {
+      for (const message of chatMessages) await signalInbound(client, taskQueue, message);
     }),
   );
 }
