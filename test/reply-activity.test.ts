@@ -10,6 +10,7 @@ import { createActivities } from '../src/activities';
 import type { ReplyToBurstInput } from '../src/activities/reply';
 import { createDb, type Db } from '../src/db/database';
 import { updateConversationMode } from '../src/db/conversations';
+import { pinReply } from '../src/db/messages';
 import { FakeGraph } from './helpers/fake-graph';
 import { FakeOpenAI } from './helpers/fake-openai';
 import { TEST_SETTINGS } from './helpers/harness';
@@ -90,4 +91,17 @@ test('cancelled while the model answers: the request is aborted and nothing is s
     await expect(running).rejects.toThrow();
   });
   expect(graph.sentTo(waId)).toHaveLength(0);
+});
+
+test('a reply pinned by an earlier activity for the burst is sent as pinned and answers only the messages it was written for', async () => {
+  const waId = randomPhone();
+  const next = input(waId, 'and a second thought');
+  // The first activity pinned its reply to the first message, then was cancelled (a fold) while
+  // waiting to retry its send: it may have reached WhatsApp, so the folded burst must not send another.
+  await pinReply(db, { waId, clientKey: next.clientKey, parts: ['Reply to: a first thought'], burstSize: 1, metadata: {} });
+  const first = { ...next.burst[0]!, wamid: newWamid(), text: 'a first thought' };
+  const folded = { ...next, record: [first, ...next.record], burst: [first, ...next.burst] };
+  const result = await new MockActivityEnvironment().run(activities.replyToBurst, folded);
+  expect(result).toMatchObject({ sent: ['Reply to: a first thought'], answered: 1, suppressed: false });
+  expect(graph.sentTo(waId).map((s) => s.text)).toEqual(['Reply to: a first thought']);
 });

@@ -1,5 +1,7 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { pinReply } from '../db/messages';
 import type { ModelReply } from '../llm/chat-model';
+import { isOfflineResponder } from '../llm/offline-responder';
 import { FALLBACK_REPLY, type ContextMessage, type InboundMessage } from '../workflows/definitions';
 import { splitMessage } from '../workflows/split-message';
 import { createInboundRecorder, type RecordInboundResult } from './conversation-record';
@@ -33,6 +35,11 @@ export interface ReplyToBurstResult extends ReplyDraft {
   earlier?: RecordInboundResult['earlier'];
   /** The parts WhatsApp took, in order. */
   sent: string[];
+  /**
+   * How many messages of the burst this reply answers: fewer than the burst when the reply is one
+   * an earlier activity pinned for the burst as it then was (see pinReply); the rest are a new burst.
+   */
+  answered: number;
   /** Nothing sent: Postgres says an operator holds the chat (taken over while the model worked). */
   suppressed: boolean;
   /** WhatsApp refused a part for good (recorded failed); the parts after it were not sent. */
@@ -62,7 +69,8 @@ export function createReplyActivities(deps: ActivityDeps) {
      * One activity per reply (chat v2): records the burst, asks the model, sends the reply.
      * Each step is idempotent or remembered in the heartbeat, so a retry neither records twice,
      * nor asks the model again once it answered, nor sends a part twice (each part's key).
-     * Cancelled by the chat until it starts sending; after that it finishes and says what it sent.
+     * Cancelled by the chat until it pins the reply (all parts written pending, in one statement);
+     * after that the reply is what was pinned, whichever activity for the burst finishes sending it.
      */
     async replyToBurst(input: ReplyToBurstInput): Promise<ReplyToBurstResult> {
       const ctx = Context.current();
@@ -110,11 +118,15 @@ export function createReplyActivities(deps: ActivityDeps) {
     return { text: reply.text, handoff: reply.handoff, llmFailed: false };
   }
 
-  async function sendParts(input: ReplyToBurstInput, memo: ReplyHeartbeat): Promise<Pick<ReplyToBurstResult, 'sent' | 'suppressed' | 'refused'>> {
-    const sent: string[] = [];
+  async function sendParts(input: ReplyToBurstInput, memo: ReplyHeartbeat): Promise<Pick<ReplyToBurstResult, 'sent' | 'suppressed' | 'refused' | 'answered'>> {
     const parts = splitMessage(memo.draft!.text);
-    for (const [i, text] of parts.entries()) {
-      const clientKey = i === 0 ? input.clientKey : `${input.clientKey}/${i + 1}`;
+    const metadata = { provider: deps.whatsapp.provider, ...(isOfflineResponder(deps.llm) ? { llm: 'offline' } : {}) };
+    const pinned = await pinReply(deps.db, { waId: input.waId, clientKey: input.clientKey, parts, burstSize: input.burst.length, metadata });
+    // Not pinned: Postgres says an operator holds the chat (taken over while the model worked).
+    if (pinned.length === 0) return { sent: [], suppressed: parts.length > 0, answered: 0 };
+    const answered = Math.min(pinned[0]!.burst_size ?? input.burst.length, input.burst.length);
+    const sent: string[] = [];
+    for (const { client_key: clientKey, content: text } of pinned) {
       const memory: SendMemory = {
         remembered: memo.wamids?.[clientKey],
         remember: (wamid) => {
@@ -123,16 +135,14 @@ export function createReplyActivities(deps: ActivityDeps) {
         },
       };
       try {
-        const outcome = await sendOutbound({ waId: input.waId, clientKey, senderType: 'bot', text }, memory, true);
-        // Taken over between parts: the operator has the chat from here.
-        if ('suppressed' in outcome) break;
+        await sendOutbound({ waId: input.waId, clientKey, senderType: 'bot', text }, memory);
         sent.push(text);
       } catch (err) {
-        if (err instanceof ApplicationFailure && err.type === 'WhatsAppRejected') return { sent, suppressed: false, refused: err.message };
+        if (err instanceof ApplicationFailure && err.type === 'WhatsAppRejected') return { sent, suppressed: false, refused: err.message, answered };
         throw err;
       }
     }
-    return { sent, suppressed: parts.length > 0 && sent.length === 0 };
+    return { sent, suppressed: false, answered };
   }
 }
 

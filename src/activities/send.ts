@@ -32,9 +32,6 @@ export interface SendMemory {
   remember(wamid: string): void;
 }
 
-/** The outcome of one send: the wamid, or nothing sent because an operator holds the chat. */
-export type SendOutcome = { wamid: string } | { suppressed: true };
-
 export function createSendActivities(deps: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'sendConfirmGraceMs'> & Partial<Pick<ActivityDeps, 'llm'>>) {
   const sendOutbound = createOutboundSender(deps);
   return {
@@ -45,9 +42,7 @@ export function createSendActivities(deps: Pick<ActivityDeps, 'db' | 'whatsapp' 
         remembered: typeof remembered === 'string' ? remembered : undefined,
         remember: (wamid) => ctx.heartbeat({ wamid } satisfies SendHeartbeat),
       };
-      const outcome = await sendOutbound(input, memory);
-      if ('suppressed' in outcome) throw new Error('unreachable: an ungated send is never suppressed');
-      return outcome;
+      return sendOutbound(input, memory);
     },
   };
 }
@@ -59,11 +54,8 @@ export function createSendActivities(deps: Pick<ActivityDeps, 'db' | 'whatsapp' 
  * attempt that finds an earlier one may have sent (send_started_at set, no wamid) waits until
  * send_started_at + CHAT_SEND_CONFIRM_GRACE_MS for that receipt: if it comes, its wamid is
  * adopted and nothing is sent; if not, the earlier attempt evidently never reached WhatsApp.
- * Runs inside an activity (it reads the activity's timeout and sleeps through its context).
- *
- * `onlyInBotMode`: the bot's replies are reserved only while Postgres says the bot holds the
- * chat, in the same statement that reserves them; a takeover answers after its write, so a reply
- * not reserved by then is never sent.
+ * Runs inside an activity (it reads the activity's timeout). A chat reply's rows are pinned
+ * before (see pinReply), so for them this finds the row and sends its text.
  */
 export function createOutboundSender({
   db,
@@ -74,7 +66,7 @@ export function createOutboundSender({
 }: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'sendConfirmGraceMs'> & Partial<Pick<ActivityDeps, 'llm'>>) {
   // A worker without a model says so on every bot message it sends, so no one mistakes them for answers.
   const botLabels = isOfflineResponder(llm) ? { llm: 'offline' } : undefined;
-  return async function sendOutbound(input: SendMessageInput, memory: SendMemory, onlyInBotMode = false): Promise<SendOutcome> {
+  return async function sendOutbound(input: SendMessageInput, memory: SendMemory): Promise<{ wamid: string }> {
     const ctx = Context.current();
     const { remembered } = memory;
     // Passed on again at once, so it survives this attempt failing too (e.g. Postgres still down).
@@ -90,9 +82,7 @@ export function createOutboundSender({
       content,
       whatsapp.provider,
       input.senderType === 'bot' ? botLabels : undefined,
-      onlyInBotMode,
     );
-    if (!reserved) return { suppressed: true };
     const conversationId = reserved.conversation_id;
     const adopt = async (wamid: string) => {
       log.info({ clientKey: input.clientKey, wamid }, 'an earlier attempt of this send reached WhatsApp; not sending again');

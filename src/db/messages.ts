@@ -140,9 +140,6 @@ export interface OutboundIntent {
  * exists, stores the outbound row under its client key as pending with send_started_at = now (the
  * caller sends right away), and otherwise returns the row an earlier attempt left: its wamid, if
  * that attempt (or Meta's receipt) stored one, and its send_started_at, if it may have sent.
- * With `onlyInBotMode` a new row is reserved only while the conversation's mode is 'bot' (read in
- * the same statement), and undefined is returned when an operator holds it and no earlier attempt
- * reserved the row.
  */
 export async function reserveOutbound(
   db: Db,
@@ -151,8 +148,7 @@ export async function reserveOutbound(
   provider: string,
   /** Extra metadata, e.g. {llm: 'offline'} on a bot message sent without a model. */
   labels?: Record<string, string>,
-  onlyInBotMode = false,
-): Promise<ReservedOutbound | undefined> {
+): Promise<ReservedOutbound> {
   const metadata = JSON.stringify({ provider, ...(intent.operator ? { operator: intent.operator } : {}), ...labels });
   // Media as WhatsApp names it (image, document, ...), like inbound rows; the MIME type is in `media`.
   const messageType = content.kind === 'media' ? mediaKind(intent.media?.mimeType) : content.kind;
@@ -165,14 +161,13 @@ export async function reserveOutbound(
       on conflict (wa_id) do nothing
       returning id
     ), conversation as (
-      select id, 'bot' as mode from new_conversation
-      union all select id, mode from conversations where wa_id = ${intent.waId}
+      select id from new_conversation
+      union all select id from conversations where wa_id = ${intent.waId}
       limit 1
     ), reserved as (
       insert into messages (conversation_id, direction, sender_type, client_key, message_type, content, media, metadata, delivery_status, created_at, send_started_at)
       select id, 'outbound', ${intent.senderType}, ${intent.clientKey}, ${messageType}, ${body}, ${media}::jsonb, ${metadata}::jsonb, 'pending', now(), now()
       from conversation
-      where not ${onlyInBotMode} or mode = 'bot'
       on conflict (client_key) do nothing
       returning conversation_id, wamid, send_started_at
     )
@@ -180,6 +175,56 @@ export async function reserveOutbound(
     union all select conversation_id, wamid, send_started_at, false from messages where client_key = ${intent.clientKey}
   `.execute(db);
   const row = rows[0];
-  if (!row && !onlyInBotMode) throw new Error(`could not reserve outbound message ${intent.clientKey}`);
+  if (!row) throw new Error(`could not reserve outbound message ${intent.clientKey}`);
   return row;
+}
+
+export interface PinnedPart {
+  client_key: string;
+  content: string;
+  /** How many messages of the burst the reply answers (its draft's burst). */
+  burst_size: number | null;
+}
+
+/**
+ * Pins a bot reply before any of it is sent: one pending row per part, keys `clientKey`,
+ * `clientKey/2`, ..., all in one statement and only while the conversation's mode is 'bot'. If a
+ * reply is pinned under this key already (an earlier activity for the same burst, cancelled after
+ * it pinned), that one is returned instead and nothing new is written: a draft, once pinned, is
+ * the reply, so whatever of it may have gone out is never followed by a different text under the
+ * same key. Empty when an operator holds the chat and nothing was pinned before.
+ */
+export async function pinReply(
+  db: Db,
+  reply: { waId: string; clientKey: string; parts: string[]; burstSize: number; metadata: Record<string, unknown> },
+): Promise<PinnedPart[]> {
+  const keys = reply.parts.map((_, i) => (i === 0 ? reply.clientKey : `${reply.clientKey}/${i + 1}`));
+  const metadata = JSON.stringify({ ...reply.metadata, burst_size: reply.burstSize });
+  const { rows } = await sql<PinnedPart & { id: string }>`
+    with new_conversation as (
+      insert into conversations (wa_id, mode, needs_human, updated_at)
+      values (${reply.waId}, 'bot', false, now())
+      on conflict (wa_id) do nothing
+      returning id
+    ), conversation as (
+      select id, 'bot' as mode from new_conversation
+      union all select id, mode from conversations where wa_id = ${reply.waId}
+      limit 1
+    ), earlier as (
+      select id, client_key, content, (metadata->>'burst_size')::int as burst_size from messages
+      where client_key = ${reply.clientKey} or client_key like ${`${reply.clientKey}/%`}
+    ), pinned as (
+      insert into messages (conversation_id, direction, sender_type, client_key, message_type, content, metadata, delivery_status, created_at)
+      select conversation.id, 'outbound', 'bot', part.key, 'text', part.content, ${metadata}::jsonb, 'pending', now()
+      from conversation, unnest(${keys}::text[], ${reply.parts}::text[]) with ordinality as part(key, content, n)
+      where conversation.mode = 'bot' and not exists (select 1 from earlier)
+      order by part.n
+      on conflict (client_key) do nothing
+      returning id, client_key, content, ${reply.burstSize}::int as burst_size
+    )
+    select id, client_key, content, burst_size from pinned
+    union all select id, client_key, content, burst_size from earlier
+    order by id
+  `.execute(db);
+  return rows.map(({ client_key, content, burst_size }) => ({ client_key, content, burst_size }));
 }

@@ -11,8 +11,10 @@
  * - Postgres writes of the conversation's mode go through `mirror`: one at a time, latest state.
  * - A burst's reply is one activity (replyToBurst: record, ask the model, send). It starts only
  *   when no mirror is in flight, so Postgres agrees with the workflow on who holds the chat, and
- *   it refuses to send once Postgres says an operator does. New messages (up to MAX_FOLDS times)
- *   and takeovers cancel it; a cancel it sees before sending drops the draft.
+ *   it pins the reply (writes it pending) only while Postgres says the bot holds the chat. New
+ *   messages (up to MAX_FOLDS times) and takeovers cancel it; a cancel it sees before pinning
+ *   drops the draft. A pinned reply is sent as pinned, by whichever activity for the burst gets
+ *   there, and answers only the messages it was written for.
  * - Activities and their options are in chat-activities.ts; patch ids in chat-patches.ts.
  */
 import {
@@ -180,7 +182,9 @@ export class ChatRun {
       if (this.session.mode === 'bot') this.state.conversationDirty = true;
       return 'dropped';
     }
-    this.finishBurst(burst.length, result.sent.join('\n') || undefined, result.handoff || result.refused !== undefined);
+    // A reply pinned by an earlier activity for this burst answers the burst as it then was; the
+    // messages after it stay pending and are answered next, under a new key.
+    this.finishBurst(result.answered ?? burst.length, result.sent.join('\n') || undefined, result.handoff || result.refused !== undefined);
     return 'answered';
   }
 
