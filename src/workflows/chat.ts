@@ -166,7 +166,10 @@ export class ChatRun {
         }),
       );
     } catch (err) {
-      if (isCancellation(err)) return this.session.mode === 'bot' ? 'folded' : 'dropped';
+      // Cancelled, or failed after the chat asked it to stop (the server does not retry an
+      // activity whose cancel is requested): the burst is taken back, not given up. A reply it may
+      // have pinned and sent is found and finished by the next activity for the burst.
+      if (isCancellation(err) || scope.consideredCancelled) return this.session.mode === 'bot' ? 'folded' : 'dropped';
       // Refused or out of time for good; whatever it recorded is recorded again, idempotently.
       log.error('reply could not be delivered; flagging the chat for a human', { error: String(err) });
       this.finishBurst(burst.length, undefined, true);
