@@ -60,7 +60,8 @@ describe('a chat turn with the worker on the offline responder', () => {
     const recorded = await h.recorded(waId);
     expect(recorded.map((m) => [m.sender_type, m.metadata])).toEqual([
       ['user', null],
-      ['bot', { provider: 'meta', llm: 'offline' }],
+      // burst_size: how many of the burst's messages the reply answers (src/db/messages.ts pinReply).
+      ['bot', { provider: 'meta', llm: 'offline', burst_size: 1 }],
     ]);
 
     // Asking for a person hands the chat over, so takeover can be tried.
