@@ -27,13 +27,17 @@ export async function activityRetries(client: Client, waIds: string[]): Promise<
     );
     for (const history of histories) {
       const types = new Map<string, string>();
+      // A chat cancels a reply to fold new messages in; one that then fails is taken back, not given up.
+      const cancelRequested = new Set<string>();
       for (const e of history?.events ?? []) {
         const scheduled = e.activityTaskScheduledEventAttributes;
         if (scheduled) types.set(String(e.eventId), scheduled.activityType?.name ?? '?');
+        const cancel = e.activityTaskCancelRequestedEventAttributes;
+        if (cancel) cancelRequested.add(String(cancel.scheduledEventId));
         const started = e.activityTaskStartedEventAttributes;
         if (started) add(result.retries, types.get(String(started.scheduledEventId)) ?? '?', (started.attempt ?? 1) - 1);
         const ended = e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
-        if (ended) add(result.failed, types.get(String(ended.scheduledEventId)) ?? '?', 1);
+        if (ended && !cancelRequested.has(String(ended.scheduledEventId))) add(result.failed, types.get(String(ended.scheduledEventId)) ?? '?', 1);
       }
     }
   }

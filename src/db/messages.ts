@@ -155,16 +155,7 @@ export async function reserveOutbound(
   const body = intent.text ?? intent.template?.text ?? intent.media?.caption ?? '';
   const media = intent.media ? JSON.stringify(intent.media) : null;
   const { rows } = await sql<ReservedOutbound>`
-    with new_conversation as (
-      insert into conversations (wa_id, mode, needs_human, updated_at)
-      values (${intent.waId}, 'bot', false, now())
-      on conflict (wa_id) do nothing
-      returning id
-    ), conversation as (
-      select id from new_conversation
-      union all select id from conversations where wa_id = ${intent.waId}
-      limit 1
-    ), reserved as (
+    with ${conversationOf(intent.waId)}, reserved as (
       insert into messages (conversation_id, direction, sender_type, client_key, message_type, content, media, metadata, delivery_status, created_at, send_started_at)
       select id, 'outbound', ${intent.senderType}, ${intent.clientKey}, ${messageType}, ${body}, ${media}::jsonb, ${metadata}::jsonb, 'pending', now(), now()
       from conversation
@@ -201,16 +192,7 @@ export async function pinReply(
   const keys = reply.parts.map((_, i) => (i === 0 ? reply.clientKey : `${reply.clientKey}/${i + 1}`));
   const metadata = JSON.stringify({ ...reply.metadata, burst_size: reply.burstSize });
   const { rows } = await sql<PinnedPart & { id: string }>`
-    with new_conversation as (
-      insert into conversations (wa_id, mode, needs_human, updated_at)
-      values (${reply.waId}, 'bot', false, now())
-      on conflict (wa_id) do nothing
-      returning id
-    ), conversation as (
-      select id, 'bot' as mode from new_conversation
-      union all select id, mode from conversations where wa_id = ${reply.waId}
-      limit 1
-    ), earlier as (
+    with ${conversationOf(reply.waId)}, earlier as (
       select id, client_key, content, (metadata->>'burst_size')::int as burst_size from messages
       where client_key = ${reply.clientKey} or client_key like ${`${reply.clientKey}/%`}
     ), pinned as (
@@ -227,4 +209,21 @@ export async function pinReply(
     order by id
   `.execute(db);
   return rows.map(({ client_key, content, burst_size }) => ({ client_key, content, burst_size }));
+}
+
+/**
+ * The CTEs `new_conversation` and `conversation (id, mode)`: the chat's conversation, created in
+ * the same statement when it does not exist yet (a new one is in bot mode).
+ */
+function conversationOf(waId: string) {
+  return sql`new_conversation as (
+      insert into conversations (wa_id, mode, needs_human, updated_at)
+      values (${waId}, 'bot', false, now())
+      on conflict (wa_id) do nothing
+      returning id
+    ), conversation as (
+      select id, 'bot' as mode from new_conversation
+      union all select id, mode from conversations where wa_id = ${waId}
+      limit 1
+    )`;
 }
