@@ -26,7 +26,6 @@ import {
   type ChatStateView,
   type ContextMessage,
   type InboundMessage,
-  type PendingMessage,
 } from './definitions';
 
 /** What became of an inbound message. */
@@ -248,4 +247,3 @@ export class ChatSession {
   }
 }
 
-export type { PendingMessage };
