@@ -139,7 +139,9 @@ export interface OutboundIntent {
  * One round trip before a send (it is on the reply's critical path): makes sure the conversation
  * exists, stores the outbound row under its client key as pending with send_started_at = now (the
  * caller sends right away), and otherwise returns the row an earlier attempt left: its wamid, if
- * that attempt (or Meta's receipt) stored one, and its send_started_at, if it may have sent.
+ * that attempt (or Meta's receipt) stored one, and its send_started_at, if it may have sent. A row
+ * nobody has started to send (a pinned reply part, or one whose send failed for certain) is
+ * claimed in the same statement and counts as fresh: nothing of it can have reached WhatsApp.
  */
 export async function reserveOutbound(
   db: Db,
@@ -159,11 +161,13 @@ export async function reserveOutbound(
       insert into messages (conversation_id, direction, sender_type, client_key, message_type, content, media, metadata, delivery_status, created_at, send_started_at)
       select id, 'outbound', ${intent.senderType}, ${intent.clientKey}, ${messageType}, ${body}, ${media}::jsonb, ${metadata}::jsonb, 'pending', now(), now()
       from conversation
-      on conflict (client_key) do nothing
+      on conflict (client_key) do update set send_started_at = now()
+        where messages.wamid is null and messages.send_started_at is null
       returning conversation_id, wamid, send_started_at
     )
     select conversation_id, wamid, send_started_at, true as fresh from reserved
-    union all select conversation_id, wamid, send_started_at, false from messages where client_key = ${intent.clientKey}
+    union all select conversation_id, wamid, send_started_at, false from messages
+      where client_key = ${intent.clientKey} and not exists (select 1 from reserved)
   `.execute(db);
   const row = rows[0];
   if (!row) throw new Error(`could not reserve outbound message ${intent.clientKey}`);

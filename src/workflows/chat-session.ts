@@ -7,6 +7,7 @@
 import {
   admitInbound,
   burstDeadline,
+  hasWork,
   inboundLimitedUntil,
   newChatState,
   optKeyword,
@@ -208,15 +209,7 @@ export class ChatSession {
 
   /** Anything for the main loop to do. */
   hasWork(): boolean {
-    const s = this.state;
-    return (
-      s.unrecorded.length > 0 ||
-      s.optRequests.length > 0 ||
-      s.pending.length > 0 ||
-      s.conversationDirty ||
-      s.overLimit.length > 0 ||
-      s.limitNoticeDue
-    );
+    return hasWork(this.state);
   }
 
   attributes(): ChatAttributes {

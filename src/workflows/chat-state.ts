@@ -43,6 +43,18 @@ export class SeenWamids {
   }
 }
 
+/** Anything for the chat's main loop to do (everything else the state holds is at rest). */
+export function hasWork(state: ChatState): boolean {
+  return (
+    state.unrecorded.length > 0 ||
+    state.optRequests.length > 0 ||
+    state.pending.length > 0 ||
+    state.conversationDirty ||
+    state.overLimit.length > 0 ||
+    state.limitNoticeDue
+  );
+}
+
 export function pushContext(state: ChatState, entry: ContextMessage, limit: number): void {
   state.context.push(entry);
   if (state.context.length > limit) state.context.splice(0, state.context.length - limit);

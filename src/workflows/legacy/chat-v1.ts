@@ -2,9 +2,9 @@
  * The chat workflow as it ran before v2 (../chat.ts), kept so runs started before v2 replay and
  * finish their current work unchanged. Frozen, one long function as it was released: its commands
  * are pinned by the histories in test/histories/*.v1-v5.json, and it can be deleted (with
- * CHAT_PATCHES.v2 deprecated) once no run started before v2 is open. The one addition is CHAT_PATCHES.upgradeToV2: at its next quiet
- * moment (nothing pending, nothing unrecorded, no handler running) a v1 run continues as new,
- * carrying its whole state, and the new run is v2.
+ * CHAT_PATCHES.v2 deprecated) once no run started before v2 is open. The one addition is
+ * CHAT_PATCHES.upgradeToV2: at its next quiet moment (nothing pending, nothing unrecorded, no
+ * handler running) a v1 run continues as new, carrying its whole state, and the new run is v2.
  */
 import {
   ActivityFailure,
@@ -26,6 +26,7 @@ import {
   admitInbound,
   burstDeadline,
   describeMedia,
+  hasWork,
   inboundLimitedUntil,
   newChatState,
   optKeyword,
@@ -524,16 +525,7 @@ export async function chatWorkflowV1(input: ChatWorkflowInput, upgrade = true): 
   }
 
   /** Nothing in flight that the main loop owns: the state can be carried to a new run as it is. */
-  function quiet(): boolean {
-    return (
-      state.unrecorded.length === 0 &&
-      state.optRequests.length === 0 &&
-      state.pending.length === 0 &&
-      !state.conversationDirty &&
-      state.overLimit.length === 0 &&
-      !state.limitNoticeDue
-    );
-  }
+  const quiet = () => !hasWork(state);
 
   for (;;) {
     phase = 'idle';
