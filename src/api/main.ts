@@ -9,6 +9,7 @@ import { closeConversationStreams } from './conversation-stream-hub';
 import { generateDevApiKey } from './auth';
 import { randomBytes } from 'node:crypto';
 import { ensureAdminUser } from '../auth/bootstrap';
+import { closePasswordHashing } from '../auth/passwords';
 import { tokenSettings } from '../auth/tokens';
 import { version } from '../../package.json';
 
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     closeConversationStreams(); // open event streams would hold server.close; their clients resume elsewhere
     server.close(() => {
-      void Promise.allSettled([connection.close(), db.destroy()]).then(() => process.exit(0));
+      void Promise.allSettled([connection.close(), db.destroy(), closePasswordHashing()]).then(() => process.exit(0));
     });
     setTimeout(() => process.exit(0), 10_000).unref();
   };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
-import { verifyPassword } from '../../auth/passwords';
+import { PasswordHashingBusyError, verifyPassword } from '../../auth/passwords';
 import { hashRefreshToken, newRefreshToken, signAccessToken, type TokenSettings } from '../../auth/tokens';
 import type { Db } from '../../db/database';
 import type { User } from '../../db/schema';
@@ -56,7 +56,11 @@ export function authRouter(deps: AppDeps & { tokens: TokenSettings }): Router {
       const { email, password } = LoginBody.parse(req.body ?? {});
       const user = await findUserByEmail(deps.db, email);
       // Same answer (and same time, see verifyPassword) for an unknown email and a wrong password.
-      const ok = await verifyPassword(password, user?.password_hash);
+      const ok = await verifyPassword(password, user?.password_hash).catch((err: unknown) => {
+        if (!(err instanceof PasswordHashingBusyError)) throw err;
+        res.setHeader('Retry-After', String(err.retryAfterSeconds));
+        throw new HttpError('RATE_LIMIT_EXCEEDED', err.message, { retry_after_seconds: err.retryAfterSeconds });
+      });
       if (!user || !ok) throw new HttpError('AUTHENTICATION_ERROR', 'Email or password is wrong');
       if (!user.is_active) throw new HttpError('AUTHENTICATION_ERROR', 'This user is deactivated');
       await recordLogin(deps.db, user.id);
