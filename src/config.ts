@@ -77,6 +77,11 @@ export const ConfigSchema = z
     // Seed 004 says 1000 an hour; an operator console following a running campaign makes ~1800, so the
     // default lets the per-minute limit govern sustained use and the hourly one catch runaway clients.
     RATE_LIMIT_PER_HOUR: int(6000, 1),
+    // Logins (issue 15): failed ones per address and email and per address per 15 minutes, and all
+    // logins that check a password per minute, every caller together (each costs ~100 ms of bcrypt).
+    LOGIN_LIMIT_PER_EMAIL: int(10, 1),
+    LOGIN_LIMIT_PER_ADDRESS: int(30, 1),
+    LOGIN_LIMIT_PER_MINUTE: int(120, 1),
     REQUEST_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 256kb or 1mb').default('256kb'),
     // Inbound messages per WhatsApp user; beyond it they are recorded but not sent to the LLM.
     INBOUND_RATE_LIMIT_MESSAGES: int(10, 1),

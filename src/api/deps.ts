@@ -5,6 +5,7 @@ import type { PriceTable } from '../llm/pricing';
 import type { TokenSettings } from '../auth/tokens';
 import type { ApiKey } from './auth';
 import type { ApiRateLimits } from './rate-limit';
+import type { LoginLimits } from './routes/auth';
 
 export interface AppDeps {
   db: Db;
@@ -16,6 +17,8 @@ export interface AppDeps {
   tokens?: TokenSettings;
   /** Requests per caller; absent: 100 per minute and 6000 per hour (RATE_LIMIT_PER_MINUTE / _PER_HOUR defaults). */
   rateLimits?: ApiRateLimits;
+  /** Login limits (LOGIN_LIMIT_*); absent: DEFAULT_LOGIN_LIMITS in routes/auth.ts. */
+  loginLimits?: LoginLimits;
   /** Largest JSON body, e.g. '256kb' (REQUEST_BODY_LIMIT); larger ones get 413. */
   bodyLimit?: string;
   whatsapp: {

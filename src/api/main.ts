@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     apiKeys,
     tokens,
     rateLimits: { perMinute: config.RATE_LIMIT_PER_MINUTE, perHour: config.RATE_LIMIT_PER_HOUR },
+    loginLimits: { perEmail: config.LOGIN_LIMIT_PER_EMAIL, perAddress: config.LOGIN_LIMIT_PER_ADDRESS, perMinute: config.LOGIN_LIMIT_PER_MINUTE },
     bodyLimit: config.REQUEST_BODY_LIMIT,
     whatsapp: { appSecret: config.WHATSAPP_APP_SECRET, verifyToken: config.WHATSAPP_VERIFY_TOKEN },
     // Production never takes unsigned Twilio webhooks: without a token they are refused outright.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { Router, type Request, type RequestHandler } from 'express';
+import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limit';
 import { z } from 'zod';
 import { PasswordHashingBusyError, verifyPassword } from '../../auth/passwords';
 import { hashRefreshToken, newRefreshToken, signAccessToken, type TokenSettings } from '../../auth/tokens';
@@ -25,33 +25,88 @@ async function issueTokens(db: Db, tokens: TokenSettings, user: User, family: st
   };
 }
 
+/** Login limits; failed means answered 401 (a password was checked and was wrong). */
+export interface LoginLimits {
+  /** Failed logins per address and email per 15 minutes: one account's password guessed slowly. */
+  perEmail: number;
+  /** Failed logins per address (any email) per 15 minutes: one caller trying many accounts. */
+  perAddress: number;
+  /** Logins that check a password, all callers together, per minute: bounds bcrypt work in a distributed flood. */
+  perMinute: number;
+}
+
+/** LOGIN_LIMIT_PER_EMAIL, LOGIN_LIMIT_PER_ADDRESS and LOGIN_LIMIT_PER_MINUTE defaults. */
+export const DEFAULT_LOGIN_LIMITS: LoginLimits = { perEmail: 10, perAddress: 30, perMinute: 120 };
+
+type LimitedRequest = Request & Partial<Record<string, RateLimitInfo>>;
+
 /**
- * Seed 004's login and refresh, mounted before authentication. Failed logins are limited per
- * address and email (10 per 15 minutes), so passwords cannot be guessed at API speed.
+ * One limiter. Only answers in `counted` use up the budget (express-rate-limit counts a request
+ * when it arrives and takes it back when it ends otherwise), so a 429 from another limiter or from
+ * a full hashing queue costs nobody a try. Refusals are cheap: no body parsing, no bcrypt.
+ */
+function loginLimiter(name: string, o: { windowMs: number; limit: number; counted: number[]; key: (req: Request) => string; message: string }): RequestHandler {
+  const property = `loginLimit_${name}`;
+  return rateLimit({
+    windowMs: o.windowMs,
+    limit: o.limit,
+    keyGenerator: o.key,
+    requestPropertyName: property,
+    skipSuccessfulRequests: true,
+    requestWasSuccessful: (_req, res) => !o.counted.includes(res.statusCode),
+    legacyHeaders: false,
+    standardHeaders: false,
+    // The keys that hold an address go through ipKeyGenerator; the global one holds none.
+    validate: { keyGeneratorIpFallback: false },
+    handler: (req, res, next) => {
+      const info = (req as LimitedRequest)[property];
+      const retryAfter = Math.max(1, Math.ceil(((info?.resetTime?.getTime() ?? Date.now() + o.windowMs) - Date.now()) / 1000));
+      res.setHeader('Retry-After', String(retryAfter));
+      next(new HttpError('RATE_LIMIT_EXCEEDED', o.message, { limit: o.limit, window_seconds: o.windowMs / 1000, retry_after_seconds: retryAfter }));
+    },
+  });
+}
+
+const address = (req: Request) => ipKeyGenerator(req.ip ?? '');
+
+/**
+ * Seed 004's login and refresh, mounted before authentication. Logins are limited three ways:
+ * failed ones per address and email (a password guessed at API speed), failed ones per address
+ * (one caller walking through emails), and all of them together per minute (many callers at
+ * once). Each limit is counted in this process's memory. Behind them, bcrypt runs on a thread
+ * with a bounded queue (src/auth/passwords.ts), so even the logins let through cannot slow the
+ * webhooks that share this process.
  */
 export function authRouter(deps: AppDeps & { tokens: TokenSettings }): Router {
   const router = Router();
-  const loginLimiter = rateLimit({
-    windowMs: 15 * 60_000,
-    limit: 10,
-    skipSuccessfulRequests: true,
-    legacyHeaders: true,
-    standardHeaders: false,
-    keyGenerator: (req) => `${ipKeyGenerator(req.ip ?? '')}|${String((req.body as { email?: unknown } | undefined)?.email ?? '').toLowerCase()}`,
-    handler: (_req, _res, next, options) =>
-      next(new HttpError('RATE_LIMIT_EXCEEDED', 'Too many failed logins; wait before trying again', { retry_after_seconds: Math.ceil(options.windowMs / 1000) })),
-  });
+  const limits = deps.loginLimits ?? DEFAULT_LOGIN_LIMITS;
+  const failed = [401];
+  const limiters = [
+    loginLimiter('address', { windowMs: 15 * 60_000, limit: limits.perAddress, counted: failed, key: address, message: 'Too many failed logins from this address; wait before trying again' }),
+    loginLimiter('email', {
+      windowMs: 15 * 60_000,
+      limit: limits.perEmail,
+      counted: failed,
+      key: (req) => `${address(req)}|${String((req.body as { email?: unknown } | undefined)?.email ?? '').trim().toLowerCase()}`,
+      message: 'Too many failed logins; wait before trying again',
+    }),
+    // Last: a request another limiter refuses never touches the shared budget, even while in flight.
+    loginLimiter('all', { windowMs: 60_000, limit: limits.perMinute, counted: [200, 401], key: () => 'all', message: 'Too many logins right now; try again shortly' }),
+  ];
 
   router.post(
     '/login',
     route({
       summary: 'Sign in with email and password',
-      description: 'Returns a short-lived access token (JWT) and a refresh token. Send the access token as `Authorization: Bearer <token>`.',
+      description:
+        'Returns a short-lived access token (JWT) and a refresh token. Send the access token as `Authorization: Bearer <token>`. ' +
+        'Failed logins are limited per address and email and per address, all logins per minute together; beyond a limit the answer is 429 with Retry-After.',
       access: 'public',
       body: LoginBody,
       responses: { 200: { description: 'Signed in', schema: TokenPair } },
+      errors: ['AUTHENTICATION_ERROR', 'RATE_LIMIT_EXCEEDED'],
     }),
-    loginLimiter,
+    ...limiters,
     async (req, res) => {
       const { email, password } = LoginBody.parse(req.body ?? {});
       const user = await findUserByEmail(deps.db, email);
