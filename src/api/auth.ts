@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import type { Role } from '../config';
 import { InvalidTokenError, looksLikeJwt, verifyAccessToken, type TokenSettings } from '../auth/tokens';
 import type { Db } from '../db/database';
-import { getUser } from '../db/users';
+import { getSessionUser } from '../db/users';
 import { HttpError } from './errors';
 
 export interface ApiKey {
@@ -35,9 +35,9 @@ export function generateDevApiKey(): string {
 
 /**
  * `Authorization: Bearer <token>` where the token is an API key (SPEC API_KEYS) or an access
- * token from /auth/login. Keys are compared by hash, so lookups leak no timing. A user's row is
- * read on every request: deactivating a user or changing their role takes effect at once, not
- * when their token expires.
+ * token from /auth/login. Keys are compared by hash, so lookups leak no timing. A user's row and
+ * their login's state are read on every request (one query): deactivating a user, changing their
+ * role or logging out takes effect at once, not when the token expires.
  */
 export function authenticate(opts: { apiKeys: ApiKey[]; tokens: TokenSettings; db: Db }): RequestHandler {
   const byDigest = new Map(opts.apiKeys.map((k) => [digest(k.secret), k]));
@@ -56,9 +56,10 @@ export function authenticate(opts: { apiKeys: ApiKey[]; tokens: TokenSettings; d
       return next();
     }
     verifyAccessToken(opts.tokens, token)
-      .then(async (userId) => {
-        const user = await getUser(opts.db, userId);
+      .then(async ({ userId, session }) => {
+        const user = await getSessionUser(opts.db, userId, session);
         if (!user || !user.is_active) throw new HttpError('AUTHENTICATION_ERROR', 'This user no longer exists or is deactivated');
+        if (!user.session_live) throw new HttpError('AUTHENTICATION_ERROR', 'This login was ended (logout, password change or a reused refresh token); sign in again');
         req.principal = { kind: 'user', role: user.role, label: user.email, userId: user.id };
         next();
       })

@@ -9,6 +9,14 @@ export interface AccessClaims {
   userId: number;
   role: Role;
   email: string;
+  /** The login (refresh token family) the token was issued for; logging out revokes it. */
+  session: string;
+}
+
+/** Who a valid access token speaks for: the user and the login it came from. */
+export interface AccessSubject {
+  userId: number;
+  session: string;
 }
 
 export interface TokenSettings {
@@ -21,9 +29,12 @@ export function tokenSettings(secret: string, accessTtlSeconds: number, refreshT
   return { secret: new TextEncoder().encode(secret), accessTtlSeconds, refreshTtlSeconds };
 }
 
-/** A short-lived HS256 JWT; the user's row is still read on every request, so it carries no authority alone. */
+/**
+ * A short-lived HS256 JWT; the user's row and the login's refresh tokens are still read on every
+ * request, so it carries no authority alone. `sid` names the login, so logout can revoke it.
+ */
 export async function signAccessToken(settings: TokenSettings, claims: AccessClaims): Promise<string> {
-  return new SignJWT({ role: claims.role, email: claims.email })
+  return new SignJWT({ role: claims.role, email: claims.email, sid: claims.session })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(String(claims.userId))
     .setIssuer(ISSUER)
@@ -36,16 +47,30 @@ export async function signAccessToken(settings: TokenSettings, claims: AccessCla
 
 export class InvalidTokenError extends Error {}
 
-/** The user id of a valid, unexpired access token; InvalidTokenError says why not. */
-export async function verifyAccessToken(settings: TokenSettings, token: string): Promise<number> {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The user and login of a valid, unexpired access token; InvalidTokenError says why not. A token
+ * without `exp` would never expire and one without `sid` could not be revoked: both are refused,
+ * whoever signed them.
+ */
+export async function verifyAccessToken(settings: TokenSettings, token: string): Promise<AccessSubject> {
   try {
-    const { payload } = await jwtVerify(token, settings.secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
+    const { payload } = await jwtVerify(token, settings.secret, {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: ['HS256'],
+      requiredClaims: ['exp', 'sub', 'sid'],
+    });
     const id = Number(payload.sub);
     if (!Number.isSafeInteger(id) || id <= 0) throw new InvalidTokenError('Access token has no valid subject');
-    return id;
+    if (typeof payload.sid !== 'string' || !UUID.test(payload.sid)) throw new InvalidTokenError('Access token names no valid login');
+    return { userId: id, session: payload.sid };
   } catch (err) {
     if (err instanceof InvalidTokenError) throw err;
     if (err instanceof errors.JWTExpired) throw new InvalidTokenError('Access token has expired; refresh it');
+    if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'exp') throw new InvalidTokenError('Access token has no expiry');
+    if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'sid') throw new InvalidTokenError('Access token names no login; refresh it or sign in again');
     throw new InvalidTokenError('Invalid access token');
   }
 }

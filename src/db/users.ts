@@ -45,6 +45,33 @@ export async function getUser(db: Db, id: number): Promise<User | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/**
+ * A signed-in caller's user row, and whether the login their access token came from is still
+ * live: it has a refresh token nobody revoked (logout, reuse of a spent token, a password change
+ * and deactivation revoke them all). One query, on the refresh_tokens family index.
+ */
+export async function getSessionUser(db: Db, id: number, family: string): Promise<(User & { session_live: boolean }) | undefined> {
+  return db
+    .selectFrom('users')
+    .selectAll('users')
+    .select((eb) =>
+      eb
+        .exists(
+          eb
+            .selectFrom('refresh_tokens')
+            .select(sql`1`.as('one'))
+            .where('refresh_tokens.family', '=', family)
+            .whereRef('refresh_tokens.user_id', '=', 'users.id')
+            .where('refresh_tokens.revoked_at', 'is', null),
+        )
+        // Postgres answers exists() with a boolean.
+        .$castTo<boolean>()
+        .as('session_live'),
+    )
+    .where('users.id', '=', id)
+    .executeTakeFirst();
+}
+
 export async function findUserByEmail(db: Db, email: string): Promise<User | undefined> {
   return db
     .selectFrom('users')

@@ -16,7 +16,7 @@ async function issueTokens(db: Db, tokens: TokenSettings, user: User, family: st
   const refresh = newRefreshToken();
   await storeRefreshToken(db, user.id, refresh.hash, family, new Date(Date.now() + tokens.refreshTtlSeconds * 1000));
   return {
-    access_token: await signAccessToken(tokens, { userId: user.id, role: user.role, email: user.email }),
+    access_token: await signAccessToken(tokens, { userId: user.id, role: user.role, email: user.email, session: family }),
     token_type: 'bearer' as const,
     expires_in: tokens.accessTtlSeconds,
     refresh_token: refresh.token,
@@ -149,6 +149,7 @@ export function authRouter(deps: AppDeps & { tokens: TokenSettings }): Router {
     '/logout',
     route({
       summary: 'Revoke a refresh token and every token refreshed from the same login',
+      description: 'The access tokens issued by that login (and its refreshes) stop working at once too.',
       access: 'public',
       body: RefreshBody,
       responses: { 200: { description: 'Revoked', schema: z.object({ status: z.literal('logged_out') }) } },
