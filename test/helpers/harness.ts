@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Express } from 'express';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { createApp } from '../../src/api/app';
 import type { ApiKey } from '../../src/api/auth';
 import { tokenSettings } from '../../src/auth/tokens';
@@ -88,6 +88,10 @@ export interface HarnessOptions {
   temporalAddress?: string;
   /** The worker's Postgres (e.g. through a TcpProxy); the API and the test use the direct one. */
   workerDatabaseUrl?: string;
+  /** The API's Postgres (e.g. through a TcpProxy); the worker and the test (`db`) use the direct one. */
+  apiDatabaseUrl?: string;
+  /** The logger of the API and the in-process worker (e.g. one writing to memory); default silent. */
+  log?: Logger;
   /** false: no in-process worker; the test brings its own on `taskQueue`. */
   worker?: false;
   /** The worker's WhatsApp sender instead of the Graph client pointed at `graph` (e.g. Twilio's). */
@@ -108,9 +112,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const address = process.env.TEST_TEMPORAL_ADDRESS!;
   const db = createDb(process.env.TEST_DATABASE_URL!);
   const workerDb = opts.workerDatabaseUrl ? createDb(opts.workerDatabaseUrl) : db;
+  const apiDb = opts.apiDatabaseUrl ? createDb(opts.apiDatabaseUrl) : db;
   const graph = await new FakeGraph().start();
   const llm = await new FakeOpenAI().start();
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const log = opts.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const settings = { ...TEST_SETTINGS, ...opts.settings };
   const taskQueue = `test-${randomUUID()}`;
 
@@ -131,7 +136,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const connection = await Connection.connect({ address: opts.temporalAddress ?? address });
   const client = new Client({ connection });
   const app = createApp({
-    db,
+    db: apiDb,
     temporal: client,
     taskQueue,
     log,
@@ -207,6 +212,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await connection.close();
       await Promise.all([graph.stop(), llm.stop()]);
       if (workerDb !== db) await workerDb.destroy();
+      if (apiDb !== db) await apiDb.destroy();
       await db.destroy();
     },
   };
