@@ -12,6 +12,7 @@ import { authRouter } from './routes/auth';
 import { usersRouter } from './routes/users';
 import type { AppDeps } from './deps';
 import { errorMiddleware, notFoundHandler } from './errors';
+import { refuseNul } from './nul';
 import { isContactImportPath } from './routes/contact-bulk';
 import { contactsRouter } from './routes/contacts';
 import { campaignsRouter } from './routes/campaigns';
@@ -56,6 +57,8 @@ export function createApp(deps: AppDeps): Express {
   const json = express.json({ limit: deps.bodyLimit ?? '256kb' });
   // The contact import takes up to 5 MB (JSON or CSV) and reads it itself, after authentication.
   app.use((req, res, next) => (isContactImportPath(req.path) ? next() : json(req, res, next)));
+  // Path, query and JSON body; the contact import checks its own body once it has read it.
+  app.use(refuseNul);
   app.use(healthRouter(deps));
   app.use(metricsRouter(deps));
   app.use(consoleRouter(deps));

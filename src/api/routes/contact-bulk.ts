@@ -5,6 +5,7 @@ import { optInStats } from '../../db/contact-stats';
 import { z } from 'zod';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
+import { refuseNul } from '../nul';
 import { READ, route } from '../route-doc';
 
 const IMPORT_LIMIT = '5mb';
@@ -47,6 +48,7 @@ export function contactBulkRouter(deps: AppDeps): Router {
     }),
     express.json({ limit: IMPORT_LIMIT }),
     express.text({ type: CSV_TYPES, limit: IMPORT_LIMIT }),
+    refuseNul,
     async (req, res) => {
       const records = req.is(CSV_TYPES) ? parseCsv(String(req.body ?? '')) : jsonRecords(req.body);
       if (records.length > MAX_IMPORT_ROWS) {
