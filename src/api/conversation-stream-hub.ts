@@ -33,6 +33,8 @@ export interface StreamHubOptions {
   heartbeatMs?: number;
   /** Open streams per process; beyond it opening one answers 429. */
   maxStreams?: number;
+  /** Open streams per caller (API key or user), so one caller cannot take the whole process's. */
+  maxStreamsPerCaller?: number;
   /** How long a message may take between getting its id and committing, and still be streamed. */
   lookbackMs?: number;
   /** The inbox poll's window on updated_at; covers clock skew between workers and the database. */
@@ -42,6 +44,7 @@ export interface StreamHubOptions {
 interface ChatSub {
   kind: 'chat';
   sink: StreamSink;
+  caller: string;
   ready: boolean;
   waId?: string;
   conversationId?: string;
@@ -56,6 +59,7 @@ interface ChatSub {
 interface InboxSub {
   kind: 'inbox';
   sink: StreamSink;
+  caller: string;
   ready: boolean;
 }
 type Sub = ChatSub | InboxSub;
@@ -88,9 +92,11 @@ export function closeConversationStreams(): void {
  */
 export class ConversationStreamHub {
   private readonly subs = new Set<Sub>();
+  private readonly perCaller = new Map<string, number>();
   private readonly pollMs: number;
   private readonly heartbeatMs: number;
   private readonly maxStreams: number;
+  private readonly maxStreamsPerCaller: number;
   private readonly lookbackMs: number;
   private readonly inboxLookbackMs: number;
   private running = false;
@@ -109,6 +115,7 @@ export class ConversationStreamHub {
     this.pollMs = opts.pollMs ?? 500;
     this.heartbeatMs = opts.heartbeatMs ?? 15_000;
     this.maxStreams = opts.maxStreams ?? 200;
+    this.maxStreamsPerCaller = opts.maxStreamsPerCaller ?? 5;
     this.lookbackMs = opts.lookbackMs ?? 10_000;
     this.inboxLookbackMs = opts.inboxLookbackMs ?? 60_000;
     hubs.add(this);
@@ -121,17 +128,29 @@ export class ConversationStreamHub {
   /**
    * Starts a stream: sends its first events (the conversation, and the messages after sinceId),
    * then everything new. Throws before sending anything when the stream cannot start. Returns the
-   * function that ends it.
+   * function that ends it. `caller` names who opens it (see maxStreamsPerCaller).
    */
-  async open(filter: StreamFilter, sink: StreamSink, sinceId?: string): Promise<() => void> {
+  async open(filter: StreamFilter, sink: StreamSink, sinceId?: string, caller = 'anonymous'): Promise<() => void> {
     if (this.subs.size >= this.maxStreams) {
       throw new HttpError('RATE_LIMIT_EXCEEDED', 'Too many open streams on this API process; try again shortly', {
         open_streams: this.subs.size,
         limit: this.maxStreams,
       });
     }
-    const sub: Sub = 'inbox' in filter ? { kind: 'inbox', sink, ready: false } : { kind: 'chat', sink, ready: false, cursor: 0n, emitted: new Set(), tracked: new Map() };
+    const callerStreams = this.perCaller.get(caller) ?? 0;
+    if (callerStreams >= this.maxStreamsPerCaller) {
+      throw new HttpError('RATE_LIMIT_EXCEEDED', `This caller already has ${callerStreams} open streams; close one first`, {
+        open_streams: callerStreams,
+        limit: this.maxStreamsPerCaller,
+        per: 'caller',
+      });
+    }
+    const sub: Sub =
+      'inbox' in filter
+        ? { kind: 'inbox', sink, caller, ready: false }
+        : { kind: 'chat', sink, caller, ready: false, cursor: 0n, emitted: new Set(), tracked: new Map() };
     this.subs.add(sub);
+    this.perCaller.set(caller, callerStreams + 1);
     this.ensureRunning();
     try {
       if (sub.kind === 'inbox') await this.ensureInboxBaseline();
@@ -151,8 +170,12 @@ export class ConversationStreamHub {
     }
   }
 
+  /** Idempotent: a stream can end from both sides (the client leaving, and closeAll or drop). */
   private remove(sub: Sub): void {
-    this.subs.delete(sub);
+    if (!this.subs.delete(sub)) return;
+    const left = (this.perCaller.get(sub.caller) ?? 1) - 1;
+    if (left > 0) this.perCaller.set(sub.caller, left);
+    else this.perCaller.delete(sub.caller);
     if (sub.kind === 'inbox' && ![...this.subs].some((s) => s.kind === 'inbox')) {
       this.inbox = undefined;
       this.inboxBaseline = undefined;

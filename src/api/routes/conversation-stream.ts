@@ -25,7 +25,7 @@ With \`phone\` or \`conversation_id\`:
 
 Without a filter (an inbox): \`event: conversation\` for every conversation whose last_message_at, mode, needs_human, operator or contact name changes from now on.
 
-A comment line (\`: heartbeat\`) every 15 s keeps proxies from closing the stream. Changes reach the stream within about half a second (the API polls Postgres). Beyond the open-stream limit per API process it answers 429 with Retry-After.`;
+A comment line (\`: heartbeat\`) every 15 s keeps proxies from closing the stream. Changes reach the stream within about half a second (the API polls Postgres). Beyond the open-stream limits (per caller, and per API process) it answers 429 with Retry-After; a closed stream frees its place at once.`;
 
 const MAX_BUFFERED = 1 << 20;
 const RETRY_AFTER_SECONDS = 5;
@@ -103,6 +103,9 @@ function sseSink(res: Response): StreamSink & { start(): void } {
   };
 }
 
+/** One API key or one user, however many tokens or tabs they use (as the rate limit counts them). */
+const callerOf = (req: Request) => (req.principal ? `${req.principal.kind}:${req.principal.userId ?? req.principal.label}` : undefined);
+
 function resumeFrom(req: Request, sinceId: string | undefined): string | undefined {
   if (sinceId) return sinceId;
   const header = req.get('last-event-id')?.trim();
@@ -137,7 +140,8 @@ export function mountConversationStream(router: Router, deps: Pick<AppDeps, 'db'
         close?.();
       });
       try {
-        close = await hub.open(q.conversation_id ? { conversationId: q.conversation_id } : q.phone ? { waId: q.phone } : { inbox: true }, sink, since);
+        const filter = q.conversation_id ? { conversationId: q.conversation_id } : q.phone ? { waId: q.phone } : { inbox: true as const };
+        close = await hub.open(filter, sink, since, callerOf(req));
       } catch (err) {
         if (err instanceof HttpError && err.code === 'RATE_LIMIT_EXCEEDED') res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
         throw err;
