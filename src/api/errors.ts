@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ZodError } from 'zod';
+import { isDatabaseUnavailable } from './db-unavailable';
 
 export type ErrorCode =
   | 'VALIDATION_ERROR'
@@ -11,6 +12,7 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'RATE_LIMIT_EXCEEDED'
   | 'EXTERNAL_SERVICE_ERROR'
+  | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_ERROR';
 
 export const STATUS: Record<ErrorCode, number> = {
@@ -22,6 +24,8 @@ export const STATUS: Record<ErrorCode, number> = {
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMIT_EXCEEDED: 429,
   EXTERNAL_SERVICE_ERROR: 502,
+  // Beyond SPEC §5's list: our own database is unreachable for now (see Retry-After).
+  SERVICE_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
 };
 
@@ -59,6 +63,7 @@ function toHttpError(err: unknown): HttpError {
   if (err instanceof WorkflowExecutionAlreadyStartedError) return new HttpError('CONFLICT', 'Already started');
   // Temporal unreachable or too slow: the request may be retried later, it is not our bug.
   if (isTemporalUnavailable(err)) return new HttpError('EXTERNAL_SERVICE_ERROR', 'Temporal did not answer; retry later');
+  if (isDatabaseUnavailable(err)) return new HttpError('SERVICE_UNAVAILABLE', 'The database is unreachable; retry later');
   const e = err as { type?: string; status?: number; message?: string };
   // body-parser errors carry a status and a type.
   if (e.type === 'entity.too.large') return new HttpError('PAYLOAD_TOO_LARGE', 'Request body is too large');
@@ -74,10 +79,14 @@ function isTemporalUnavailable(err: unknown): boolean {
   return code === GRPC_UNAVAILABLE || code === GRPC_DEADLINE_EXCEEDED || /deadline exceeded|unavailable|connect/i.test(err.message);
 }
 
+/** A hint, not a promise: a longer outage answers 503 again with the same hint. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
 export const errorMiddleware: ErrorRequestHandler = (err, req, res, _next) => {
   const httpError = toHttpError(err);
   // pino-http logs the response once, with this error attached, at a level set by the status.
   if (httpError.status >= 500) res.err = err instanceof Error ? err : new Error(String(err));
+  if (httpError.code === 'SERVICE_UNAVAILABLE') res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
   res.status(httpError.status).json(errorBody(req, httpError.code, httpError.message, httpError.details));
 };
 

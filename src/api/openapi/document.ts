@@ -52,6 +52,7 @@ const ERROR_TEXT: Record<ErrorCode, string> = {
   PAYLOAD_TOO_LARGE: 'Request body too large',
   RATE_LIMIT_EXCEEDED: 'Too many requests: see Retry-After and the X-RateLimit headers',
   EXTERNAL_SERVICE_ERROR: 'Temporal, WhatsApp or another service did not answer; retry later',
+  SERVICE_UNAVAILABLE: 'The database is unreachable for now: retry after Retry-After seconds',
   INTERNAL_ERROR: 'Unexpected server error',
 };
 
@@ -63,6 +64,8 @@ function errorsOf(entry: RouteEntry, doc: RouteDoc): ErrorCode[] {
   if (Array.isArray(doc.access)) codes.add('AUTHORIZATION_ERROR');
   if (doc.body) codes.add('PAYLOAD_TOO_LARGE');
   if (entry.path.startsWith('/api/v1/') && doc.access !== 'public') codes.add('RATE_LIMIT_EXCEEDED');
+  // Every /api/v1 route reads Postgres (a user's row, at least, for a signed-in caller).
+  if (entry.path.startsWith('/api/v1/')) codes.add('SERVICE_UNAVAILABLE');
   codes.add('INTERNAL_ERROR');
   return [...codes];
 }
