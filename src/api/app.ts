@@ -12,6 +12,7 @@ import { authRouter } from './routes/auth';
 import { usersRouter } from './routes/users';
 import type { AppDeps } from './deps';
 import { errorMiddleware, notFoundHandler } from './errors';
+import { redactRequestLog } from './log-redaction';
 import { refuseNul } from './nul';
 import { isContactImportPath } from './routes/contact-bulk';
 import { contactsRouter } from './routes/contacts';
@@ -45,6 +46,8 @@ export function createApp(deps: AppDeps): Express {
       // Webhook traffic is high-volume and healthy; log its failures only.
       autoLogging: { ignore: (req) => req.url === '/health' },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
+      // The webhook handshake carries hub.verify_token in its query: URL and query are logged without it.
+      serializers: { req: redactRequestLog },
     }),
   );
 
