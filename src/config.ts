@@ -88,6 +88,8 @@ export const ConfigSchema = z
     INBOUND_RATE_LIMIT_WINDOW_MS: int(60_000, 1000),
     // The worker's own Prometheus endpoint (its LLM and send series); 0 turns it off.
     WORKER_METRICS_PORT: int(9464, 0),
+    // Loopback unless set: the worker's metrics are for a scraper on this host (0.0.0.0 for one elsewhere).
+    WORKER_METRICS_HOST: optionalString.transform((v) => v ?? '127.0.0.1'),
     WORKER_MAX_CACHED_WORKFLOWS: int(1000, 1),
     // Per-model prices for the cost analytics: model=input:output USD per million tokens, comma separated.
     LLM_PRICES: optionalString.superRefine((raw, ctx) => {

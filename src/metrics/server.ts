@@ -6,8 +6,9 @@ import { registry } from './registry';
 /**
  * The worker's Prometheus endpoint: GET /metrics on its own port (WORKER_METRICS_PORT), since the
  * LLM and send series live in the worker process (see registry.ts). Port 0 picks a free port.
+ * It listens on loopback unless told otherwise (WORKER_METRICS_HOST): the metrics are not public.
  */
-export async function startMetricsServer(port: number, log: Logger, host?: string): Promise<http.Server> {
+export async function startMetricsServer(port: number, log: Logger, host = '127.0.0.1'): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' || path !== '/metrics') {
@@ -29,6 +30,7 @@ export async function startMetricsServer(port: number, log: Logger, host?: strin
       resolve();
     });
   });
-  log.info({ port: (server.address() as AddressInfo).port }, 'worker metrics at GET /metrics');
+  const { address, port: bound } = server.address() as AddressInfo;
+  log.info({ host: address, port: bound }, 'worker metrics at GET /metrics');
   return server;
 }

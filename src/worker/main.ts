@@ -62,8 +62,11 @@ async function main(): Promise<void> {
   // LLM and send series live in this process, so it serves its own /metrics (src/metrics/registry.ts).
   // A busy port (a second worker on the host) costs the metrics, not the worker.
   const metricsServer = config.WORKER_METRICS_PORT
-    ? await startMetricsServer(config.WORKER_METRICS_PORT, log).catch((err: unknown) => {
-        log.warn({ err, port: config.WORKER_METRICS_PORT }, 'worker metrics not served (set WORKER_METRICS_PORT to a free port, or 0)');
+    ? await startMetricsServer(config.WORKER_METRICS_PORT, log, config.WORKER_METRICS_HOST).catch((err: unknown) => {
+        log.warn(
+          { err, host: config.WORKER_METRICS_HOST, port: config.WORKER_METRICS_PORT },
+          'worker metrics not served (set WORKER_METRICS_PORT to a free port, or 0, and WORKER_METRICS_HOST to an address of this host)',
+        );
         return undefined;
       })
     : undefined;
