@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { ensureConversation, updateConversationMode } from '../db/conversations';
 import { recordCampaignReply } from '../db/campaign-recipients';
 import { insertInbound } from '../db/messages';
+import { isPermanentWriteError } from '../db/pg-errors';
 import { optKeyword } from '../workflows/chat-state';
 import { applyInboundToLeads, openLeadForCampaignReply } from './lead-replies';
 import type { ChatMode } from '../db/schema';
@@ -46,49 +47,44 @@ export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'te
  */
 export function createInboundRecorder(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'log'>) {
   const { db, log } = deps;
+  const write = (waId: string, contactName: string | undefined, messages: InboundMessage[]) => writeInbound(db, waId, contactName, messages);
+
+  /**
+   * A batch Postgres refuses for a reason a retry cannot fix is written message by message; a
+   * message it still refuses (with and without the contact name) is logged and skipped. The
+   * webhook keeps such messages out (inbound-bounds.ts); this is the last line, so that a chat is
+   * never stalled behind a write that can never succeed.
+   */
+  async function writeResilient(waId: string, contactName: string | undefined, messages: InboundMessage[]): Promise<number> {
+    try {
+      return await write(waId, contactName, messages);
+    } catch (err) {
+      if (!isPermanentWriteError(err)) throw err;
+      log.error({ err, waId, messages: messages.length }, 'Postgres refused an inbound batch for good; writing message by message');
+    }
+    let inserted = 0;
+    for (const message of messages) {
+      inserted += await writeOne(waId, contactName, message);
+    }
+    return inserted;
+  }
+
+  async function writeOne(waId: string, contactName: string | undefined, message: InboundMessage): Promise<number> {
+    for (const name of contactName === undefined ? [undefined] : [contactName, undefined]) {
+      try {
+        return await write(waId, name, [message]);
+      } catch (err) {
+        if (!isPermanentWriteError(err)) throw err;
+        log.error({ err, waId, wamid: message.wamid, withName: name !== undefined }, 'Postgres refused an inbound message for good');
+      }
+    }
+    log.error({ waId, wamid: message.wamid }, 'inbound message could not be written; skipped so the chat goes on');
+    return 0;
+  }
+
   return async function recordInbound({ waId, contactName, messages, earlierOutbound }: RecordInboundInput): Promise<RecordInboundResult> {
     if (messages.length === 0) return { inserted: 0 };
-    const { inserted } = await db.transaction().execute(async (trx) => {
-      const conversationId = await ensureConversation(trx, waId, contactName);
-      const inserted = await insertInbound(
-        trx,
-        messages.map((m) => ({
-          conversation_id: conversationId,
-          direction: 'inbound' as const,
-          sender_type: 'user' as const,
-          wamid: m.wamid,
-          client_key: null,
-          message_type: m.type,
-          content: m.text,
-          media: m.media ? JSON.stringify(m.media) : null,
-          // Over the user's inbound limit: on record, but never sent to the LLM as a burst.
-          metadata: m.rateLimited ? JSON.stringify({ rate_limited: true }) : null,
-          delivery_status: 'received' as const,
-          status_updated_at: null,
-          error: null,
-          created_at: new Date(m.sentAt),
-        })),
-      );
-      const last = new Date(Math.max(...messages.map((m) => m.sentAt)));
-      await trx
-        .updateTable('conversations')
-        .set({
-          // greatest() ignores nulls, and a redelivered old message never moves these back.
-          last_inbound_at: sql<Date>`greatest(last_inbound_at, ${last})`,
-          last_message_at: sql<Date>`greatest(last_message_at, ${last})`,
-          updated_at: new Date(),
-        })
-        .where('id', '=', conversationId)
-        .execute();
-      // A user writing after a campaign message is that campaign's reply (counted once).
-      // Its first reply opens a sales lead, in the same transaction so a retry cannot miss it.
-      const firstAnswerable = messages.find((m) => m.answerable);
-      const campaignReply = firstAnswerable ? await recordCampaignReply(trx, waId, new Date(firstAnswerable.sentAt)) : undefined;
-      if (campaignReply?.first && optKeyword(firstAnswerable!) === undefined) {
-        await openLeadForCampaignReply(trx, campaignReply, firstAnswerable!);
-      }
-      return { inserted };
-    });
+    const inserted = await writeResilient(waId, contactName, messages);
     // Sales bookkeeping must never hold up the chat: a failure is logged, and the follow-up
     // itself still refuses to go out after the user wrote (the chat checks that).
     await applyInboundToLeads(deps, waId, messages).catch((err: unknown) =>
@@ -108,4 +104,59 @@ export function createInboundRecorder(deps: Pick<ActivityDeps, 'db' | 'temporal'
       .execute();
     return { inserted, earlier: earlier.map((m) => ({ wamid: m.wamid!, text: m.content, at: new Date(m.created_at).getTime() })) };
   };
+}
+
+/** One transaction: the conversation, the messages (once each), its times, campaign reply and lead. */
+async function writeInbound(db: ActivityDeps['db'], waId: string, contactName: string | undefined, messages: InboundMessage[]): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const conversationId = await ensureConversation(trx, waId, contactName);
+    const inserted = await insertInbound(
+      trx,
+      messages.map((m) => ({
+        conversation_id: conversationId,
+        direction: 'inbound' as const,
+        sender_type: 'user' as const,
+        wamid: m.wamid,
+        client_key: null,
+        message_type: m.type,
+        content: m.text,
+        media: m.media ? JSON.stringify(m.media) : null,
+        metadata: inboundMetadata(m),
+        delivery_status: 'received' as const,
+        status_updated_at: null,
+        error: null,
+        created_at: new Date(m.sentAt),
+      })),
+    );
+    const last = new Date(Math.max(...messages.map((m) => m.sentAt)));
+    await trx
+      .updateTable('conversations')
+      .set({
+        // greatest() ignores nulls, and a redelivered old message never moves these back.
+        last_inbound_at: sql<Date>`greatest(last_inbound_at, ${last})`,
+        last_message_at: sql<Date>`greatest(last_message_at, ${last})`,
+        updated_at: new Date(),
+      })
+      .where('id', '=', conversationId)
+      .execute();
+    // A user writing after a campaign message is that campaign's reply (counted once).
+    // Its first reply opens a sales lead, in the same transaction so a retry cannot miss it.
+    const firstAnswerable = messages.find((m) => m.answerable);
+    const campaignReply = firstAnswerable ? await recordCampaignReply(trx, waId, new Date(firstAnswerable.sentAt)) : undefined;
+    if (campaignReply?.first && optKeyword(firstAnswerable!) === undefined) {
+      await openLeadForCampaignReply(trx, campaignReply, firstAnswerable!);
+    }
+    return inserted;
+  });
+}
+
+/** What the row itself cannot say: limited, cut at the edge, or sent with an impossible timestamp. */
+function inboundMetadata(m: InboundMessage): string | null {
+  const metadata = {
+    // Over the user's inbound limit: on record, but never sent to the LLM as a burst.
+    ...(m.rateLimited ? { rate_limited: true } : {}),
+    ...(m.truncated ? { truncated: true, original_length: m.truncated.originalLength } : {}),
+    ...(m.originalTimestamp !== undefined ? { original_timestamp: m.originalTimestamp } : {}),
+  };
+  return Object.keys(metadata).length > 0 ? JSON.stringify(metadata) : null;
 }

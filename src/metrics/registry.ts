@@ -33,6 +33,13 @@ export const webhookDuration = new Histogram({
   registers: [registry],
 });
 
+export const webhookElementsSkipped = new Counter({
+  name: 'whatsapp_webhook_elements_skipped_total',
+  help: 'Messages, statuses and contacts left out of an accepted webhook because they were invalid (the rest of the batch was processed), by provider and kind',
+  labelNames: ['provider', 'kind'] as const,
+  registers: [registry],
+});
+
 export const chatSignals = new Counter({
   name: 'chat_signals_total',
   help: 'Signal-with-start calls to chat workflows by signal name and outcome (ok, error)',

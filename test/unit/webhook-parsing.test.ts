@@ -23,7 +23,7 @@ test('parses messages, contact names and statuses; ignores other fields', () => 
     statuses: [{ id: 'w0', status: 'delivered', timestamp: '1700000001', recipient_id: '4915112345678' }],
   });
   payload.entry[0]!.changes.push({ field: 'account_update', value: {} } as never);
-  const parsed = parseMetaWebhook(MetaWebhookSchema.parse(payload));
+  const parsed = parseMetaWebhook(MetaWebhookSchema.parse(payload), 1700000005000);
   expect(parsed.messages.map((m) => [m.wamid, m.text, m.answerable])).toEqual([
     ['w1', 'hi', true],
     ['w2', 'Yes please', true],

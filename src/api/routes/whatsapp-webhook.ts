@@ -8,8 +8,10 @@ import { HttpError } from '../errors';
 import { route } from '../route-doc';
 import { z } from 'zod';
 import { setWebhookOutcome, webhookMetrics } from '../../metrics/webhook';
+import { webhookElementsSkipped } from '../../metrics/registry';
 import { verifySignature } from '../webhook/signature';
 import { MetaWebhookSchema, parseMetaWebhook } from '../webhook/meta-payload';
+import { signalDeliveryFailures } from '../webhook/delivery-failures';
 
 /** GET handshake and signed POSTs from Meta (SPEC §5); mounted at /webhooks/whatsapp and /webhook. */
 export function whatsAppWebhookRouter(deps: AppDeps): Router {
@@ -46,14 +48,19 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
     route({
       summary: 'Messages and delivery statuses from Meta',
       description:
-        'Checks X-Hub-Signature-256 over the raw body (401 when missing or wrong, nothing processed), signals each chat in order and records statuses, then answers 200. Answers 502 when Temporal cannot take the messages, so Meta retries. Validly signed events it does not handle are acknowledged and logged.',
+        'Checks X-Hub-Signature-256 over the raw body (401 when missing or wrong, nothing processed), signals each chat in order and records statuses, then answers 200. Answers 502 when Temporal cannot take the messages, so Meta retries. Validly signed events it does not handle are acknowledged and logged. Each message and status is validated on its own: an invalid one is logged, counted and skipped, the rest are processed. Texts are cut at 4,096 characters, characters Postgres cannot store are stripped, impossible timestamps are replaced by the receive time (see README, hostile input).',
       access: 'public',
       tag: 'webhooks',
       body: MetaWebhookSchema,
       responses: {
         200: {
           description: 'Accepted',
-          schema: z.object({ status: z.enum(['received', 'ignored']), messages: z.number().int().optional(), statuses: z.number().int().optional() }),
+          schema: z.object({
+            status: z.enum(['received', 'ignored']),
+            messages: z.number().int().optional(),
+            statuses: z.number().int().optional(),
+            skipped: z.number().int().optional().describe('Invalid elements left out (logged); the rest of the batch was processed'),
+          }),
         },
       },
       errors: ['AUTHENTICATION_ERROR', 'EXTERNAL_SERVICE_ERROR'],
@@ -77,20 +84,27 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
       res.json({ status: 'ignored' });
       return;
     }
-    const { messages, receipts, ignored } = parseMetaWebhook(payload.data);
+    const { messages, receipts, ignored, skipped } = parseMetaWebhook(payload.data);
     if (ignored.length) req.log.info({ ignored }, 'webhook events not handled');
+    if (skipped.length) {
+      // The rest of the batch goes on: Meta never resends a batch it got 200 for.
+      req.log.warn({ skipped: skipped.slice(0, 20), count: skipped.length }, 'invalid webhook elements skipped');
+      for (const s of skipped) webhookElementsSkipped.inc({ provider: 'meta', kind: s.kind });
+    }
     if (messages.length + receipts.length === 0) setWebhookOutcome(res, 'ignored');
 
     try {
       await Promise.all([
         deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalChats(deps.temporal, deps.taskQueue, messages)),
-        recordReceipts(deps.db, receipts),
+        recordReceipts(deps.db, receipts).then(() =>
+          deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalDeliveryFailures(deps, receipts)),
+        ),
       ]);
     } catch (err) {
       req.log.error({ err }, 'webhook not accepted; Meta will retry');
       throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the webhook right now; retry later');
     }
-    res.json({ status: 'received', messages: messages.length, statuses: receipts.length });
+    res.json({ status: 'received', messages: messages.length, statuses: receipts.length, ...(skipped.length ? { skipped: skipped.length } : {}) });
   });
 
   return router;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Receipt } from '../../db/messages';
 import type { InboundMessage, MediaInfo } from '../../workflows/definitions';
+import { MAX_ID_LENGTH, boundInbound, cleanJson, cleanText, plausibleTime } from './inbound-bounds';
 
 // Only the fields we use are described; Meta adds fields over time and unknown ones must not fail.
 const Media = z
@@ -9,10 +10,11 @@ const Media = z
 
 const Message = z
   .object({
-    id: z.string().min(1),
+    id: z.string().min(1).max(MAX_ID_LENGTH),
     from: z.string().regex(/^\d{5,20}$/),
-    timestamp: z.string().regex(/^\d+$/),
-    type: z.string(),
+    // Checked for plausibility, not shape: an odd timestamp must not cost the message (see boundInbound).
+    timestamp: z.union([z.string(), z.number()]).optional(),
+    type: z.string().default('unknown'),
     text: z.object({ body: z.string() }).loose().optional(),
     image: Media.optional(),
     video: Media.optional(),
@@ -36,41 +38,66 @@ const Message = z
 
 const Status = z
   .object({
-    id: z.string().min(1),
+    id: z.string().min(1).max(MAX_ID_LENGTH),
     status: z.enum(['sent', 'delivered', 'read', 'failed']),
-    timestamp: z.string().regex(/^\d+$/),
-    recipient_id: z.string().optional(),
-    biz_opaque_callback_data: z.string().optional(),
-    errors: z.array(z.unknown()).optional(),
+    timestamp: z.union([z.string(), z.number()]).optional(),
+    recipient_id: z.string().max(64).optional(),
+    biz_opaque_callback_data: z.string().max(512).optional(),
+    errors: z.array(z.unknown()).max(20).optional(),
   })
   .loose();
 
-const Value = z
-  .object({
-    contacts: z.array(z.object({ wa_id: z.string(), profile: z.object({ name: z.string().optional() }).loose().optional() }).loose()).optional(),
-    messages: z.array(Message).optional(),
-    statuses: z.array(Status).optional(),
-  })
-  .loose();
+const Contact = z.object({ wa_id: z.string(), profile: z.object({ name: z.string().optional() }).loose().optional() }).loose();
 
+/**
+ * The envelope only: each message, status and contact is checked on its own (parseMetaWebhook),
+ * so one element we cannot use is logged and skipped while the rest of the batch is processed.
+ * Meta never resends a batch it got 200 for, and it must get 200 or it resends the valid ones too.
+ */
 export const MetaWebhookSchema = z
   .object({
     object: z.string(),
-    entry: z.array(z.object({ changes: z.array(z.object({ field: z.string().optional(), value: Value }).loose()).default([]) }).loose()),
+    entry: z.array(
+      z
+        .object({
+          changes: z
+            .array(
+              z
+                .object({
+                  field: z.string().optional(),
+                  value: z
+                    .object({ contacts: z.array(z.unknown()).optional(), messages: z.array(z.unknown()).optional(), statuses: z.array(z.unknown()).optional() })
+                    .loose()
+                    .describe('contacts[], messages[] and statuses[] as Meta documents them; each element is validated on its own'),
+                })
+                .loose(),
+            )
+            .default([]),
+        })
+        .loose(),
+    ),
   })
   .loose();
+
+/** An element of the batch that was left out, and why (logged and counted; the rest went on). */
+export interface SkippedElement {
+  kind: 'message' | 'status' | 'contact';
+  id?: string;
+  reason: string;
+}
 
 export interface ParsedWebhook {
   messages: InboundMessage[];
   receipts: Receipt[];
   /** Events that were validly signed but are not something we act on, for the log. */
   ignored: string[];
+  skipped: SkippedElement[];
 }
 
 type MetaMessage = z.infer<typeof Message>;
 
-export function parseMetaWebhook(payload: z.infer<typeof MetaWebhookSchema>): ParsedWebhook {
-  const out: ParsedWebhook = { messages: [], receipts: [], ignored: [] };
+export function parseMetaWebhook(payload: z.infer<typeof MetaWebhookSchema>, receivedAt: number = Date.now()): ParsedWebhook {
+  const out: ParsedWebhook = { messages: [], receipts: [], ignored: [], skipped: [] };
   if (payload.object !== 'whatsapp_business_account') {
     out.ignored.push(`object ${payload.object}`);
     return out;
@@ -81,16 +108,25 @@ export function parseMetaWebhook(payload: z.infer<typeof MetaWebhookSchema>): Pa
         out.ignored.push(`field ${change.field}`);
         continue;
       }
-      const names = new Map((change.value.contacts ?? []).map((c) => [c.wa_id, c.profile?.name]));
-      for (const m of change.value.messages ?? []) out.messages.push(toInbound(m, names.get(m.from)));
-      for (const s of change.value.statuses ?? []) {
+      const names = new Map<string, string | undefined>();
+      for (const raw of change.value.contacts ?? []) {
+        const c = checked(Contact, raw, 'contact', out.skipped);
+        if (c) names.set(c.wa_id, c.profile?.name);
+      }
+      for (const raw of change.value.messages ?? []) {
+        const m = checked(Message, raw, 'message', out.skipped);
+        if (m) out.messages.push(boundInbound(toInbound(m, names.get(m.from)), receivedAt, m.timestamp === undefined ? undefined : String(m.timestamp)));
+      }
+      for (const raw of change.value.statuses ?? []) {
+        const s = checked(Status, raw, 'status', out.skipped);
+        if (!s) continue;
         out.receipts.push({
           wamid: s.id,
           status: s.status,
-          recipientId: s.recipient_id,
-          callbackData: s.biz_opaque_callback_data,
-          occurredAt: new Date(Number(s.timestamp) * 1000),
-          errors: s.errors,
+          recipientId: s.recipient_id === undefined ? undefined : cleanText(s.recipient_id),
+          callbackData: s.biz_opaque_callback_data === undefined ? undefined : cleanText(s.biz_opaque_callback_data),
+          occurredAt: new Date(plausibleTime(epochMs(s.timestamp), receivedAt) ? epochMs(s.timestamp) : receivedAt),
+          errors: s.errors === undefined ? undefined : (cleanJson(s.errors) as unknown[]),
         });
       }
     }
@@ -98,8 +134,27 @@ export function parseMetaWebhook(payload: z.infer<typeof MetaWebhookSchema>): Pa
   return out;
 }
 
+function checked<T>(schema: z.ZodType<T>, raw: unknown, kind: SkippedElement['kind'], skipped: SkippedElement[]): T | undefined {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const id = (raw as { id?: unknown; wa_id?: unknown } | null)?.id ?? (raw as { wa_id?: unknown } | null)?.wa_id;
+  const issue = result.error.issues[0];
+  skipped.push({
+    kind,
+    ...(typeof id === 'string' ? { id: id.slice(0, MAX_ID_LENGTH) } : {}),
+    reason: issue ? `${issue.path.join('.') || kind}: ${issue.message}` : 'not understood',
+  });
+  return undefined;
+}
+
+/** Meta's epoch seconds as milliseconds; NaN when it is not a number at all. */
+function epochMs(timestamp: string | number | undefined): number {
+  const seconds = typeof timestamp === 'number' ? timestamp : /^\d{1,30}$/.test(timestamp ?? '') ? Number(timestamp) : NaN;
+  return seconds * 1000;
+}
+
 function toInbound(m: MetaMessage, contactName: string | undefined): InboundMessage {
-  const base = { wamid: m.id, waId: m.from, sentAt: Number(m.timestamp) * 1000, type: m.type, contactName };
+  const base = { wamid: m.id, waId: m.from, sentAt: epochMs(m.timestamp), type: m.type, contactName };
   const { text, media, answerable } = describe(m);
   return { ...base, text, ...(media ? { media } : {}), answerable };
 }

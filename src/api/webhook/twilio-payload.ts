@@ -2,6 +2,7 @@ import type { DeliveryStatus } from '../../db/schema';
 import type { Receipt } from '../../db/messages';
 import { mediaKind } from '../../channels/types';
 import type { InboundMessage, MediaInfo } from '../../workflows/definitions';
+import { MAX_ID_LENGTH, boundInbound, cleanText } from './inbound-bounds';
 import type { TwilioParams } from './twilio-signature';
 
 const one = (p: TwilioParams, name: string): string | undefined => {
@@ -22,11 +23,13 @@ export function waIdOf(address: string | undefined): string | undefined {
 export function parseTwilioInbound(p: TwilioParams, now: number): InboundMessage | string {
   const wamid = one(p, 'MessageSid');
   if (!wamid) return 'no MessageSid';
+  if (wamid.length > MAX_ID_LENGTH) return 'MessageSid is too long to be one';
   const fromWaId = waIdOf(one(p, 'From'));
   if (!fromWaId) return `not a WhatsApp sender (${one(p, 'From') ?? 'no From'})`;
   const waIdParam = one(p, 'WaId');
   const waId = waIdParam && /^\d{5,20}$/.test(waIdParam) ? waIdParam : fromWaId;
-  return { wamid, waId, sentAt: now, contactName: one(p, 'ProfileName'), ...describe(p) };
+  // The same bounds as Meta's messages: nothing Postgres would refuse reaches the chat.
+  return boundInbound({ wamid, waId, sentAt: now, contactName: one(p, 'ProfileName'), ...describe(p) }, now);
 }
 
 /** The same descriptions the Meta webhook gives the LLM: "[image] caption", places, button titles. */
@@ -75,12 +78,13 @@ export function parseTwilioStatus(p: TwilioParams, sendKey: string | undefined, 
   const wamid = one(p, 'MessageSid');
   const raw = one(p, 'MessageStatus');
   if (!wamid || !raw) return 'no MessageSid or MessageStatus';
+  if (wamid.length > MAX_ID_LENGTH) return 'MessageSid is too long to be one';
   const status = STATUS[raw];
   if (!status) return `status ${raw}`;
   const errorCode = one(p, 'ErrorCode');
   const errors =
     status === 'failed'
-      ? [{ code: errorCode ? Number(errorCode) : undefined, message: one(p, 'ErrorMessage') ?? (errorCode ? `Twilio error ${errorCode}` : raw) }]
+      ? [{ code: errorCode ? Number(errorCode) : undefined, message: cleanText(one(p, 'ErrorMessage') ?? (errorCode ? `Twilio error ${errorCode}` : raw)).slice(0, 1000) }]
       : undefined;
   return { wamid, status, recipientId: waIdOf(one(p, 'To')), occurredAt: now, errors, callbackData: sendKey };
 }
