@@ -12,21 +12,26 @@ const optionalString = z
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
-/** `secret:role` pairs, comma separated. */
+const KEY_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
+
+/** `secret:role` or `secret:role:name` entries, comma separated; the name is what audit records show. */
 const apiKeys = optionalString.transform((raw, ctx) => {
   if (!raw) return [];
-  return raw.split(',').map((pair) => {
-    const at = pair.lastIndexOf(':');
-    const secret = pair.slice(0, at).trim();
-    const role = pair.slice(at + 1).trim() as Role;
-    if (at <= 0 || secret.length < 16 || !ROLES.includes(role)) {
+  return raw.split(',').map((entry) => {
+    const parts = entry.trim().split(':').map((p) => p.trim());
+    // A name follows the role when the last part is not a role itself.
+    const named = parts.length >= 3 && !ROLES.includes(parts[parts.length - 1] as Role);
+    const name = named ? parts.pop() : undefined;
+    const role = parts.pop() as Role;
+    const secret = parts.join(':');
+    if (secret.length < 16 || !ROLES.includes(role) || (name !== undefined && !KEY_NAME.test(name))) {
       ctx.addIssue({
         code: 'custom',
-        message: `each entry must be <secret of 16+ chars>:<${ROLES.join('|')}>`,
+        message: `each entry must be <secret of 16+ chars>:<${ROLES.join('|')}>[:<name: letters, digits, . _ @ -, up to 64>]`,
       });
       return z.NEVER;
     }
-    return { secret, role };
+    return name === undefined ? { secret, role } : { secret, role, name };
   });
 });
 
@@ -50,6 +55,7 @@ export const ConfigSchema = z
     OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
     LLM_SYSTEM_PROMPT_FILE: optionalString,
     LLM_MAX_CONTEXT_MESSAGES: int(20, 1),
+    LLM_MAX_CONTEXT_CHARS: int(24_000, 1000),
     LLM_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.3),
     LLM_MAX_TOKENS: int(1024, 1),
     LLM_TIMEOUT_MS: int(60_000, 1000),

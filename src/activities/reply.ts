@@ -1,4 +1,5 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { cleanText } from '../db/clean-text';
 import { pinReply } from '../db/messages';
 import type { ModelReply } from '../llm/chat-model';
 import { isOfflineResponder } from '../llm/offline-responder';
@@ -115,7 +116,13 @@ export function createReplyActivities(deps: ActivityDeps) {
       deps.log.warn({ err, waId: input.waId, attempts: memo.llmFailures }, 'LLM failed for good; sending the fallback reply');
       return { text: FALLBACK_REPLY, handoff: true, llmFailed: true };
     }
-    return { text: reply.text, handoff: reply.handoff, llmFailed: false };
+    // A model can be talked into emitting a NUL; Postgres would refuse the pinned reply for ever.
+    const text = cleanText(reply.text);
+    if (!text.trim()) {
+      deps.log.warn({ waId: input.waId }, 'the model replied with nothing WhatsApp can show; sending the fallback reply');
+      return { text: FALLBACK_REPLY, handoff: true, llmFailed: true };
+    }
+    return { text, handoff: reply.handoff, llmFailed: false };
   }
 
   async function sendParts(input: ReplyToBurstInput, memo: ReplyHeartbeat): Promise<Pick<ReplyToBurstResult, 'sent' | 'suppressed' | 'refused' | 'answered'>> {

@@ -6,6 +6,7 @@ export function chatSettingsFromConfig(config: Config): ChatSettings {
     debounceMs: config.DEBOUNCE_MS,
     maxWaitMs: config.DEBOUNCE_MAX_WAIT_MS,
     contextMessages: config.LLM_MAX_CONTEXT_MESSAGES,
+    contextChars: config.LLM_MAX_CONTEXT_CHARS,
     llmMaxAttempts: config.LLM_MAX_ATTEMPTS,
     llmTimeoutMs: config.LLM_TIMEOUT_MS,
     llmRetryInitialMs: 1000,

@@ -13,6 +13,7 @@ import {
   WINDOW_CLOSED,
   campaignMessageSignal,
   chatStateQuery,
+  deliveryFailedSignal,
   followUpUpdate,
   handbackUpdate,
   inboundMessageSignal,
@@ -64,6 +65,12 @@ export function installHandlers(chat: ChatRun, followUps: DeferredFollowUps): vo
   });
 
   setHandler(campaignMessageSignal, (msg) => session.campaignMessage(msg));
+
+  // NeedsHuman is published now; the loop mirrors it to Postgres.
+  setHandler(deliveryFailedSignal, (failure) => {
+    session.deliveryFailed(failure);
+    chat.publish();
+  });
 
   setHandler(takeoverUpdate, async ({ operator }) => {
     session.setMode('operator', operator);

@@ -5,7 +5,9 @@
  * continue-as-new carries, the same shape as the chat runs before v2, so a v1 run hands over whole.
  */
 import {
+  DEFAULT_CONTEXT_CHARS,
   admitInbound,
+  boundContext,
   burstDeadline,
   hasWork,
   inboundLimitedUntil,
@@ -26,6 +28,7 @@ import {
   type ChatState,
   type ChatStateView,
   type ContextMessage,
+  type DeliveryFailure,
   type InboundMessage,
 } from './definitions';
 
@@ -55,7 +58,7 @@ export class ChatSession {
   constructor(
     waId: string,
     carried: ChatState | undefined,
-    private readonly settings: Pick<ChatSettings, 'contextMessages' | 'debounceMs' | 'maxWaitMs'>,
+    private readonly settings: Pick<ChatSettings, 'contextMessages' | 'contextChars' | 'debounceMs' | 'maxWaitMs'>,
     private readonly inboundLimit?: InboundLimit,
   ) {
     // Carried state over fresh defaults: a field added since the previous run started is valid too.
@@ -65,6 +68,11 @@ export class ChatSession {
 
   get mode(): ChatMode {
     return this.state.mode;
+  }
+
+  /** LLM_MAX_CONTEXT_CHARS, or its default for runs whose settings predate it. */
+  get contextChars(): number {
+    return this.settings.contextChars ?? DEFAULT_CONTEXT_CHARS;
   }
 
   /**
@@ -136,6 +144,17 @@ export class ChatSession {
     this.setNeedsHuman(false);
   }
 
+  /**
+   * A message WhatsApp accepted and then could not deliver for good: someone must look at the
+   * chat. A closed-window failure (131047) also closes the window here, unless the user has
+   * written since the failed message was sent (which opened a new one).
+   */
+  deliveryFailed(failure: DeliveryFailure): void {
+    this.setNeedsHuman(true);
+    const lastInbound = this.state.lastInboundAt ?? 0;
+    if (failure.windowClosed && failure.sentAt >= lastInbound) this.state.windowClosedFor = lastInbound;
+  }
+
   setNeedsHuman(needsHuman: boolean): void {
     if (this.state.needsHuman === needsHuman) return;
     this.state.needsHuman = needsHuman;
@@ -143,7 +162,7 @@ export class ChatSession {
   }
 
   remember(entry: ContextMessage): void {
-    pushContext(this.state, entry, this.settings.contextMessages);
+    pushContext(this.state, entry, this.settings.contextMessages, this.contextChars);
   }
 
   windowOpen(now: number): boolean {
@@ -180,6 +199,7 @@ export class ChatSession {
     if (!added) return;
     context.sort((a, b) => a.at - b.at);
     if (context.length > this.settings.contextMessages) context.splice(0, context.length - this.settings.contextMessages);
+    this.state.context = boundContext(context, this.contextChars);
   }
 
   /** Messages the bot will not (or no longer) answer still belong to the conversation's context. */

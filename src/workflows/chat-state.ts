@@ -55,9 +55,39 @@ export function hasWork(state: ChatState): boolean {
   );
 }
 
-export function pushContext(state: ChatState, entry: ContextMessage, limit: number): void {
+export function pushContext(state: ChatState, entry: ContextMessage, limit: number, maxChars: number = DEFAULT_CONTEXT_CHARS): void {
   state.context.push(entry);
   if (state.context.length > limit) state.context.splice(0, state.context.length - limit);
+  state.context = boundContext(state.context, maxChars);
+}
+
+/** LLM_MAX_CONTEXT_CHARS's default: about 6,000 tokens of history, whatever the message count. */
+export const DEFAULT_CONTEXT_CHARS = 24_000;
+
+/**
+ * The newest messages whose texts fit in `maxChars` (the oldest one that does not fit is cut to
+ * the room left), so what the chat carries and hands its reply activity stays far below
+ * Temporal's payload limits however long the messages are. Returns the same array when it fits.
+ */
+export function boundContext(context: ContextMessage[], maxChars: number): ContextMessage[] {
+  let room = maxChars;
+  let i = context.length;
+  while (i > 0 && context[i - 1]!.text.length <= room) room -= context[--i]!.text.length;
+  if (i === 0) return context;
+  const kept = context.slice(i);
+  if (room > 0) kept.unshift({ ...context[i - 1]!, text: context[i - 1]!.text.slice(-room) });
+  return kept;
+}
+
+/**
+ * The longest prefix of `messages` whose texts fit in `maxChars`, and never less than one: a
+ * burst or a batch to record is handed to one activity at a time in pieces of this size.
+ */
+export function prefixByChars<T extends { text: string }>(messages: T[], maxChars: number): T[] {
+  let used = 0;
+  let n = 0;
+  while (n < messages.length && (n === 0 || used + messages[n]!.text.length <= maxChars)) used += messages[n++]!.text.length;
+  return messages.slice(0, n);
 }
 
 export function recordInboundTime(state: ChatState, msg: InboundMessage, now: number): void {
@@ -67,6 +97,8 @@ export function recordInboundTime(state: ChatState, msg: InboundMessage, now: nu
 }
 
 export function windowOpen(state: ChatState, now: number): boolean {
+  // WhatsApp's word (131047) beats our clock until the user writes again (lastInboundAt moves on).
+  if (state.windowClosedFor !== undefined && state.windowClosedFor === (state.lastInboundAt ?? 0)) return false;
   return state.lastInboundAt !== undefined && now - state.lastInboundAt < CUSTOMER_WINDOW_MS;
 }
 

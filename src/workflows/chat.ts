@@ -34,6 +34,7 @@ import { applyOptKeyword, loadChatSettings, recordInboundMessages, replyActivity
 import { installHandlers, deferFollowUps } from './chat-handlers';
 import { CHAT_PATCHES } from './chat-patches';
 import { ChatSession } from './chat-session';
+import { boundContext, prefixByChars } from './chat-state';
 import { chatWorkflowV1 } from './legacy/chat-v1';
 import {
   INBOUND_LIMIT_NOTICE,
@@ -51,6 +52,13 @@ export { FALLBACK_REPLY } from './definitions';
 
 /** A burst whose reply was overtaken by new messages is regenerated at most this often, then sent. */
 const MAX_FOLDS = 2;
+/**
+ * Characters of inbound text handed to one activity: a burst to answer, a batch to record. Texts
+ * are at most 4,096 characters (the webhook cuts them), so these keep every activity's input far
+ * below Temporal's 2 MB payload limit however a user floods; a longer burst is answered in turns.
+ */
+const BURST_CHARS = 48_000;
+const RECORD_CHARS = 96_000;
 /** LastInboundAt to the minute is plenty for filtering in the Web UI; the exact time is in chatState. */
 const LAST_INBOUND_AT_STEP_MS = 60_000;
 
@@ -145,8 +153,8 @@ export class ChatRun {
     await this.mirroring;
     if (this.session.mode !== 'bot') return 'dropped';
     const s = this.state;
-    const burst = s.pending.slice();
-    const record = s.unrecorded.slice();
+    const burst = prefixByChars(s.pending, BURST_CHARS);
+    const record = prefixByChars(s.unrecorded, RECORD_CHARS);
     this.burstKey ??= this.session.nextClientKey(workflowInfo().firstExecutionRunId);
     this.phase = 'generating';
     const scope = new CancellationScope();
@@ -159,7 +167,7 @@ export class ChatRun {
           contactName: s.contactName,
           record,
           ...(this.bootstrapped ? {} : { earlierOutbound: true }),
-          context: s.context,
+          context: boundContext(s.context, this.session.contextChars),
           burst,
           clientKey: this.burstKey!,
           llmMaxAttempts: this.settings.llmMaxAttempts,
@@ -206,7 +214,7 @@ export class ChatRun {
   /** Messages that will not go with a reply soon (an operator holds the chat, nothing to answer). */
   private async record(): Promise<void> {
     this.phase = 'recording';
-    const batch = this.state.unrecorded.slice();
+    const batch = prefixByChars(this.state.unrecorded, RECORD_CHARS);
     const { earlier } = await recordInboundMessages({
       waId: this.state.waId,
       contactName: this.state.contactName,

@@ -42,6 +42,10 @@ export interface InboundMessage {
   answerable: boolean;
   /** Set by the chat, never by the webhook: over the user's inbound limit, so recorded but not answered. */
   rateLimited?: boolean;
+  /** The text was longer than WhatsApp's 4,096 characters and is kept cut (set at the webhook). */
+  truncated?: { originalLength: number };
+  /** The provider's timestamp when it could not be a real send time; sentAt is then when it reached us. */
+  originalTimestamp?: string;
 }
 
 export interface PendingMessage extends InboundMessage {
@@ -98,6 +102,11 @@ export interface ChatState {
   limitNoticeDue: boolean;
   /** Over-limit messages that join the context once the burst before them has been answered. */
   overLimit: ContextMessage[];
+  /**
+   * WhatsApp said the 24 h window was closed (131047) for a message sent after the user's last
+   * inbound at this time: free text waits for the user to write again. Absent in older runs.
+   */
+  windowClosedFor?: number;
 }
 
 export interface ChatWorkflowInput {
@@ -131,6 +140,11 @@ export interface ChatSettings {
    */
   inboundLimitMessages?: number;
   inboundLimitWindowMs?: number;
+  /**
+   * Characters of past messages sent with a burst (LLM_MAX_CONTEXT_CHARS), newest first, on top
+   * of the message count. Optional: histories recorded before it replay without it (the default).
+   */
+  contextChars?: number;
 }
 
 export type ChatPhase = 'idle' | 'recording' | 'debouncing' | 'generating' | 'sending';
@@ -195,6 +209,19 @@ export const operatorMessageUpdate = defineUpdate<OperatorMessageResult, [Operat
 export const campaignMessageSignal = defineSignal<[CampaignMessage]>('campaignMessage');
 export const followUpUpdate = defineUpdate<FollowUpResult, [FollowUpInput]>('followUp');
 export const chatStateQuery = defineQuery<ChatStateView>('chatState');
+/** A reply WhatsApp accepted and later could not deliver for good (status webhook, both providers). */
+export const deliveryFailedSignal = defineSignal<[DeliveryFailure]>('deliveryFailed');
+
+export interface DeliveryFailure {
+  wamid: string;
+  /** Meta's or Twilio's error code, when the status carried one. */
+  code?: number;
+  title?: string;
+  /** When the failed message was sent (epoch ms): a window failure older than the last inbound is stale. */
+  sentAt: number;
+  /** The provider says the 24 h window is closed (Meta 131047, Twilio 63016): templates only. */
+  windowClosed: boolean;
+}
 
 /** ApplicationFailure types the API maps to HTTP statuses. */
 export const WINDOW_CLOSED = 'WindowClosed';

@@ -36,6 +36,17 @@ test('API_KEYS are secret:role pairs with a known role and a long secret', () =>
   expect(() => parseConfig({ API_KEYS: 'short:admin' })).toThrow(/API_KEYS/);
 });
 
+test('an API key may carry a name (secret:role:name), which audit records show', () => {
+  const keys = parseConfig({ API_KEYS: `${'a'.repeat(16)}:operator:helpdesk-bot, ${'c'.repeat(8)}:${'d'.repeat(8)}:viewer` }).API_KEYS;
+  expect(keys).toEqual([
+    { secret: 'a'.repeat(16), role: 'operator', name: 'helpdesk-bot' },
+    // A colon inside the secret is kept when no name follows the role.
+    { secret: `${'c'.repeat(8)}:${'d'.repeat(8)}`, role: 'viewer' },
+  ]);
+  expect(() => parseConfig({ API_KEYS: `${'a'.repeat(16)}:operator:no spaces` })).toThrow(/API_KEYS/);
+  expect(() => parseConfig({ API_KEYS: `${'a'.repeat(16)}:root:name` })).toThrow(/API_KEYS/);
+});
+
 test('bad values name the variable', () => {
   expect(() => parseConfig({ PORT: 'eighty' })).toThrow(/^Invalid configuration: PORT /);
   expect(() => parseConfig({ DEBOUNCE_MS: '5000', DEBOUNCE_MAX_WAIT_MS: '1000' })).toThrow(/DEBOUNCE_MAX_WAIT_MS/);

@@ -8,6 +8,7 @@ import { HttpError } from '../errors';
 import { setWebhookOutcome, webhookMetrics } from '../../metrics/webhook';
 import { route } from '../route-doc';
 import { parseTwilioInbound, parseTwilioStatus } from '../webhook/twilio-payload';
+import { signalDeliveryFailures } from '../webhook/delivery-failures';
 import { verifyTwilioSignature, type TwilioParams } from '../webhook/twilio-signature';
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
@@ -106,13 +107,13 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
     '/status',
     route({
       summary: 'Twilio message status callback',
-      description: `Called by Twilio for messages we sent. Statuses only move forward (sent → delivered → read, or failed) and never wake the chat. The optional ?${SEND_KEY_PARAM}= is our send key, set by the sender.`,
+      description: `Called by Twilio for messages we sent. Statuses only move forward (sent → delivered → read, or failed). A permanent failure of a chat's reply flags the chat NeedsHuman (63016, outside the window: templates only until the user writes). The optional ?${SEND_KEY_PARAM}= is our send key, set by the sender.`,
       tag: 'webhooks',
       access: 'public',
       body: StatusForm,
       bodyContentTypes: [FORM],
       responses: { 204: 'Recorded (or not a status we track)' },
-      errors: ['AUTHORIZATION_ERROR', 'PAYLOAD_TOO_LARGE'],
+      errors: ['AUTHORIZATION_ERROR', 'PAYLOAD_TOO_LARGE', 'EXTERNAL_SERVICE_ERROR'],
     }),
     form,
     verify,
@@ -123,7 +124,15 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
         req.log.info({ reason: receipt }, 'twilio status not handled');
         setWebhookOutcome(res, 'ignored');
       }
-      else await recordReceipts(deps.db, [receipt]);
+      else {
+        await recordReceipts(deps.db, [receipt]);
+        try {
+          await deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalDeliveryFailures(deps, [receipt]));
+        } catch (err) {
+          req.log.error({ err }, 'delivery failure not passed to its chat; asking Twilio to retry');
+          throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the status right now; retry later');
+        }
+      }
       res.status(204).end();
     },
   );
