@@ -84,7 +84,7 @@ test('a stream for a phone shows the chat as it happens: messages, the reply, ta
 
     const takeover = await h.api('POST', '/api/v1/takeover', { body: { phone: waId, operator: 'Ana' }, key: KEYS.operator });
     expect(takeover.status).toBe(200);
-    expect((await stream.next(isConversation('operator'))).data).toMatchObject({ operator: 'Ana', status: 'operator' });
+    expect((await stream.next(isConversation('operator'))).data).toMatchObject({ operator: 'key:operator-key', status: 'operator' });
 
     const sent = await h.api('POST', '/api/v1/operator-message', { body: { phone: waId, message: 'Ana here, how can I help?' }, key: KEYS.operator });
     expect(sent.status).toBe(200);
@@ -101,7 +101,7 @@ test('a stream for a phone shows the chat as it happens: messages, the reply, ta
       '[bot]',
       'user: hello stream',
       'bot: Reply to: hello stream',
-      '[operator Ana]',
+      '[operator key:operator-key]',
       'operator: Ana here, how can I help?',
       '[bot]',
     ]);
@@ -176,7 +176,7 @@ test('the inbox stream (no filter) reports every conversation that gets a messag
 
     expect((await h.api('POST', '/api/v1/takeover', { body: { phone: waId, operator: 'Bo' }, key: KEYS.operator })).status).toBe(200);
     const taken = await inbox.next((e) => e.event === 'conversation' && e.data.phone === waId && e.data.mode === 'operator');
-    expect(taken.data).toMatchObject({ operator: 'Bo', message_count: 2, last_message: { content: 'Reply to: inbox hello' } });
+    expect(taken.data).toMatchObject({ operator: 'key:operator-key', message_count: 2, last_message: { content: 'Reply to: inbox hello' } });
   } finally {
     inbox.close();
   }

@@ -22,7 +22,8 @@ async function startChat(text = 'hi there'): Promise<string> {
 test('takeover, operator message and handback, end to end', async () => {
   const waId = await startChat('I have a billing problem');
 
-  const takeover = await h.api('POST', '/api/v1/takeover', { body: { phone: `+${waId}`, operator: 'Ana' } });
+  // Seed 001 clients name the operator in the body; the caller's own identity is recorded instead.
+  const takeover = await h.api('POST', '/api/v1/takeover', { body: { phone: `+${waId}`, operator: 'CEO Jane' } });
   expect(takeover).toEqual({ status: 200, body: { status: 'takeover_complete' } });
   await eventually(async () => {
     const desc = await h.client.workflow.getHandle(`chat-${waId}`).describe();
@@ -36,7 +37,8 @@ test('takeover, operator message and handback, end to end', async () => {
   await eventually(async () => expect((await h.recorded(waId)).filter((r) => r.sender_type === 'user')).toHaveLength(3));
   const held = await h.settled(waId);
   expect(held.mode).toBe('operator');
-  expect(held.operator).toBe('Ana');
+  expect(held.operator).toBe('key:admin-key');
+  expect((await h.db.selectFrom('conversations').select('operator').where('wa_id', '=', waId).executeTakeFirstOrThrow()).operator).toBe('key:admin-key');
   expect(h.llm.requests.length).toBe(llmCallsBefore);
   expect(h.graph.sentTo(waId)).toHaveLength(1);
 
@@ -51,6 +53,8 @@ test('takeover, operator message and handback, end to end', async () => {
   expect(sent.body.message_id).toBe(graphSend.wamid);
   const operatorRow = (await h.recorded(waId)).find((r) => r.sender_type === 'operator');
   expect(operatorRow).toMatchObject({ wamid: graphSend.wamid, content: 'Hi, this is Ana. I fixed your invoice.' });
+  // Recorded as the key that sent it, whatever a body might claim.
+  expect(operatorRow!.metadata).toMatchObject({ operator: 'key:operator-key' });
 
   const handback = await h.api('POST', '/api/v1/handback', { body: { phone: waId }, key: KEYS.operator });
   expect(handback).toEqual({ status: 200, body: { status: 'handback_complete' } });

@@ -9,13 +9,15 @@ import { HttpError } from './errors';
 export interface ApiKey {
   secret: string;
   role: Role;
+  /** API_KEYS' optional third part (`secret:role:name`): who the key's caller is, in audit records. */
+  name?: string;
 }
 
 /** Who is calling: a machine client with an API key, or a signed-in user. */
 export interface Principal {
   kind: 'api_key' | 'user';
   role: Role;
-  /** A short, non-secret label for logs and audit: the user's email, or a key's hash prefix. */
+  /** A short, non-secret label for logs and audit: the user's email, or `key:` and the key's name (or hash prefix). */
   label: string;
   /** The user's id (kind 'user'). */
   userId?: number;
@@ -28,6 +30,15 @@ declare module 'express-serve-static-core' {
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * Who an operator action is recorded as: the signed-in user's id (`user:42`, stable when an email
+ * changes) or the API key's name. Never anything the request body says.
+ */
+export function operatorOf(principal: Principal | undefined): string {
+  if (!principal) throw new HttpError('AUTHENTICATION_ERROR', 'Not signed in');
+  return principal.kind === 'user' ? `user:${principal.userId}` : principal.label;
+}
 
 export function generateDevApiKey(): string {
   return `dev_${randomBytes(24).toString('base64url')}`;
@@ -52,7 +63,7 @@ export function authenticate(opts: { apiKeys: ApiKey[]; tokens: TokenSettings; d
       const hash = digest(token);
       const key = byDigest.get(hash);
       if (!key) return next(new HttpError('AUTHENTICATION_ERROR', 'Invalid API key'));
-      req.principal = { kind: 'api_key', role: key.role, label: `key:${hash.slice(0, 8)}` };
+      req.principal = { kind: 'api_key', role: key.role, label: `key:${key.name ?? hash.slice(0, 8)}` };
       return next();
     }
     verifyAccessToken(opts.tokens, token)

@@ -33,11 +33,12 @@ export const KEYS = {
   sales: 'sales-key-0123456789abcdef',
 } as const;
 const API_KEYS: ApiKey[] = [
-  { secret: KEYS.admin, role: 'admin' },
-  { secret: KEYS.operator, role: 'operator' },
-  { secret: KEYS.viewer, role: 'viewer' },
-  { secret: KEYS.marketer, role: 'marketer' },
-  { secret: KEYS.sales, role: 'sales' },
+  // Named as API_KEYS' `secret:role:name` names them: audit records show `key:<name>`.
+  { secret: KEYS.admin, role: 'admin', name: 'admin-key' },
+  { secret: KEYS.operator, role: 'operator', name: 'operator-key' },
+  { secret: KEYS.viewer, role: 'viewer', name: 'viewer-key' },
+  { secret: KEYS.marketer, role: 'marketer', name: 'marketer-key' },
+  { secret: KEYS.sales, role: 'sales', name: 'sales-key' },
 ];
 
 /** Shared by every harness, so a token from one test's API is valid at another's. */

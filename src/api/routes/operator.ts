@@ -2,23 +2,28 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { mediaKind } from '../../channels/types';
 import { handbackUpdate, operatorMessageUpdate, takeoverUpdate } from '../../workflows/definitions';
+import { operatorOf } from '../auth';
 import { updateChat } from '../chat-updates';
 import type { AppDeps } from '../deps';
 import { phoneField } from '../phone';
 import { route } from '../route-doc';
 
-const ModeBody = z.object({ phone: phoneField, operator: z.string().trim().min(1).max(100).optional() });
+/** Seed 001 clients send `operator`; it is accepted and ignored: the caller is who is recorded. */
+const IgnoredOperator = z.string().max(100).optional().describe('Ignored: the authenticated caller (user id or API key name) is recorded as the operator');
+
+const ModeBody = z.object({ phone: phoneField, operator: IgnoredOperator });
 
 const MessageBody = z
   .object({
     phone: phoneField,
-    operator: z.string().trim().min(1).max(100).optional(),
+    operator: IgnoredOperator,
     message: z.string().max(4096, 'message may be at most 4096 characters').nullish(),
     messageId: z.string().nullish(),
     media: z
       .object({
         id: z.string().min(1).optional(),
-        link: z.url().optional(),
+        // WhatsApp fetches the link itself; a plain-http (or any other scheme) link is refused here, not by Meta later.
+        link: z.url({ protocol: /^https$/, error: 'media.link must be an https:// URL' }).max(2048).optional(),
         mimeType: z.string().min(3).optional(),
         caption: z.string().max(1024).optional(),
         filename: z.string().max(240).optional(),
@@ -62,7 +67,7 @@ export function operatorRouter({ temporal }: AppDeps): Router {
     }),
     async (req, res) => {
     const body = ModeBody.parse(req.body ?? {});
-    await updateChat(temporal, body.phone, takeoverUpdate, { operator: body.operator ?? req.principal?.label }, 10_000);
+    await updateChat(temporal, body.phone, takeoverUpdate, { operator: operatorOf(req.principal) }, 10_000);
     res.json({ status: 'takeover_complete' });
   });
 
@@ -78,7 +83,7 @@ export function operatorRouter({ temporal }: AppDeps): Router {
     }),
     async (req, res) => {
     const body = ModeBody.parse(req.body ?? {});
-    await updateChat(temporal, body.phone, handbackUpdate, { operator: body.operator ?? req.principal?.label }, 10_000);
+    await updateChat(temporal, body.phone, handbackUpdate, { operator: operatorOf(req.principal) }, 10_000);
     res.json({ status: 'handback_complete' });
   });
 
@@ -101,7 +106,7 @@ export function operatorRouter({ temporal }: AppDeps): Router {
       temporal,
       body.phone,
       operatorMessageUpdate,
-      { operator: body.operator ?? req.principal?.label, text: media ? undefined : text, media },
+      { operator: operatorOf(req.principal), text: media ? undefined : text, media },
       60_000,
     );
     res.json({ status: 'success', message: 'Message sent', message_id: wamid });
