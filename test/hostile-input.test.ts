@@ -4,6 +4,7 @@
  */
 import { signBody } from '../src/api/webhook/signature';
 import { signalInbound } from '../src/temporal/chat-signals';
+import { saveHistory } from './helpers/histories';
 import { APP_SECRET, KEYS, eventually, startHarness, type Harness } from './helpers/harness';
 import { messageEntry, newWamid, randomPhone, webhookBody } from './helpers/webhook-payload';
 
@@ -113,6 +114,8 @@ test('oversized texts are stored cut at 4,096 characters with a flag, and never 
   await h.inbound([{ from: waId, text: 'still there?' }]);
   await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(replies + 1));
   expect(h.graph.sentTo(waId)[replies]!.text).toBe('Reply to: still there?');
+  await h.settled(waId);
+  await saveHistory(h.client, waId, 'oversized-texts');
 });
 
 test('a message Postgres refuses for good is logged and skipped by the recorder; the chat is not stalled', async () => {
@@ -179,6 +182,7 @@ describe('delivery failures reported later by the status webhook', () => {
     await eventually(async () => expect((await h.chatState(waId)).windowOpen).toBe(true));
     const sent = await h.api('POST', '/api/v1/operator-message', { body: { phone: waId, message: 'welcome back' }, key: KEYS.operator });
     expect(sent.status).toBe(200);
+    await saveHistory(h.client, waId, 'delivery-failed-window');
   });
 
   test('a transient failure (130429) is recorded but leaves the chat alone', async () => {
