@@ -121,6 +121,9 @@ async function operatorRound(screenshot?: string) {
   await page.click('button:text-is("Take over")');
   await page.locator('.chat[data-mode="operator"]').waitFor();
   expect((await h.chatState(maria)).mode).toBe('operator');
+  // Recorded as the signed-in user's id (never a name the page sends), shown to them as "you".
+  expect((await h.chatState(maria)).operator).toMatch(/^user:\d+$/);
+  await page.locator('[data-operator^="user:"]', { hasText: 'held by you' }).waitFor();
 
   const reply = 'Hi Maria, Ana here. I have changed the delivery address to 5 Rue Lepic.';
   await page.fill('textarea[name=message]', reply);

@@ -47,7 +47,7 @@ function App() {
         : html`<main class="inbox-layout">
             <${Inbox} selectedId=${id} />
             ${id && config
-              ? html`<${Chat} key=${id} id=${id} config=${config} />`
+              ? html`<${Chat} key=${id} id=${id} config=${config} me=${session.user} />`
               : html`<section class="chat empty"><p class="muted">Pick a conversation.</p></section>`}
           </main>`}
   </div>`;

@@ -14,8 +14,14 @@ function mergeMessages(current, incoming) {
   return [...byId.values()].sort(byMessageId);
 }
 
+/** The API records operators as `user:<id>` or `key:<name>`; the signed-in user is "you". */
+function heldBy(operator, me) {
+  if (me && operator === `user:${me.id}`) return 'you';
+  return operator.startsWith('user:') ? `user #${operator.slice(5)}` : operator;
+}
+
 /** One conversation, live: its messages, who holds it, and the operator's controls. */
-export function Chat({ id, config }) {
+export function Chat({ id, config, me }) {
   const [conversation, setConversation] = useState();
   const [messages, setMessages] = useState([]);
   const [loadError, setLoadError] = useState();
@@ -87,7 +93,7 @@ export function Chat({ id, config }) {
           <span class="muted">+${c.phone}</span>
           <${ModeBadge} mode=${c.mode} />
           <${NeedsHumanBadge} on=${c.needs_human} />
-          ${operatorHolds && c.operator ? html`<span class="muted">held by ${c.operator}</span>` : null}
+          ${operatorHolds && c.operator ? html`<span class="muted" data-operator=${c.operator}>held by ${heldBy(c.operator, me)}</span>` : null}
           <${WindowNote} lastInboundAt=${c.last_inbound_at} />
         </div>
       </div>
