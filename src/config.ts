@@ -11,6 +11,17 @@ const optionalString = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+/** true/false, 1/0, yes/no, on/off; unset or empty is the default. */
+const booleanFlag = (def: boolean) =>
+  optionalString.transform((v, ctx) => {
+    if (v === undefined) return def;
+    const value = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false }[v.toLowerCase()];
+    if (value === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+      return z.NEVER;
+    }
+    return value;
+  });
 
 const KEY_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
 
@@ -44,6 +55,22 @@ export const ConfigSchema = z
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('whatsapp'),
     TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
+    /**
+     * Whether the worker may create what the namespace lacks (search attributes). On by default
+     * (the dev server, a cluster you own); off for Temporal Cloud, where it only verifies.
+     */
+    TEMPORAL_MANAGE_NAMESPACE: booleanFlag(true),
+    /** Before every workflow and Schedule id, so two deployments can share one namespace. */
+    TEMPORAL_ID_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{0,40}$/, 'letters, digits, . _ - only, up to 40')
+      .default(''),
+    /** How long a webhook waits for Temporal to take its messages before answering 502 (the provider retries). */
+    WEBHOOK_TEMPORAL_TIMEOUT_MS: int(10_000, 500),
+    /** A workflow bundle built ahead (npm run build:bundle): the worker polls at once instead of bundling at start. */
+    WORKFLOW_BUNDLE_PATH: optionalString,
+    /** Postgres connections per process (API or worker). */
+    DB_POOL_SIZE: int(10, 1),
     WHATSAPP_PROVIDER: z.enum(['meta', 'twilio', 'console']).optional(),
     WHATSAPP_API_BASE_URL: z.string().url().default('https://graph.facebook.com/v21.0'),
     WHATSAPP_PHONE_NUMBER_ID: optionalString,

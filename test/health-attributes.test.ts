@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import express from 'express';
 import type { AppDeps } from '../src/api/deps';
 import { healthRouter } from '../src/api/routes/health';
@@ -22,7 +23,7 @@ const namespace = `health-${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
   connection = await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
-  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
   db = createDb(process.env.TEST_DATABASE_URL!);
   const temporal = new Client({ connection, namespace });
   const app = express().use(healthRouter({ db, temporal, taskQueue: 'health-test', version: 'test' } as unknown as AppDeps));
@@ -39,7 +40,7 @@ test('503 naming the missing search attributes, 200 once they are registered', a
   await eventually(async () => {
     const res = await fetch(url);
     expect(res.status).toBe(503);
-    const body = await res.json();
+    const body = (await res.json()) as { checks: { search_attributes: string } };
     expect(body).toMatchObject({ status: 'unhealthy', checks: { database: 'connected', temporal: 'connected' } });
     expect(body.checks.search_attributes).toMatch(/^missing: /);
     for (const key of allSearchAttributeKeys) expect(body.checks.search_attributes).toContain(key.name);
