@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { CpuShares } from './cpu';
 import { floorSection, floorTargetRows, type FloorRatios, type FloorResults } from './floor/floor-report';
 import type { IdleMemoryResult } from './idle-memory';
+import type { LoginFloodResult } from './login-flood';
 import type { LongChatResult } from './long-chat';
 import type { ReplyOverheadResult } from './reply-overhead';
 import { RESULTS_DIR, writeLatestHead } from './setup';
@@ -28,6 +29,8 @@ export interface BenchResults {
   ratios: FloorRatios;
   longChat: LongChatResult;
   idleMemory: IdleMemoryResult;
+  /** Webhook latency with and without a login flood (issue 15); its own section of latest.md too. */
+  loginFlood?: LoginFloodResult;
   unknownReplies: number;
   /** Every message the bench got accepted (webhook, or the floor's signal-with-start), by the end of the run. */
   messages: { messages: number; unanswered: number; answeredTwice: number };
@@ -51,6 +54,13 @@ const verdict = (ok: boolean) => (ok ? 'pass' : '**miss**');
 /** A figure measured below the target's scale can miss, but cannot pass. */
 const scaled = (ok: boolean, atScale: boolean) => (!ok ? '**miss**' : atScale ? 'pass' : 'ok at this scale');
 const n = (v: number) => v.toLocaleString('en-US');
+
+function loginFloodRow(f: LoginFloodResult): string {
+  const q = f.quiet.webhook;
+  const w = f.flood.webhook;
+  const u = f.floodWithoutLimits.webhook;
+  return `| webhook latency under a login flood, p50 / p90 / p99 at ${q.offeredPerSecond} posts/s with ${f.flood.flood?.offeredPerSecond} fresh-email logins/s | | ${w.p50} / ${w.p90} / ${w.p99} ms, ${w.non200} not 200 (no logins: ${q.p50} / ${q.p90} / ${q.p99} ms; login limits lifted, hashing thread only: ${u.p50} / ${u.p90} / ${u.p99} ms); see the section "Webhook latency under a login flood" below | |`;
+}
 
 export function writeResults(r: BenchResults): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
@@ -76,6 +86,7 @@ export function writeResults(r: BenchResults): string {
     ...floorTargetRows(r),
     `| one chat taking ${n(l.messages)} messages${scale} | ${n(TARGETS.longChatMessages)}, no failure, all recorded | ${l.continueAsNew} continue-as-new, largest history ${n(l.largestHistoryEvents)} events / ${(l.largestHistoryBytes / 2 ** 20).toFixed(1)} MiB, ${l.failureEvents} failure events, ${n(l.recordedDistinctWamids)} recorded, ${l.unanswered} unanswered, ${l.seconds} s | ${scaled(longOk, l.messages >= TARGETS.longChatMessages)} |`,
     `| worker RSS with ${n(m.openChats)} open idle chats${scale} | < ${TARGETS.idleRssMiB} MiB with ${n(TARGETS.idleChats)} | ${m.workerRssMiB} MiB (${r.worker.rssAfterStartMiB} MiB after start, peak ${m.workerPeakRssMiB} MiB; cache holds at most ${m.maxCachedWorkflows} workflows) | ${scaled((m.workerRssMiB ?? Infinity) < TARGETS.idleRssMiB, m.openChats >= TARGETS.idleChats)} |`,
+    ...(r.loginFlood ? [loginFloodRow(r.loginFlood)] : []),
     ...(r.mode === 'quick' ? [`| --quick wall time | < ${TARGETS.quickSeconds} s | ${r.wallSeconds} s | ${verdict(r.wallSeconds < TARGETS.quickSeconds)} |`] : []),
   ];
   const steps = r.webhook.map(

@@ -8,19 +8,24 @@
  * on a minimal chat actor (bench/floor: one timer, one activity, its own worker process, driven by
  * signal-with-start) and the product's figures are reported as ratios to it, as is the webhook's
  * p99 at 200 posts/s to the same API's without worker work (`--no-floor` skips the actor).
+ * Last, webhook latency under a login flood (bench/login-flood.ts); `-- --only login-flood` runs just
+ * that phase and writes its section of latest.md (and bench/results/login-flood.json).
  * BENCH_PROFILE=worker (or api) writes V8 CPU profiles of that process to .data/prof.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
 import { CpuMeter, type CpuShares } from './cpu';
 import { withFloorWorker, type FloorSessionOptions } from './floor/floor-bench';
 import { floorWorkflowId } from './floor/floor-definitions';
 import { FLOOR_TARGETS, ratio, ratiosToFloor, webhookStepAt200, type FloorResults } from './floor/floor-report';
 import { idleMemory } from './idle-memory';
+import { loginFlood, loginFloodSection, type LoginFloodOptions } from './login-flood';
 import { longChat } from './long-chat';
 import { ReplyTracker } from './replies';
 import { replyOverhead } from './reply-overhead';
 import { writeResults, type BenchResults } from './report';
-import { flag, startBenchStack } from './setup';
+import { RESULTS_DIR, flag, startBenchStack, writeLatestSection } from './setup';
 import { load1, processMemoryMiB, sleep } from './stats';
 import { signalWithStartCeiling, throughput } from './throughput';
 import { chatWorkflowId } from '../src/workflows/definitions';
@@ -28,6 +33,9 @@ import { webhookLoad, webhookPost } from './webhook-load';
 
 const quick = process.argv.includes('--quick');
 const withFloor = !process.argv.includes('--no-floor');
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+if (only !== undefined && only !== 'login-flood') throw new Error(`--only takes login-flood, not ${only}`);
+const LOGIN_FLOOD_TITLE = 'Webhook latency under a login flood';
 const DEBOUNCE_MS = flag('debounce', 1000);
 const TASK_QUEUE = 'bench';
 const sizes = {
@@ -43,6 +51,11 @@ const sizes = {
   longChatBurst: flag('long-chat-burst', 200),
   idleChats: flag('idle-chats', quick ? 800 : 10_000),
   idleSeconds: flag('idle-seconds', quick ? 2 : 10),
+  loginFloodSeconds: flag('login-flood-seconds', quick ? 3 : 5),
+  loginFloodRounds: flag('login-flood-rounds', quick ? 1 : 3),
+  loginFloodWebhookRate: flag('login-flood-webhook-rate', 50),
+  loginFloodRate: flag('login-flood-rate', 300),
+  loginFloodConcurrency: flag('login-flood-concurrency', 64),
 };
 
 async function main(): Promise<void> {
@@ -85,6 +98,32 @@ async function main(): Promise<void> {
   }
   await tracker.settled(warm, 30_000);
   const workerAtStart = processMemoryMiB(stack.worker.pid);
+
+  const loginFloodOptions = (): LoginFloodOptions => ({
+    apiUrl,
+    childEnv: stack.childEnv,
+    tracker,
+    prefix: `17${run}`,
+    webhookRate: sizes.loginFloodWebhookRate,
+    seconds: sizes.loginFloodSeconds,
+    rounds: sizes.loginFloodRounds,
+    floodRate: sizes.loginFloodRate,
+    floodConcurrency: sizes.loginFloodConcurrency,
+    drainTimeoutMs: 300_000,
+    cpu: meter,
+    apiPid: stack.api.pid,
+    log,
+  });
+  if (only === 'login-flood') {
+    const flood = await loginFlood(loginFloodOptions());
+    const at = new Date().toISOString();
+    writeFileSync(path.join(RESULTS_DIR, 'login-flood.json'), `${JSON.stringify({ at, flags: process.argv.slice(2), loadAvgAtStart, loadAvgAtEnd: load1(), cpus: os.cpus().length, ...flood }, null, 2)}\n`);
+    const section = loginFloodSection(flood, at);
+    writeLatestSection(LOGIN_FLOOD_TITLE, section);
+    console.log(`\n${section}`);
+    await stack.stop();
+    return;
+  }
 
   // The minimal chat actor's phases run just before the product's matching phase, with its own
   // worker up only for them (bench/floor/floor-bench.ts); same load, same measuring functions.
@@ -183,6 +222,9 @@ async function main(): Promise<void> {
   }));
   log(`  worker RSS ${idle.workerRssMiB} MiB with ${idle.openChats} open chats`);
 
+  // Last: its flood uses up the address's login budget on the API for 15 minutes.
+  const flood = await loginFlood(loginFloodOptions());
+
   const floor: FloorResults | undefined =
     floorOverhead && floorSustained
       ? {
@@ -224,6 +266,7 @@ async function main(): Promise<void> {
     ratios: ratiosToFloor({ throughput: sustained, replyOverhead: overhead, webhook }, floor),
     longChat: long,
     idleMemory: idle,
+    loginFlood: flood,
     unknownReplies: tracker.unknownReplies,
     messages: tracker.totals(),
     cpu: {
@@ -234,6 +277,7 @@ async function main(): Promise<void> {
     },
   };
   const md = writeResults(results);
+  writeLatestSection(LOGIN_FLOOD_TITLE, loginFloodSection(flood, results.at));
   console.log(`\n${md}`);
   await stack.stop();
 }
