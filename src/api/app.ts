@@ -44,7 +44,7 @@ export function createApp(deps: AppDeps): Express {
         return id;
       },
       // Webhook traffic is high-volume and healthy; log its failures only.
-      autoLogging: { ignore: (req) => req.url === '/health' },
+      autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/ready' || req.url === '/live' },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
       // The webhook handshake carries hub.verify_token in its query: URL and query are logged without it.
       serializers: { req: redactRequestLog },

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   }
   const tokens = tokenSettings(config.JWT_SECRET ?? randomBytes(32).toString('hex'), config.JWT_TTL_SECONDS, config.REFRESH_TOKEN_TTL_SECONDS);
 
-  const db = createDb(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL, config.DB_POOL_SIZE);
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
     await ensureAdminUser(db, config.ADMIN_EMAIL, config.ADMIN_PASSWORD, log).catch((err: unknown) =>
       log.error({ err }, 'could not create the admin user from ADMIN_EMAIL (is the database migrated?)'),
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     llmPrices: priceTable(config.LLM_PRICES),
     llmLabel: describeLlm({ apiKey: config.OPENAI_API_KEY, model: config.OPENAI_MODEL, baseUrl: config.OPENAI_BASE_URL }),
     temporalUiUrl: config.TEMPORAL_UI_URL,
+    temporalTimeoutMs: config.WEBHOOK_TEMPORAL_TIMEOUT_MS,
     version,
   });
 

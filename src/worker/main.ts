@@ -1,5 +1,6 @@
 import { NativeConnection } from '@temporalio/worker';
-import { Client, Connection } from '@temporalio/client';
+import { existsSync } from 'node:fs';
+import { Client } from '@temporalio/client';
 import { createSender } from '../channels';
 import { loadConfigOrExit } from '../config';
 import { createDb } from '../db/database';
@@ -9,10 +10,9 @@ import { loadSystemPrompt } from '../llm/system-prompt';
 import { createLogger } from '../logger';
 import { startMetricsServer } from '../metrics/server';
 import { ensureLeadSweepSchedule } from '../temporal/lead-follow-ups';
-import { registerSearchAttributes } from '../temporal/search-attributes';
-import { allSearchAttributeKeys } from '../workflows/search-attributes';
 import { createWorker } from './create-worker';
 import { installSdkLogger } from './sdk-logger';
+import { prepareNamespace } from './namespace-setup';
 import { chatSettingsFromConfig } from './settings';
 
 async function main(): Promise<void> {
@@ -20,9 +20,9 @@ async function main(): Promise<void> {
   const log = createLogger(config.LOG_LEVEL, 'worker');
   installSdkLogger(log, config.LOG_LEVEL);
 
-  const admin = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const added = await registerSearchAttributes(admin, config.TEMPORAL_NAMESPACE, allSearchAttributeKeys);
-  if (added.length) log.info({ added }, 'registered search attributes');
+  // Waits for Temporal and the namespace (a first docker compose up creates it a little later),
+  // then adds or verifies the search attributes (TEMPORAL_MANAGE_NAMESPACE).
+  const admin = await prepareNamespace({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, manage: config.TEMPORAL_MANAGE_NAMESPACE, log });
   await ensureLeadSweepSchedule(
     new Client({ connection: admin, namespace: config.TEMPORAL_NAMESPACE }),
     config.TEMPORAL_TASK_QUEUE,
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   );
   await admin.close();
 
-  const db = createDb(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL, config.DB_POOL_SIZE);
   // No key: a labelled offline responder answers (local runs), rather than every chat failing.
   const llm = config.OPENAI_API_KEY
     ? new ChatModel({
@@ -53,6 +53,8 @@ async function main(): Promise<void> {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    // Built ahead (npm run build:bundle, the Docker image): polling starts at once instead of after bundling.
+    workflowBundle: prebuiltBundle(config.WORKFLOW_BUNDLE_PATH),
     deps: { db, llm, llmModel: config.OPENAI_API_KEY ? config.OPENAI_MODEL : OFFLINE_MODEL, whatsapp: createSender(config, log), log, settings: chatSettingsFromConfig(config), sendConfirmGraceMs: config.CHAT_SEND_CONFIRM_GRACE_MS, temporal },
   });
   log.info(
@@ -75,6 +77,12 @@ async function main(): Promise<void> {
   metricsServer?.close();
   await connection.close();
   await db.destroy();
+}
+
+function prebuiltBundle(path: string | undefined): { codePath: string } | undefined {
+  if (!path) return undefined;
+  if (!existsSync(path)) throw new Error(`WORKFLOW_BUNDLE_PATH ${path} does not exist (build it with npm run build:bundle, or unset it to bundle at start)`);
+  return { codePath: path };
 }
 
 main().catch((err: unknown) => {

@@ -5,6 +5,7 @@ import { recordReceipts } from '../../db/messages';
 import { signalInbound } from '../../temporal/chat-signals';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../../config';
 import { setWebhookOutcome, webhookMetrics } from '../../metrics/webhook';
 import { route } from '../route-doc';
 import { parseTwilioInbound, parseTwilioStatus } from '../webhook/twilio-payload';
@@ -50,7 +51,7 @@ const StatusForm = z
 export function twilioWebhookRouter(deps: AppDeps): Router {
   const router = Router();
   router.use(webhookMetrics('twilio'));
-  const timeoutMs = deps.temporalTimeoutMs ?? 5000;
+  const timeoutMs = deps.temporalTimeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
   const form = express.urlencoded({ extended: false, limit: '256kb', type: FORM });
 
   // Twilio signs the URL it called: behind a proxy only PUBLIC_BASE_URL knows it.

@@ -5,6 +5,7 @@ import type { InboundMessage } from '../../workflows/definitions';
 import { recordReceipts } from '../../db/messages';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
+import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../../config';
 import { route } from '../route-doc';
 import { z } from 'zod';
 import { setWebhookOutcome, webhookMetrics } from '../../metrics/webhook';
@@ -16,7 +17,7 @@ import { signalDeliveryFailures } from '../webhook/delivery-failures';
 /** GET handshake and signed POSTs from Meta (SPEC §5); mounted at /webhooks/whatsapp and /webhook. */
 export function whatsAppWebhookRouter(deps: AppDeps): Router {
   const router = Router();
-  const timeoutMs = deps.temporalTimeoutMs ?? 5000;
+  const timeoutMs = deps.temporalTimeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
   router.use(webhookMetrics('meta'));
 
   router.get(
