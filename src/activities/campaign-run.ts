@@ -4,7 +4,8 @@ import { AudienceSchema, countAudience } from '../db/campaign-audience';
 import { recipientCounts } from '../db/campaign-recipients';
 import type { Db } from '../db/database';
 import type { Campaign, CampaignStatus, Template } from '../db/schema';
-import { campaignScheduleId, type CampaignCounts, type CampaignEnding } from '../workflows/campaign-definitions';
+import { idsOf } from '../temporal/workflow-ids';
+import type { CampaignCounts, CampaignEnding } from '../workflows/campaign-definitions';
 import type { ActivityDeps } from './index';
 
 export type CampaignForSending = Campaign & { variables: Record<string, string> };
@@ -21,7 +22,9 @@ export type BeginCampaignResult =
   | { ok: true; total: number; ratePerSecond: number; counts: CampaignCounts }
   | { ok: false; reason: string };
 
-export function createCampaignRunActivities({ db, temporal }: Pick<ActivityDeps, 'db' | 'temporal'>) {
+export function createCampaignRunActivities(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'ids'>) {
+  const { db, temporal } = deps;
+  const ids = idsOf(deps);
   async function setStatus(campaignId: number, status: CampaignStatus, extra: { last_error?: string | null } = {}) {
     await db.updateTable('campaigns').set({ status, updated_at: new Date(), ...extra }).where('id', '=', campaignId).execute();
   }
@@ -64,7 +67,7 @@ export function createCampaignRunActivities({ db, temporal }: Pick<ActivityDeps,
      * the Schedule is removed. Finished: back to "scheduled" if the Schedule will fire again.
      */
     async finishCampaignRun({ campaignId, ending, reason }: { campaignId: number; ending: CampaignEnding; reason?: string }): Promise<CampaignStatus> {
-      const schedule = temporal.schedule.getHandle(campaignScheduleId(campaignId));
+      const schedule = temporal.schedule.getHandle(ids.campaignSchedule(campaignId));
       const now = new Date();
       let status: CampaignStatus;
       try {

@@ -14,9 +14,10 @@ import {
   reserveRecipient,
 } from '../db/campaign-recipients';
 import { setOptInByWaId } from '../db/contacts';
+import { idsOf } from '../temporal/workflow-ids';
 import { TemplateRenderError } from '../templates/render';
 import { MAX_SEND_RATE, type CampaignCounts } from '../workflows/campaign-definitions';
-import { campaignMessageSignal, chatWorkflowId } from '../workflows/definitions';
+import { campaignMessageSignal } from '../workflows/definitions';
 import { campaignContent } from './campaign-content';
 import { loadCampaignForSending } from './campaign-run';
 import type { ActivityDeps } from './index';
@@ -61,8 +62,9 @@ async function waitUntil(at: number, ctx: Context): Promise<void> {
   }
 }
 
-export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'temporal'>) {
+export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'temporal' | 'ids'>) {
   const { db, whatsapp, log } = deps;
+  const ids = idsOf(deps);
 
   /** Sends one page of the audience at the campaign's rate; each recipient at most once, ever. */
   async function sendCampaignBatch(input: SendCampaignBatchInput): Promise<SendCampaignBatchResult> {
@@ -129,7 +131,7 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
     const notifyChat = async (member: AudienceMember, wamid: string, text: string, sentAt: Date) => {
       try {
         await deps.temporal.workflow
-          .getHandle(chatWorkflowId(member.wa_id))
+          .getHandle(ids.chat(member.wa_id))
           .signal(campaignMessageSignal, { wamid, campaignId: campaign.id, text, at: sentAt.getTime() });
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;

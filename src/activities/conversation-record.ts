@@ -29,7 +29,7 @@ export interface SyncConversationInput {
   operator: string | null;
 }
 
-export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'log'>) {
+export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'log' | 'ids'>) {
   const { db } = deps;
   return {
     /** Idempotent: a retried or redelivered message is stored once (wamid is unique). */
@@ -45,7 +45,7 @@ export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'te
  * Writes inbound messages (idempotent on wamid) with their conversation, campaign-reply and lead
  * bookkeeping; shared by the recordInboundMessages and replyToBurst activities.
  */
-export function createInboundRecorder(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'log'>) {
+export function createInboundRecorder(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'log' | 'ids'>) {
   const { db, log } = deps;
   const write = (waId: string, contactName: string | undefined, messages: InboundMessage[]) => writeInbound(db, waId, contactName, messages);
 

@@ -3,6 +3,7 @@ import type { WhatsAppSender } from '../channels/types';
 import type { Db } from '../db/database';
 import type { ChatModel } from '../llm/chat-model';
 import type { Logger } from '../logger';
+import type { WorkflowIds } from '../temporal/workflow-ids';
 import type { ChatSettings } from '../workflows/definitions';
 import { createCampaignRunActivities } from './campaign-run';
 import { createCampaignSenderActivities } from './campaign-sender';
@@ -29,6 +30,11 @@ export interface ActivityDeps {
   sendConfirmGraceMs: number;
   /** For signalling chats and managing campaign Schedules from activities. */
   temporal: Client;
+  /**
+   * The ids of the chats and Schedules those activities address, behind TEMPORAL_ID_PREFIX
+   * (workflowIds). Absent: the unprefixed ids (workflowIds('')).
+   */
+  ids?: WorkflowIds;
 }
 
 /** Every activity the worker registers, built over its dependencies (no process.env in here). */

@@ -6,6 +6,7 @@ import type { TemplateContent } from '../channels/types';
 import { memberOfContact } from '../db/campaign-audience';
 import { recordLeadActivityOnce } from '../db/leads';
 import type { LeadActivityType } from '../db/schema';
+import { idsOf } from '../temporal/workflow-ids';
 import { templateParameters, renderTemplate, TemplateRenderError } from '../templates/render';
 import type { chatWorkflow } from '../workflows/chat';
 import {
@@ -13,7 +14,6 @@ import {
   OPERATOR_HOLDS_CHAT,
   USER_WROTE_SINCE,
   WINDOW_CLOSED,
-  chatWorkflowId,
   followUpUpdate,
 } from '../workflows/definitions';
 import type { LeadFollowUpEnding } from '../workflows/lead-definitions';
@@ -30,7 +30,9 @@ export type DeliverFollowUpResult =
 const defaultFollowUp = (firstName: string | null, title: string) =>
   `Hi${firstName ? ` ${firstName}` : ''}, just following up on ${title}. Is there anything we can help you with?`;
 
-export function createLeadFollowUpActivities({ db, temporal, settings }: Pick<ActivityDeps, 'db' | 'temporal' | 'settings'>) {
+export function createLeadFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'settings' | 'ids'>) {
+  const { db, temporal, settings } = deps;
+  const ids = idsOf(deps);
   return {
     async recordLeadEvent({ leadId, type, description }: { leadId: number; type: LeadActivityType; description: string }): Promise<void> {
       await recordLeadActivityOnce(db, leadId, type, description, { actor: 'follow-up workflow' });
@@ -68,7 +70,7 @@ export function createLeadFollowUpActivities({ db, temporal, settings }: Pick<Ac
           args: [{ text, template, leadId, notIfInboundSince }],
           updateId,
           startWorkflowOperation: new WithStartWorkflowOperation<typeof chatWorkflow>(CHAT_WORKFLOW_TYPE, {
-            workflowId: chatWorkflowId(member.wa_id),
+            workflowId: ids.chat(member.wa_id),
             taskQueue: Context.current().info.taskQueue,
             args: [{ waId: member.wa_id }],
             workflowIdConflictPolicy: 'USE_EXISTING',

@@ -7,6 +7,7 @@ import { createLeadForContact, recordLeadActivityOnce } from '../db/leads';
 import { optKeyword } from '../workflows/chat-state';
 import type { InboundMessage } from '../workflows/definitions';
 import { notifyLeadFollowUp } from '../temporal/lead-follow-ups';
+import { idsOf } from '../temporal/workflow-ids';
 import type { ActivityDeps } from './index';
 
 /**
@@ -14,10 +15,11 @@ import type { ActivityDeps } from './index';
  * Idempotent (keyed by wamid), so a retried recording activity repeats nothing.
  */
 export async function applyInboundToLeads(
-  { db, temporal }: Pick<ActivityDeps, 'db' | 'temporal'>,
+  deps: Pick<ActivityDeps, 'db' | 'temporal' | 'ids'>,
   waId: string,
   messages: InboundMessage[],
 ): Promise<void> {
+  const { db } = deps;
   // STOP is an answer of sorts, but not a sales conversation.
   const answerable = messages.filter((m) => m.answerable && optKeyword(m) !== false);
   if (answerable.length === 0) return;
@@ -42,7 +44,7 @@ export async function applyInboundToLeads(
   for (const m of answerable) {
     await recordLeadActivityOnce(db, lead.id, 'replied', `Replied: ${m.text.slice(0, 200)}`, { key: `reply:${m.wamid}`, metadata: { wamid: m.wamid }, actor: 'whatsapp' });
   }
-  await notifyLeadFollowUp(temporal, lead.id, 'replied');
+  await notifyLeadFollowUp(deps.temporal, lead.id, 'replied', idsOf(deps));
 }
 
 export async function openLeadForCampaignReply(db: Db, reply: { campaignId: number; contactId: number }, first: InboundMessage) {

@@ -7,9 +7,10 @@ import {
   type ScheduleSpec,
 } from '@temporalio/client';
 import type { Campaign } from '../db/schema';
+import type { WorkflowIds } from '../temporal/workflow-ids';
 import { HttpError } from './errors';
 import type { campaignWorkflow } from '../workflows/campaign';
-import { CAMPAIGN_WORKFLOW_TYPE, campaignScheduleId, campaignWorkflowIdPrefix } from '../workflows/campaign-definitions';
+import { CAMPAIGN_WORKFLOW_TYPE } from '../workflows/campaign-definitions';
 import { campaignIdKey } from '../workflows/search-attributes';
 
 export type SchedulePlan = { kind: 'now' } | { kind: 'at'; at: Date } | { kind: 'cron'; cron: string; timezone?: string };
@@ -46,12 +47,12 @@ function specFor(plan: SchedulePlan): ScheduleSpec {
 }
 
 /**
- * Creates the campaign's Schedule (fixed id) or brings an existing one in line with the plan.
+ * Creates the campaign's Schedule (`<prefix>campaign-<id>`) or brings an existing one in line with the plan.
  * Overlap SKIP: a campaign never has two runs at once, whoever triggers it.
  */
-export async function applyCampaignSchedule(client: Client, taskQueue: string, campaignId: number, plan: SchedulePlan): Promise<void> {
+export async function applyCampaignSchedule(client: Client, ids: WorkflowIds, taskQueue: string, campaignId: number, plan: SchedulePlan): Promise<void> {
   try {
-    await createOrUpdate(client, taskQueue, campaignId, plan);
+    await createOrUpdate(client, ids, taskQueue, campaignId, plan);
   } catch (err) {
     // Temporal parses cron expressions and time zones itself; it answers INVALID_ARGUMENT, which
     // the client raises as a TypeError.
@@ -62,13 +63,14 @@ export async function applyCampaignSchedule(client: Client, taskQueue: string, c
   }
 }
 
-async function createOrUpdate(client: Client, taskQueue: string, campaignId: number, plan: SchedulePlan): Promise<void> {
-  const scheduleId = campaignScheduleId(campaignId);
+async function createOrUpdate(client: Client, ids: WorkflowIds, taskQueue: string, campaignId: number, plan: SchedulePlan): Promise<void> {
+  const scheduleId = ids.campaignSchedule(campaignId);
   const spec = specFor(plan);
   const action = {
     type: 'startWorkflow' as const,
     workflowType: CAMPAIGN_WORKFLOW_TYPE,
-    workflowId: campaignWorkflowIdPrefix(campaignId),
+    // Runs are this plus the time they were scheduled for, so they carry the deployment's prefix too.
+    workflowId: ids.campaignWorkflowPrefix(campaignId),
     taskQueue,
     args: [{ campaignId }] as Parameters<typeof campaignWorkflow>,
     typedSearchAttributes: [{ key: campaignIdKey, value: String(campaignId) }],
@@ -87,9 +89,9 @@ async function createOrUpdate(client: Client, taskQueue: string, campaignId: num
   if (plan.kind === 'now') await handle.trigger(ScheduleOverlapPolicy.SKIP);
 }
 
-export async function describeCampaignSchedule(client: Client, campaignId: number): Promise<ScheduleDescription | undefined> {
+export async function describeCampaignSchedule(client: Client, ids: WorkflowIds, campaignId: number): Promise<ScheduleDescription | undefined> {
   try {
-    return await client.schedule.getHandle(campaignScheduleId(campaignId)).describe();
+    return await client.schedule.getHandle(ids.campaignSchedule(campaignId)).describe();
   } catch (err) {
     if (err instanceof ScheduleNotFoundError) return undefined;
     throw err;

@@ -6,7 +6,8 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { UpdateDefinition } from '@temporalio/common';
-import { INVALID_OPERATOR_MESSAGE, SEND_FAILED, WINDOW_CLOSED, chatWorkflowId } from '../workflows/definitions';
+import type { WorkflowIds } from '../temporal/workflow-ids';
+import { INVALID_OPERATOR_MESSAGE, SEND_FAILED, WINDOW_CLOSED } from '../workflows/definitions';
 import { HttpError } from './errors';
 
 /**
@@ -15,12 +16,13 @@ import { HttpError } from './errors';
  */
 export async function updateChat<Ret, Arg>(
   client: Client,
+  ids: WorkflowIds,
   waId: string,
   update: UpdateDefinition<Ret, [Arg]>,
   arg: Arg,
   timeoutMs: number,
 ): Promise<Ret> {
-  const handle = client.workflow.getHandle(chatWorkflowId(waId));
+  const handle = client.workflow.getHandle(ids.chat(waId));
   try {
     return await client.withDeadline(Date.now() + timeoutMs, () => handle.executeUpdate(update, { args: [arg] }));
   } catch (err) {

@@ -6,11 +6,17 @@ import type { TokenSettings } from '../auth/tokens';
 import type { ApiKey } from './auth';
 import type { ApiRateLimits } from './rate-limit';
 import type { LoginLimits } from './routes/auth';
+import type { WorkflowIds } from '../temporal/workflow-ids';
 
 export interface AppDeps {
   db: Db;
   temporal: Client;
   taskQueue: string;
+  /**
+   * Every workflow and Schedule id the API addresses, behind TEMPORAL_ID_PREFIX (workflowIds).
+   * Absent: the unprefixed ids (workflowIds('')).
+   */
+  ids?: WorkflowIds;
   log: Logger;
   apiKeys: ApiKey[];
   /** Signs and checks users' access tokens. Absent: a random secret for this app instance (dev, tests). */

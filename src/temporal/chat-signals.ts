@@ -2,8 +2,9 @@ import type { Client } from '@temporalio/client';
 import type { SearchAttributePair, SignalDefinition } from '@temporalio/common';
 import type { chatWorkflow } from '../workflows/chat';
 import { countSignal } from '../metrics/registry';
-import { CHAT_WORKFLOW_TYPE, chatWorkflowId, inboundMessageSignal, type InboundMessage } from '../workflows/definitions';
+import { CHAT_WORKFLOW_TYPE, inboundMessageSignal, type InboundMessage } from '../workflows/definitions';
 import { chatModeKey, lastInboundAtKey, needsHumanKey, whatsAppPhoneKey } from '../workflows/search-attributes';
+import { DEFAULT_WORKFLOW_IDS, type WorkflowIds } from './workflow-ids';
 
 /**
  * Signals a chat, starting its workflow if this is the first we hear of the user. Used by the
@@ -17,9 +18,11 @@ export async function signalChat<Arg>(
   arg: Arg,
   /** More search attributes for a chat this call starts (ignored when it is running already). */
   startAttributes: SearchAttributePair[] = [],
+  /** The deployment's ids (TEMPORAL_ID_PREFIX); absent: the unprefixed `chat-<wa_id>`. */
+  ids: WorkflowIds = DEFAULT_WORKFLOW_IDS,
 ): Promise<void> {
   const sending = client.workflow.signalWithStart<typeof chatWorkflow, [Arg]>(CHAT_WORKFLOW_TYPE, {
-    workflowId: chatWorkflowId(waId),
+    workflowId: ids.chat(waId),
     taskQueue,
     args: [{ waId }],
     signal,
@@ -39,7 +42,12 @@ export async function signalChat<Arg>(
  * time the chat will record: Meta's, but never in the future), so the workflow's first task need
  * not upsert it: one history event and visibility write less per new chat.
  */
-export async function signalInbound(client: Client, taskQueue: string, message: InboundMessage): Promise<void> {
+export async function signalInbound(
+  client: Client,
+  taskQueue: string,
+  message: InboundMessage,
+  ids: WorkflowIds = DEFAULT_WORKFLOW_IDS,
+): Promise<void> {
   const lastInboundAt = new Date(Math.min(message.sentAt, Date.now()));
-  await signalChat(client, taskQueue, message.waId, inboundMessageSignal, message, [{ key: lastInboundAtKey, value: lastInboundAt }]);
+  await signalChat(client, taskQueue, message.waId, inboundMessageSignal, message, [{ key: lastInboundAtKey, value: lastInboundAt }], ids);
 }

@@ -2,8 +2,8 @@ import { Router, type Response } from 'express';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { Campaign } from '../../db/schema';
+import { idsOf } from '../../temporal/workflow-ids';
 import {
-  campaignScheduleId,
   completeCampaignSignal,
   pauseCampaignSignal,
   resumeCampaignSignal,
@@ -23,6 +23,7 @@ export function campaignControlRouter(deps: AppDeps): Router {
   const router = Router();
   const marketer = ['marketer'] as const;
   const { temporal, db } = deps;
+  const ids = idsOf(deps);
 
   /** The run in progress, as the run itself recorded it (the Schedule's own list lags behind). */
   async function runningRun(campaign: Campaign): Promise<string | undefined> {
@@ -35,7 +36,7 @@ export function campaignControlRouter(deps: AppDeps): Router {
     route({
       summary: 'Start a campaign through its Temporal Schedule',
       description:
-        "Creates the campaign's Temporal Schedule (campaign-<id>), or brings the existing one in line, and marks the campaign scheduled. " +
+        "Creates the campaign's Temporal Schedule (campaign-<id>, behind the deployment's TEMPORAL_ID_PREFIX), or brings the existing one in line, and marks the campaign scheduled. " +
         'With no timing (here or on the campaign) the Schedule is triggered at once; with scheduled_at it fires once at that time; with cron at every cron time ' +
         "(timing given here replaces the campaign's own). The runs the Schedule starts do the sending: the API sends nothing itself. " +
         'Only a campaign whose template is APPROVED can start; a completed or running campaign cannot (409). A past scheduled_at, or a cron or time zone Temporal rejects, is a 400 and leaves the campaign as it was.',
@@ -64,12 +65,12 @@ export function campaignControlRouter(deps: AppDeps): Router {
         db.updateTable('campaigns').set({ status, ...extra, updated_at: new Date() }).where('id', '=', campaign.id).execute();
       await setStatus('scheduled', { ...(body.scheduled_at || body.cron ? timing : {}), last_error: null });
       try {
-        await applyCampaignSchedule(temporal, deps.taskQueue, campaign.id, plan);
+        await applyCampaignSchedule(temporal, ids, deps.taskQueue, campaign.id, plan);
       } catch (err) {
         await setStatus(campaign.status, { scheduled_at: campaign.scheduled_at, cron: campaign.cron, timezone: campaign.timezone });
         throw err;
       }
-      res.status(202).json({ campaign_id: campaign.id, status: 'scheduled', starts: plan.kind, schedule_id: campaignScheduleId(campaign.id) } satisfies CampaignStarted);
+      res.status(202).json({ campaign_id: campaign.id, status: 'scheduled', starts: plan.kind, schedule_id: ids.campaignSchedule(campaign.id) } satisfies CampaignStarted);
     },
   );
 
@@ -158,7 +159,7 @@ export function campaignControlRouter(deps: AppDeps): Router {
   type Handle = ReturnType<typeof temporal.schedule.getHandle>;
   async function scheduleOp(campaignId: number, op: (h: Handle) => Promise<unknown>, required = false): Promise<void> {
     try {
-      await op(temporal.schedule.getHandle(campaignScheduleId(campaignId)));
+      await op(temporal.schedule.getHandle(ids.campaignSchedule(campaignId)));
     } catch (err) {
       if (!(err instanceof ScheduleNotFoundError)) throw err;
       if (required) throw new HttpError('NOT_FOUND', `Campaign ${campaignId} has no schedule; start it first`);
@@ -179,7 +180,7 @@ export function campaignControlRouter(deps: AppDeps): Router {
     async (req, res) => {
       const c = await requireCampaign(deps, req);
       await scheduleOp(c.id, (h) => h.pause('paused through the API'), true);
-      res.json({ campaign_id: c.id, schedule_id: campaignScheduleId(c.id), paused: true } satisfies SchedulePaused);
+      res.json({ campaign_id: c.id, schedule_id: ids.campaignSchedule(c.id), paused: true } satisfies SchedulePaused);
     },
   );
   router.post(
@@ -195,7 +196,7 @@ export function campaignControlRouter(deps: AppDeps): Router {
     async (req, res) => {
       const c = await requireCampaign(deps, req);
       await scheduleOp(c.id, (h) => h.unpause('unpaused through the API'), true);
-      res.json({ campaign_id: c.id, schedule_id: campaignScheduleId(c.id), paused: false } satisfies SchedulePaused);
+      res.json({ campaign_id: c.id, schedule_id: ids.campaignSchedule(c.id), paused: false } satisfies SchedulePaused);
     },
   );
   router.post(
@@ -214,11 +215,11 @@ export function campaignControlRouter(deps: AppDeps): Router {
       const c = await requireCampaign(deps, req);
       if (c.status === 'completed') throw new HttpError('CONFLICT', 'Campaign is completed');
       if (await runningRun(c)) throw new HttpError('CONFLICT', 'Campaign is already running');
-      if (!(await describeCampaignSchedule(temporal, c.id))) throw new HttpError('NOT_FOUND', `Campaign ${c.id} has no schedule; start it first`);
+      if (!(await describeCampaignSchedule(temporal, ids, c.id))) throw new HttpError('NOT_FOUND', `Campaign ${c.id} has no schedule; start it first`);
       // Marked before the trigger, as in start: the run refuses to send for a campaign not scheduled.
       await db.updateTable('campaigns').set({ status: 'scheduled', updated_at: new Date() }).where('id', '=', c.id).execute();
       await scheduleOp(c.id, (h) => h.trigger(ScheduleOverlapPolicy.SKIP), true);
-      res.status(202).json({ campaign_id: c.id, schedule_id: campaignScheduleId(c.id), triggered: true } satisfies ScheduleTriggered);
+      res.status(202).json({ campaign_id: c.id, schedule_id: ids.campaignSchedule(c.id), triggered: true } satisfies ScheduleTriggered);
     },
   );
 

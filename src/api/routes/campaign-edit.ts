@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { getCampaign } from '../../db/campaigns';
 import type { Db } from '../../db/database';
-import { campaignScheduleId } from '../../workflows/campaign-definitions';
+import { idsOf } from '../../temporal/workflow-ids';
 import { applyCampaignSchedule, planOf } from '../campaign-schedules';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
@@ -19,6 +19,7 @@ const json = (v: unknown) => (v === undefined ? undefined : JSON.stringify(v));
 
 /** Create, edit, duplicate and delete: campaign definitions are reference data the API writes. */
 export function campaignEditRouter(deps: AppDeps): Router {
+  const ids = idsOf(deps);
   const router = Router();
   const marketer = ['marketer'] as const;
 
@@ -52,7 +53,7 @@ export function campaignEditRouter(deps: AppDeps): Router {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      res.status(201).json(campaignView(created));
+      res.status(201).json(campaignView(created, ids));
     },
   );
 
@@ -86,7 +87,7 @@ export function campaignEditRouter(deps: AppDeps): Router {
       const timingChanged = Object.values(timing).some((v) => v !== undefined);
       if (campaign.status === 'scheduled' && timingChanged) {
         const merged = { ...campaign, ...Object.fromEntries(Object.entries(timing).filter(([, v]) => v !== undefined)) };
-        await applyCampaignSchedule(deps.temporal, deps.taskQueue, campaign.id, planOf(merged));
+        await applyCampaignSchedule(deps.temporal, ids, deps.taskQueue, campaign.id, planOf(merged));
       }
       const updated = await deps.db
         .updateTable('campaigns')
@@ -103,7 +104,7 @@ export function campaignEditRouter(deps: AppDeps): Router {
         .where('id', '=', campaign.id)
         .returningAll()
         .executeTakeFirstOrThrow();
-      res.json(campaignView(updated));
+      res.json(campaignView(updated, ids));
     },
   );
 
@@ -123,7 +124,7 @@ export function campaignEditRouter(deps: AppDeps): Router {
         throw new HttpError('CONFLICT', `Campaign is ${campaign.status}; stop it before deleting it`);
       }
       await deps.temporal.schedule
-        .getHandle(campaignScheduleId(campaign.id))
+        .getHandle(ids.campaignSchedule(campaign.id))
         .delete()
         .catch((err: unknown) => {
           if (!(err instanceof ScheduleNotFoundError)) throw err;
@@ -161,7 +162,7 @@ export function campaignEditRouter(deps: AppDeps): Router {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      res.status(201).json(campaignView((await getCampaign(deps.db, copy.id))!));
+      res.status(201).json(campaignView((await getCampaign(deps.db, copy.id))!, ids));
     },
   );
 

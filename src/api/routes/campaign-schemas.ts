@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { AudienceSchema } from '../../db/campaign-audience';
 import { getCampaign } from '../../db/campaigns';
 import type { Campaign } from '../../db/schema';
+import type { WorkflowIds } from '../../temporal/workflow-ids';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { parseId } from '../ids';
-import { DEFAULT_SEND_RATE, MAX_SEND_RATE, campaignScheduleId } from '../../workflows/campaign-definitions';
+import { DEFAULT_SEND_RATE, MAX_SEND_RATE } from '../../workflows/campaign-definitions';
 
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
@@ -108,7 +109,7 @@ export const CampaignView = z.object({
   created_by: z.string().nullable().describe('Who created it: a user email or an API key label'),
   created_at: z.date(),
   updated_at: z.date(),
-  schedule_id: z.string().describe("Id of the campaign's Temporal Schedule (campaign-<id>), whether or not it exists yet"),
+  schedule_id: z.string().describe("Id of the campaign's Temporal Schedule (campaign-<id>, behind the deployment's TEMPORAL_ID_PREFIX), whether or not it exists yet"),
 });
 
 export const CampaignList = z.object({ campaigns: z.array(CampaignView), total: count, skip: count, limit: count });
@@ -222,8 +223,8 @@ export type CampaignSignalled = z.infer<typeof CampaignSignalled>;
 export type SchedulePaused = z.infer<typeof SchedulePaused>;
 export type ScheduleTriggered = z.infer<typeof ScheduleTriggered>;
 
-export function campaignView(c: Campaign): CampaignView {
-  return { ...c, schedule_id: campaignScheduleId(c.id) };
+export function campaignView(c: Campaign, ids: WorkflowIds): CampaignView {
+  return { ...c, schedule_id: ids.campaignSchedule(c.id) };
 }
 
 export const percent = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 10_000) / 100 : 0);

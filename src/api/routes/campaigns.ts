@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { campaignStats, campaignCountsByStatus, listCampaigns, listRecipients } from '../../db/campaigns';
+import { idsOf } from '../../temporal/workflow-ids';
 import { campaignProgressQuery } from '../../workflows/campaign-definitions';
 import { describeCampaignSchedule, scheduleView } from '../campaign-schedules';
 import type { AppDeps } from '../deps';
@@ -22,6 +23,7 @@ import {
 
 /** Seed 004's campaign management: reads here, edits and lifecycle in their own routers. */
 export function campaignsRouter(deps: AppDeps): Router {
+  const ids = idsOf(deps);
   const router = Router();
 
   router.get(
@@ -36,7 +38,7 @@ export function campaignsRouter(deps: AppDeps): Router {
     async (req, res) => {
       const q = CampaignListQuery.parse(req.query);
       const { rows, total } = await listCampaigns(deps.db, { status: q.status, search: q.search, templateId: q.template_id, skip: q.skip, limit: q.limit });
-      res.json({ campaigns: rows.map(campaignView), total, skip: q.skip, limit: q.limit } satisfies CampaignList);
+      res.json({ campaigns: rows.map((c) => campaignView(c, ids)), total, skip: q.skip, limit: q.limit } satisfies CampaignList);
     },
   );
 
@@ -83,7 +85,7 @@ export function campaignsRouter(deps: AppDeps): Router {
       const [stats, schedule] = await Promise.all([
         campaignStats(deps.db, [campaign.id]),
         // The record answers even when Temporal is slow; the Schedule part is then left out.
-        describeCampaignSchedule(deps.temporal, campaign.id).catch((err: unknown) => {
+        describeCampaignSchedule(deps.temporal, ids, campaign.id).catch((err: unknown) => {
           req.log.warn({ err }, 'could not describe the campaign schedule');
           return undefined;
         }),
@@ -94,7 +96,7 @@ export function campaignsRouter(deps: AppDeps): Router {
         ? await deps.temporal.workflow.getHandle(workflowId).query(campaignProgressQuery).catch(() => null)
         : null;
       res.json({
-        ...campaignView(campaign),
+        ...campaignView(campaign, ids),
         messages_sent: stats.sent,
         messages_delivered: stats.delivered,
         messages_read: stats.read,

@@ -1,7 +1,7 @@
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { Message } from '../../db/schema';
-import { chatWorkflowId } from '../../workflows/definitions';
+import { idsOf, type WorkflowIds } from '../../temporal/workflow-ids';
 import { ConversationStreamHub, type ConversationSummary, type StreamEvent, type StreamHubOptions, type StreamSink } from '../conversation-stream-hub';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
@@ -50,30 +50,30 @@ export function streamMessageView(m: Message) {
 }
 
 /** GET /api/v1/conversations's item. */
-export function streamConversationView(c: ConversationSummary) {
+export function streamConversationView(c: ConversationSummary, ids: WorkflowIds) {
   const { message_count, ...rest } = c;
   return {
     ...rest,
     phone: c.wa_id,
     status: c.needs_human ? 'needs_human' : c.mode,
-    workflow_id: chatWorkflowId(c.wa_id),
+    workflow_id: ids.chat(c.wa_id),
     message_count: Number(message_count),
   };
 }
 
-function format(e: StreamEvent): string {
+function format(e: StreamEvent, ids: WorkflowIds): string {
   switch (e.kind) {
     case 'message':
       return `id: ${e.message.id}\nevent: message\ndata: ${JSON.stringify(streamMessageView(e.message))}\n\n`;
     case 'message_update':
       return `event: message_update\ndata: ${JSON.stringify(streamMessageView(e.message))}\n\n`;
     case 'conversation':
-      return `event: conversation\ndata: ${JSON.stringify(streamConversationView(e.conversation))}\n\n`;
+      return `event: conversation\ndata: ${JSON.stringify(streamConversationView(e.conversation, ids))}\n\n`;
   }
 }
 
 /** Writes events to the response; the headers go out with the first write. */
-function sseSink(res: Response): StreamSink & { start(): void } {
+function sseSink(res: Response, ids: WorkflowIds): StreamSink & { start(): void } {
   const start = () => {
     if (res.headersSent) return;
     res.status(200);
@@ -93,7 +93,7 @@ function sseSink(res: Response): StreamSink & { start(): void } {
   };
   return {
     start,
-    send: (events) => events.length === 0 || write(events.map(format).join('')),
+    send: (events) => events.length === 0 || write(events.map((e) => format(e, ids)).join('')),
     heartbeat: () => write(': heartbeat\n\n'),
     end: () => {
       if (res.writableEnded) return;
@@ -116,8 +116,9 @@ function resumeFrom(req: Request, sinceId: string | undefined): string | undefin
 }
 
 /** Mounts GET /stream on the conversations router (before /:id, which would take it for an id). */
-export function mountConversationStream(router: Router, deps: Pick<AppDeps, 'db' | 'log'>, opts?: StreamHubOptions): ConversationStreamHub {
+export function mountConversationStream(router: Router, deps: Pick<AppDeps, 'db' | 'log' | 'ids'>, opts?: StreamHubOptions): ConversationStreamHub {
   const hub = new ConversationStreamHub(deps.db, deps.log, opts);
+  const ids = idsOf(deps);
   router.get(
     '/stream',
     route({
@@ -132,7 +133,7 @@ export function mountConversationStream(router: Router, deps: Pick<AppDeps, 'db'
       const q = StreamQuery.parse(req.query);
       if (q.phone && q.conversation_id) throw new HttpError('VALIDATION_ERROR', 'Give phone or conversation_id, not both');
       const since = resumeFrom(req, q.since_id);
-      const sink = sseSink(res);
+      const sink = sseSink(res, ids);
       let close: (() => void) | undefined;
       let gone = false;
       res.once('close', () => {

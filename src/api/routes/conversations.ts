@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { getConversation, listConversations, listMessages, senderCounts } from '../../db/conversation-queries';
-import { chatWorkflowId } from '../../workflows/definitions';
+import { idsOf, type WorkflowIds } from '../../temporal/workflow-ids';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { phoneField } from '../phone';
@@ -110,12 +110,12 @@ function decodeCursor(cursor: string): string {
 }
 
 
-function conversationView(c: NonNullable<Awaited<ReturnType<typeof getConversation>>>) {
+function conversationView(c: NonNullable<Awaited<ReturnType<typeof getConversation>>>, ids: WorkflowIds) {
   return {
     ...c,
     phone: c.wa_id,
     status: c.needs_human ? 'needs_human' : c.mode,
-    workflow_id: chatWorkflowId(c.wa_id),
+    workflow_id: ids.chat(c.wa_id),
   };
 }
 
@@ -128,6 +128,7 @@ async function requireConversation(deps: AppDeps, id: string) {
 /** Seed 000's conversation reads, from the Postgres record. */
 export function conversationsRouter(deps: AppDeps): Router {
   const router = Router();
+  const ids = idsOf(deps);
   mountConversationStream(router, deps); // GET /stream: before '/:id', which would take "stream" for an id
   router.get(
     '/',
@@ -148,7 +149,7 @@ export function conversationsRouter(deps: AppDeps): Router {
       offset: q.offset,
     });
     res.json({
-      conversations: rows.map((r) => ({ ...conversationView(r), message_count: Number(r.message_count), last_message: r.last_message })),
+      conversations: rows.map((r) => ({ ...conversationView(r, ids), message_count: Number(r.message_count), last_message: r.last_message })),
       total,
       limit: q.limit,
       offset: q.offset,
@@ -172,7 +173,7 @@ export function conversationsRouter(deps: AppDeps): Router {
     ]);
     const total = Object.values(counts).reduce((a, b) => a + (b ?? 0), 0);
     res.json({
-      ...conversationView(c),
+      ...conversationView(c, ids),
       // The newest messages, oldest first; older ones through /messages.
       messages: page.rows.reverse().map(messageView),
       messages_truncated: page.hasMore,

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { recordLeadActivity } from '../../db/leads';
 import type { Lead } from '../../db/schema';
 import { notifyLeadFollowUp, scheduleLeadFollowUp } from '../../temporal/lead-follow-ups';
-import { leadFollowUpQuery, leadFollowUpWorkflowId } from '../../workflows/lead-definitions';
+import { idsOf } from '../../temporal/workflow-ids';
+import { leadFollowUpQuery } from '../../workflows/lead-definitions';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { READ, route } from '../route-doc';
@@ -22,7 +23,7 @@ const FollowUpBody = z
 
 /** A lead that was just won, lost or deleted gets no more follow-ups. */
 export async function endFollowUpIfClosed(deps: AppDeps, lead: Pick<Lead, 'id' | 'status'> | undefined): Promise<void> {
-  if (lead && (lead.status === 'won' || lead.status === 'lost')) await notifyLeadFollowUp(deps.temporal, lead.id, lead.status);
+  if (lead && (lead.status === 'won' || lead.status === 'lost')) await notifyLeadFollowUp(deps.temporal, lead.id, lead.status, idsOf(deps));
 }
 
 /**
@@ -70,7 +71,7 @@ export function leadFollowUpRouter(deps: AppDeps): Router {
         .where('id', '=', lead.id)
         .execute();
       await recordLeadActivity(deps.db, lead.id, 'follow_up_scheduled', `Follow-up scheduled for ${dueAt.toISOString()}`, { due_at: dueAt.toISOString() }, req.principal?.label ?? null);
-      const workflowId = await scheduleLeadFollowUp(deps.temporal, deps.taskQueue, lead.id, dueAt);
+      const workflowId = await scheduleLeadFollowUp(deps.temporal, deps.taskQueue, lead.id, dueAt, idsOf(deps));
       res.status(202).json({ lead_id: lead.id, next_follow_up_at: dueAt.toISOString(), workflow_id: workflowId } satisfies FollowUpScheduled);
     },
   );
@@ -87,7 +88,7 @@ export function leadFollowUpRouter(deps: AppDeps): Router {
     }),
     async (req, res) => {
       const lead = await requireLead(deps.db, req);
-      const workflowId = leadFollowUpWorkflowId(lead.id);
+      const workflowId = idsOf(deps).leadFollowUp(lead.id);
       try {
         const live = await deps.temporal.workflow.getHandle(workflowId).query(leadFollowUpQuery);
         res.json({ lead_id: lead.id, workflow_id: workflowId, next_follow_up_at: lead.next_follow_up_at, ...live } satisfies FollowUpState);

@@ -24,6 +24,7 @@ import {
 import { leadStatsRouter } from './lead-stats';
 import { endFollowUpIfClosed, leadFollowUpRouter } from './lead-follow-up';
 import { notifyLeadFollowUp } from '../../temporal/lead-follow-ups';
+import { idsOf } from '../../temporal/workflow-ids';
 
 const actor = (req: Request) => req.principal?.label ?? null;
 
@@ -169,7 +170,7 @@ export function leadsRouter(deps: AppDeps): Router {
     async (req, res) => {
       const id = requireId(req.params.id, 'Lead');
       if (!(await deleteLead(deps.db, id))) throw notFound(id);
-      await notifyLeadFollowUp(deps.temporal, id, 'deleted');
+      await notifyLeadFollowUp(deps.temporal, id, 'deleted', idsOf(deps));
       res.status(204).end();
     },
   );

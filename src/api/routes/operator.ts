@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { mediaKind } from '../../channels/types';
+import { idsOf } from '../../temporal/workflow-ids';
 import { handbackUpdate, operatorMessageUpdate, takeoverUpdate } from '../../workflows/definitions';
 import { operatorOf } from '../auth';
 import { updateChat } from '../chat-updates';
@@ -50,7 +51,9 @@ const ModeResponse = (status: string) => z.object({ status: z.literal(status) })
 const MessageResponse = z.object({ status: z.literal('success'), message: z.string(), message_id: z.string().describe('The WhatsApp message id') });
 
 /** Seed 001's operator endpoints, with their documented success bodies. */
-export function operatorRouter({ temporal }: AppDeps): Router {
+export function operatorRouter(deps: AppDeps): Router {
+  const { temporal } = deps;
+  const ids = idsOf(deps);
   const router = Router();
   const operator = ['operator'] as const;
 
@@ -67,7 +70,7 @@ export function operatorRouter({ temporal }: AppDeps): Router {
     }),
     async (req, res) => {
     const body = ModeBody.parse(req.body ?? {});
-    await updateChat(temporal, body.phone, takeoverUpdate, { operator: operatorOf(req.principal) }, 10_000);
+    await updateChat(temporal, ids, body.phone, takeoverUpdate, { operator: operatorOf(req.principal) }, 10_000);
     res.json({ status: 'takeover_complete' });
   });
 
@@ -83,7 +86,7 @@ export function operatorRouter({ temporal }: AppDeps): Router {
     }),
     async (req, res) => {
     const body = ModeBody.parse(req.body ?? {});
-    await updateChat(temporal, body.phone, handbackUpdate, { operator: operatorOf(req.principal) }, 10_000);
+    await updateChat(temporal, ids, body.phone, handbackUpdate, { operator: operatorOf(req.principal) }, 10_000);
     res.json({ status: 'handback_complete' });
   });
 
@@ -104,6 +107,7 @@ export function operatorRouter({ temporal }: AppDeps): Router {
     const media = body.media ? { ...body.media, ...(text ? { caption: text } : {}) } : undefined;
     const { wamid } = await updateChat(
       temporal,
+      ids,
       body.phone,
       operatorMessageUpdate,
       { operator: operatorOf(req.principal), text: media ? undefined : text, media },

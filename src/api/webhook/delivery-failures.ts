@@ -2,7 +2,8 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/database';
 import type { Receipt } from '../../db/messages';
-import { chatWorkflowId, deliveryFailedSignal, type DeliveryFailure } from '../../workflows/definitions';
+import { idsOf, type WorkflowIds } from '../../temporal/workflow-ids';
+import { deliveryFailedSignal, type DeliveryFailure } from '../../workflows/definitions';
 
 /** "The 24-hour window is closed": Meta's re-engagement error (470 before 2022) and Twilio's. */
 const WINDOW_CLOSED_CODES = new Set([131047, 470, 63016]);
@@ -37,7 +38,7 @@ export function isPermanentFailure(code: number | undefined): boolean {
  * redelivered status signals again, which changes nothing), so a Temporal error fails the webhook
  * and the provider's retry tries again.
  */
-export async function signalDeliveryFailures(deps: { db: Db; temporal: Client; log: Logger }, receipts: Receipt[]): Promise<number> {
+export async function signalDeliveryFailures(deps: { db: Db; temporal: Client; log: Logger; ids?: WorkflowIds }, receipts: Receipt[]): Promise<number> {
   const failed = new Map<string, FailureCode>();
   for (const r of receipts) {
     if (r.status !== 'failed') continue;
@@ -64,7 +65,7 @@ export async function signalDeliveryFailures(deps: { db: Db; temporal: Client; l
         windowClosed: error.code !== undefined && WINDOW_CLOSED_CODES.has(error.code),
       };
       try {
-        await deps.temporal.workflow.getHandle(chatWorkflowId(row.wa_id)).signal(deliveryFailedSignal, failure);
+        await deps.temporal.workflow.getHandle(idsOf(deps).chat(row.wa_id)).signal(deliveryFailedSignal, failure);
       } catch (err) {
         // A chat that no longer runs has no one to flag; anything else is retried by the provider.
         if (err instanceof WorkflowNotFoundError) deps.log.warn({ waId: row.wa_id, wamid: row.wamid }, 'delivery failure for a chat that is not running');
