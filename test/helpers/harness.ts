@@ -14,8 +14,9 @@ import type { WhatsAppSender } from '../../src/channels/types';
 import { signBody } from '../../src/api/webhook/signature';
 import { createDb, type Db } from '../../src/db/database';
 import type { Message } from '../../src/db/schema';
+import { workflowIds, type WorkflowIds } from '../../src/temporal/workflow-ids';
 import { createWorker } from '../../src/worker/create-worker';
-import { chatStateQuery, chatWorkflowId, type ChatSettings, type ChatStateView } from '../../src/workflows/definitions';
+import { chatStateQuery, type ChatSettings, type ChatStateView } from '../../src/workflows/definitions';
 import { eventually } from './eventually';
 import { FakeGraph } from './fake-graph';
 import { FakeOpenAI } from './fake-openai';
@@ -70,6 +71,8 @@ export interface Harness {
   client: Client;
   apiUrl: string;
   taskQueue: string;
+  /** This deployment's workflow and Schedule ids (idPrefix; unprefixed by default). */
+  ids: WorkflowIds;
   /** POSTs a signed Meta webhook with these messages (and/or statuses). */
   inbound(messages: TextMessageSpec[], statuses?: Record<string, unknown>[]): Promise<Response>;
   postRaw(body: string, headers: Record<string, string>): Promise<Response>;
@@ -107,6 +110,8 @@ export interface HarnessOptions {
   llm?: { model: ActivityDeps['llm']; label: string };
   /** The in-process worker's workflow code instead of today's (e.g. the chat from before v2). */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** TEMPORAL_ID_PREFIX of this deployment (API and worker); default '' (today's ids). */
+  idPrefix?: string;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -119,9 +124,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const log = opts.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const settings = { ...TEST_SETTINGS, ...opts.settings };
   const taskQueue = `test-${randomUUID()}`;
+  const ids = workflowIds(opts.idPrefix ?? '');
 
   const nativeConnection = await NativeConnection.connect({ address });
-  const deps = workerDeps({ connection: nativeConnection, db: workerDb, graphUrl: graph.url, llmUrl: llm.url, settings, log, sender: opts.sender, llm: opts.llm?.model });
+  const deps = workerDeps({ connection: nativeConnection, db: workerDb, graphUrl: graph.url, llmUrl: llm.url, settings, log, sender: opts.sender, llm: opts.llm?.model, ids });
   const newWorker = (workflowBundle = opts.workflowBundle ?? { codePath: process.env.TEST_WORKFLOW_BUNDLE! }) =>
     createWorker({
       connection: nativeConnection,
@@ -140,6 +146,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     db: apiDb,
     temporal: client,
     taskQueue,
+    ids,
     log,
     apiKeys: API_KEYS,
     whatsapp: { appSecret: APP_SECRET, verifyToken: 'verify-me' },
@@ -167,6 +174,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     client,
     apiUrl,
     taskQueue,
+    ids,
     postRaw,
     inbound(messages, statuses) {
       const body = JSON.stringify(webhookBody({ messages, statuses }));
@@ -183,7 +191,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       });
       return { status: res.status, body: await res.json().catch(() => null) };
     },
-    chatState: (waId) => client.workflow.getHandle(chatWorkflowId(waId)).query(chatStateQuery),
+    chatState: (waId) => client.workflow.getHandle(ids.chat(waId)).query(chatStateQuery),
     recorded: (waId) =>
       db
         .selectFrom('messages')

@@ -5,6 +5,7 @@ import type { ActivityDeps } from '../../src/activities';
 import { MetaGraphSender } from '../../src/channels/meta-graph';
 import type { WhatsAppSender } from '../../src/channels/types';
 import type { Db } from '../../src/db/database';
+import type { WorkflowIds } from '../../src/temporal/workflow-ids';
 import { ChatModel, DEFAULT_SYSTEM_PROMPT } from '../../src/llm/chat-model';
 import type { ChatSettings } from '../../src/workflows/definitions';
 
@@ -22,9 +23,12 @@ export function workerDeps(opts: {
   llm?: ActivityDeps['llm'];
   /** How long a retried send waits for the receipt of an earlier attempt; short by default. */
   sendConfirmGraceMs?: number;
+  /** The deployment's workflow and Schedule ids; absent: the unprefixed ones. */
+  ids?: WorkflowIds;
 }): ActivityDeps {
   return {
     temporal: new Client({ connection: opts.connection }),
+    ids: opts.ids,
     db: opts.db,
     log: opts.log,
     settings: opts.settings,
