@@ -42,7 +42,7 @@ export interface AppDeps {
   version: string;
   /** The worker's LLM as /health shows it: "offline responder" or "<model> at <host>" (describeLlm). */
   llmLabel?: string;
-  /** How long a webhook waits for Temporal before answering 5xx so Meta retries. */
+  /** How long a webhook waits for Temporal before answering 5xx so Meta retries (WEBHOOK_TEMPORAL_TIMEOUT_MS). */
   temporalTimeoutMs?: number;
   /** The Temporal Web UI the operator console links each chat to; absent: http://127.0.0.1:8233. */
   temporalUiUrl?: string;

@@ -4,6 +4,7 @@ import { createDb } from '../db/database';
 import { createLogger } from '../logger';
 import { priceTable } from '../llm/pricing';
 import { describeLlm } from '../llm/offline-responder';
+import { workflowIds } from '../temporal/workflow-ids';
 import { createApp } from './app';
 import { closeConversationStreams } from './conversation-stream-hub';
 import { generateDevApiKey } from './auth';
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
     db,
     temporal,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
+    ids: workflowIds(config.TEMPORAL_ID_PREFIX),
     log,
     apiKeys,
     tokens,

@@ -12,6 +12,7 @@ import { startMetricsServer } from '../metrics/server';
 import { ensureLeadSweepSchedule } from '../temporal/lead-follow-ups';
 import { createWorker } from './create-worker';
 import { installSdkLogger } from './sdk-logger';
+import { workflowIds } from '../temporal/workflow-ids';
 import { prepareNamespace } from './namespace-setup';
 import { chatSettingsFromConfig } from './settings';
 
@@ -19,6 +20,8 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const log = createLogger(config.LOG_LEVEL, 'worker');
   installSdkLogger(log, config.LOG_LEVEL);
+  // Every workflow and Schedule id behind TEMPORAL_ID_PREFIX: deployments sharing a namespace stay apart.
+  const ids = workflowIds(config.TEMPORAL_ID_PREFIX);
 
   // Waits for Temporal and the namespace (a first docker compose up creates it a little later),
   // then adds or verifies the search attributes (TEMPORAL_MANAGE_NAMESPACE).
@@ -27,6 +30,7 @@ async function main(): Promise<void> {
     new Client({ connection: admin, namespace: config.TEMPORAL_NAMESPACE }),
     config.TEMPORAL_TASK_QUEUE,
     config.LEAD_SWEEP_INTERVAL_MS,
+    ids,
   );
   await admin.close();
 
@@ -55,7 +59,7 @@ async function main(): Promise<void> {
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     // Built ahead (npm run build:bundle, the Docker image): polling starts at once instead of after bundling.
     workflowBundle: prebuiltBundle(config.WORKFLOW_BUNDLE_PATH),
-    deps: { db, llm, llmModel: config.OPENAI_API_KEY ? config.OPENAI_MODEL : OFFLINE_MODEL, whatsapp: createSender(config, log), log, settings: chatSettingsFromConfig(config), sendConfirmGraceMs: config.CHAT_SEND_CONFIRM_GRACE_MS, temporal },
+    deps: { db, llm, llmModel: config.OPENAI_API_KEY ? config.OPENAI_MODEL : OFFLINE_MODEL, whatsapp: createSender(config, log), log, settings: chatSettingsFromConfig(config), sendConfirmGraceMs: config.CHAT_SEND_CONFIRM_GRACE_MS, temporal, ids },
   });
   log.info(
     { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, provider: config.WHATSAPP_PROVIDER, llm: llmName },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { SEND_KEY_PARAM } from '../../channels/twilio';
 import { recordReceipts } from '../../db/messages';
 import { signalInbound } from '../../temporal/chat-signals';
+import { idsOf } from '../../temporal/workflow-ids';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../../config';
@@ -94,7 +95,7 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
       }
       try {
         await deps.temporal.withDeadline(Date.now() + timeoutMs, () =>
-          signalInbound(deps.temporal, deps.taskQueue, message),
+          signalInbound(deps.temporal, deps.taskQueue, message, idsOf(deps)),
         );
       } catch (err) {
         req.log.error({ err }, 'twilio webhook not accepted; Twilio will retry');

@@ -1,6 +1,7 @@
 import express, { Router, type Request } from 'express';
 import type { Client } from '@temporalio/client';
 import { signalInbound } from '../../temporal/chat-signals';
+import { idsOf, type WorkflowIds } from '../../temporal/workflow-ids';
 import type { InboundMessage } from '../../workflows/definitions';
 import { recordReceipts } from '../../db/messages';
 import type { AppDeps } from '../deps';
@@ -96,7 +97,7 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
 
     try {
       await Promise.all([
-        deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalChats(deps.temporal, deps.taskQueue, messages)),
+        deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalChats(deps.temporal, deps.taskQueue, messages, idsOf(deps))),
         recordReceipts(deps.db, receipts).then(() =>
           deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalDeliveryFailures(deps, receipts)),
         ),
@@ -112,12 +113,12 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
 }
 
 /** Order is kept per chat (sequential signals); different chats are signalled in parallel. */
-async function signalChats(client: Client, taskQueue: string, messages: InboundMessage[]): Promise<void> {
+async function signalChats(client: Client, taskQueue: string, messages: InboundMessage[], ids: WorkflowIds): Promise<void> {
   const byChat = new Map<string, InboundMessage[]>();
   for (const m of messages) byChat.set(m.waId, [...(byChat.get(m.waId) ?? []), m]);
   await Promise.all(
     [...byChat.values()].map(async (chatMessages) => {
-      for (const message of chatMessages) await signalInbound(client, taskQueue, message);
+      for (const message of chatMessages) await signalInbound(client, taskQueue, message, ids);
     }),
   );
 }
