@@ -196,7 +196,7 @@ async function main(): Promise<void> {
     console.log(`campaign ${campaignId}: starting; ${contacts} sends at ${rate}/s take ~${round(contacts / rate)} s...`);
     const startedAt = Date.now();
     const loadAtStart = os.loadavg()[0]!;
-    const pids = { worker: stack.worker.pid, api: stack.api.pid, temporal: stack.temporal.process.pid, bench: process.pid };
+    const pids = { worker: stack.worker.pid, api: stack.api.pid, temporal: stack.temporal.process?.pid, bench: process.pid };
     const cpuAtStart = { worker: cpuSeconds(pids.worker), api: cpuSeconds(pids.api), temporal: cpuSeconds(pids.temporal), bench: cpuSeconds(pids.bench), machine: machineCpu() };
     const start = await request('POST', `/api/v1/campaigns/${campaignId}/start`, {});
     if (start.status !== 202) throw new Error(`start: ${start.status} ${JSON.stringify(start.body)}`);

@@ -18,9 +18,12 @@ export class ReplyTracker {
   private seq = 0;
   /** Replies that named no message the bench sent (fallbacks, notices). */
   unknownReplies = 0;
+  /** Every send the fake Graph took, for phases that only wait for the system to go quiet. */
+  replies = 0;
 
   constructor(graph: FakeGraph) {
     graph.onSend = (send) => {
+      this.replies++;
       this.onReply(send.text ?? '', send.at);
       // The fake keeps every send; the bench only needs them here.
       graph.sends.length = 0;

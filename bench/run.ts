@@ -10,6 +10,9 @@
  * p99 at 200 posts/s to the same API's without worker work (`--no-floor` skips the actor).
  * Last, webhook latency under a login flood (bench/login-flood.ts); `-- --only login-flood` runs just
  * that phase and writes its section of latest.md (and bench/results/login-flood.json).
+ * `-- --only webhook-deadline` runs only the webhook's Temporal deadline under a burst of new chats
+ * (bench/webhook-deadline.ts; `--deadlines 2000,5000,10000`). BENCH_TEMPORAL_ADDRESS runs any of it
+ * against an external Temporal (e.g. `npm run temporal:cluster`) instead of its own dev server.
  * BENCH_PROFILE=worker (or api) writes V8 CPU profiles of that process to .data/prof.
  */
 import { writeFileSync } from 'node:fs';
@@ -25,16 +28,18 @@ import { longChat } from './long-chat';
 import { ReplyTracker } from './replies';
 import { replyOverhead } from './reply-overhead';
 import { writeResults, type BenchResults } from './report';
-import { RESULTS_DIR, flag, startBenchStack, writeLatestSection } from './setup';
+import { RESULTS_DIR, describeTemporal, flag, startBenchStack, writeLatestSection } from './setup';
 import { load1, processMemoryMiB, sleep } from './stats';
 import { signalWithStartCeiling, throughput } from './throughput';
 import { chatWorkflowId } from '../src/workflows/definitions';
 import { webhookLoad, webhookPost } from './webhook-load';
+import { webhookDeadline, webhookDeadlineSection } from './webhook-deadline';
 
 const quick = process.argv.includes('--quick');
 const withFloor = !process.argv.includes('--no-floor');
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-if (only !== undefined && only !== 'login-flood') throw new Error(`--only takes login-flood, not ${only}`);
+if (only !== undefined && only !== 'login-flood' && only !== 'webhook-deadline') throw new Error(`--only takes login-flood or webhook-deadline, not ${only}`);
+const WEBHOOK_DEADLINE_TITLE = 'Webhook deadline under a burst of new chats';
 const LOGIN_FLOOD_TITLE = 'Webhook latency under a login flood';
 const DEBOUNCE_MS = flag('debounce', 1000);
 const TASK_QUEUE = 'bench';
@@ -56,7 +61,11 @@ const sizes = {
   loginFloodWebhookRate: flag('login-flood-webhook-rate', 50),
   loginFloodRate: flag('login-flood-rate', 300),
   loginFloodConcurrency: flag('login-flood-concurrency', 64),
+  deadlinePosts: flag('deadline-posts', quick ? 300 : 2000),
+  deadlineConcurrency: flag('deadline-concurrency', 200),
 };
+/** WEBHOOK_TEMPORAL_TIMEOUT_MS values the deadline phase compares: the old fixed 5 s, and the default. */
+const DEADLINES_MS = (process.argv.includes('--deadlines') ? process.argv[process.argv.indexOf('--deadlines') + 1]! : '2000,5000,10000').split(',').map(Number);
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -79,7 +88,7 @@ async function main(): Promise<void> {
   // Each run's wa_ids start with the run's own digits (fresh database and server, but readable logs).
   const run = String(Date.now() % 1000).padStart(3, '0');
   const meter = new CpuMeter(
-    { temporal: stack.temporal.process.pid, worker: stack.worker.pid, api: stack.api.pid, bench: process.pid },
+    { temporal: stack.temporal.process?.pid, worker: stack.worker.pid, api: stack.api.pid, bench: process.pid },
     new URL(stack.databaseUrl).pathname.slice(1),
   );
   const cpu: Record<string, CpuShares> = {};
@@ -114,6 +123,17 @@ async function main(): Promise<void> {
     apiPid: stack.api.pid,
     log,
   });
+  if (only === 'webhook-deadline') {
+    const deadline = await webhookDeadline({ stack, tracker, deadlinesMs: DEADLINES_MS, posts: sizes.deadlinePosts, concurrency: sizes.deadlineConcurrency, run, log });
+    const at = new Date().toISOString();
+    const file = stack.temporal.external ? 'webhook-deadline-cluster.json' : 'webhook-deadline.json';
+    writeFileSync(path.join(RESULTS_DIR, file), `${JSON.stringify({ at, flags: process.argv.slice(2), loadAvgAtStart, loadAvgAtEnd: load1(), cpus: os.cpus().length, ...deadline }, null, 2)}\n`);
+    const section = webhookDeadlineSection(deadline, at);
+    writeLatestSection(stack.temporal.external ? `${WEBHOOK_DEADLINE_TITLE}, external Temporal` : WEBHOOK_DEADLINE_TITLE, section);
+    console.log(`\n${section}`);
+    await stack.stop();
+    return;
+  }
   if (only === 'login-flood') {
     const flood = await loginFlood(loginFloodOptions());
     const at = new Date().toISOString();
@@ -216,7 +236,7 @@ async function main(): Promise<void> {
     targetChats: sizes.idleChats,
     idleMs: sizes.idleSeconds * 1000,
     workerPid: stack.worker.pid,
-    temporalPid: stack.temporal.process.pid,
+    temporalPid: stack.temporal.process?.pid,
     prefix: `16${run}`,
     log,
   }));
@@ -251,7 +271,7 @@ async function main(): Promise<void> {
     },
     setup: {
       description:
-        'API and worker as separate processes (the npm run api / worker entry points, NODE_ENV=production), Temporal CLI dev server (in-memory), local Postgres, zero-latency loopback Graph and OpenAI servers; the load generator and the fakes run in the bench process, all on the same machine' +
+        `API and worker as separate processes (the npm run api / worker entry points, NODE_ENV=production), ${stack.temporal.external ? describeTemporal(stack.temporal) : 'Temporal CLI dev server (in-memory)'}, local Postgres, zero-latency loopback Graph and OpenAI servers; the load generator and the fakes run in the bench process, all on the same machine` +
         (withFloor ? '; the minimal chat actor (bench/floor) has its own worker process, up only during its phases' : ''),
       debounceMs: DEBOUNCE_MS,
       debounceMaxWaitMs: DEBOUNCE_MS * 5,

@@ -44,8 +44,43 @@ function profileArgs(name: string): string[] {
   return process.env.BENCH_PROFILE === name ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, '.data', 'prof')}`] : [];
 }
 
+/**
+ * The Temporal the bench runs on: its own dev server, or with BENCH_TEMPORAL_ADDRESS an external
+ * one (a real cluster, e.g. `npm run temporal:cluster`) in BENCH_TEMPORAL_NAMESPACE (default
+ * "default"). An external server's CPU is not in the bench's process shares (no pid), unless
+ * BENCH_TEMPORAL_PIDS lists its processes (the first is reported).
+ */
+export interface BenchTemporal {
+  address: string;
+  namespace: string;
+  /** Set for the bench's own dev server (and BENCH_TEMPORAL_PIDS' first pid): its CPU is measured. */
+  process?: { pid?: number };
+  external: boolean;
+  stop(): Promise<void>;
+}
+
+async function benchTemporal(): Promise<BenchTemporal> {
+  const external = process.env.BENCH_TEMPORAL_ADDRESS;
+  if (!external) {
+    const dev: DevServer = await startDevServer(ensureTemporalCli(), { port: await freePort() });
+    started.push(dev.process);
+    return { address: dev.address, namespace: 'default', process: dev.process, external: false, stop: () => dev.stop() };
+  }
+  const pid = Number(process.env.BENCH_TEMPORAL_PIDS?.split(',')[0]);
+  return {
+    address: external,
+    namespace: process.env.BENCH_TEMPORAL_NAMESPACE ?? 'default',
+    process: Number.isInteger(pid) && pid > 0 ? { pid } : undefined,
+    external: true,
+    stop: async () => undefined,
+  };
+}
+
+/** "the Temporal dev server" or "the Temporal at <address>", for reports. */
+export const describeTemporal = (t: BenchTemporal) => (t.external ? `the Temporal at ${t.address} (namespace ${t.namespace}, BENCH_TEMPORAL_ADDRESS)` : 'its own Temporal dev server');
+
 export interface BenchStack {
-  temporal: DevServer;
+  temporal: BenchTemporal;
   databaseUrl: string;
   graph: FakeGraph;
   llm: FakeOpenAI;
@@ -82,16 +117,15 @@ export interface BenchStackOptions {
  * up) go to .data/bench-<name>.log, to explain any outlier.
  */
 export async function startBenchStack(env: Record<string, string> = {}, options: BenchStackOptions = {}): Promise<BenchStack> {
-  const temporal = await startDevServer(ensureTemporalCli(), { port: await freePort() });
-  started.push(temporal.process);
+  const temporal = await benchTemporal();
   const databaseUrl = `postgres://postgres@127.0.0.1:5432/whatsapp_bench_${Date.now()}`;
   await migrateToLatest(databaseUrl);
   const graph = await new FakeGraph().start();
   const llm = await new FakeOpenAI().start();
 
   const admin = await Connection.connect({ address: temporal.address });
-  await registerSearchAttributes(admin, 'default', allSearchAttributeKeys);
-  const client = new Client({ connection: admin });
+  await registerSearchAttributes(admin, temporal.namespace, allSearchAttributeKeys);
+  const client = new Client({ connection: admin, namespace: temporal.namespace });
   const port = await freePort();
   // The real entry points, as separate processes: the topology production runs.
   const childEnv = {
@@ -100,6 +134,7 @@ export async function startBenchStack(env: Record<string, string> = {}, options:
     PORT: String(port),
     DATABASE_URL: options.childDatabaseUrl?.(databaseUrl) ?? databaseUrl,
     TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: temporal.namespace,
     TEMPORAL_TASK_QUEUE: 'bench',
     WHATSAPP_PROVIDER: 'meta',
     WHATSAPP_API_BASE_URL: graph.url,
