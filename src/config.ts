@@ -76,6 +76,12 @@ export const ConfigSchema = z
     WEBHOOK_TEMPORAL_TIMEOUT_MS: int(DEFAULT_WEBHOOK_TIMEOUT_MS, 500),
     /** A workflow bundle built ahead (npm run build:bundle): the worker polls at once instead of bundling at start. */
     WORKFLOW_BUNDLE_PATH: optionalString,
+    /**
+     * Which proxies in front of the API to believe about the caller's address (X-Forwarded-For),
+     * as Express's "trust proxy": a hop count ("1": the one proxy in front), "true", or addresses
+     * and subnets (e.g. "uniquelocal"). Unset: none, the socket's peer is the caller.
+     */
+    TRUST_PROXY: optionalString,
     /** Postgres connections per process (API or worker). */
     DB_POOL_SIZE: int(10, 1),
     WHATSAPP_PROVIDER: z.enum(['meta', 'twilio', 'console']).optional(),

@@ -30,10 +30,19 @@ import { templatesRouter } from './routes/templates';
 import { twilioWebhookRouter } from './routes/twilio-webhook';
 import { whatsAppWebhookRouter } from './routes/whatsapp-webhook';
 
+/** TRUST_PROXY as Express takes it: a hop count, a boolean, or a list of addresses and subnets. */
+export function trustProxySetting(value: string): number | boolean | string {
+  if (/^\d+$/.test(value)) return Number(value);
+  if (value === 'true' || value === 'false') return value === 'true';
+  return value;
+}
+
 /** Builds the Express app without listening, so tests drive it with real dependencies. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Behind a proxy the per-address limits (logins) must see the caller, not the proxy (TRUST_PROXY).
+  if (deps.trustProxy !== undefined) app.set('trust proxy', trustProxySetting(deps.trustProxy));
   app.use(
     pinoHttp({
       logger: deps.log,

@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     llmLabel: describeLlm({ apiKey: config.OPENAI_API_KEY, model: config.OPENAI_MODEL, baseUrl: config.OPENAI_BASE_URL }),
     temporalUiUrl: config.TEMPORAL_UI_URL,
     temporalTimeoutMs: config.WEBHOOK_TEMPORAL_TIMEOUT_MS,
+    trustProxy: config.TRUST_PROXY,
     version,
   });
 
