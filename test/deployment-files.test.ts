@@ -8,10 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { SearchAttributeType } from '@temporalio/common';
 import { parse, parseAllDocuments } from 'yaml';
 import { ConfigSchema } from '../src/config';
 import { allSearchAttributeKeys } from '../src/workflows/search-attributes';
+import { commands } from '../src/worker/namespace-setup';
 
 const ROOT = path.join(__dirname, '..');
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
@@ -261,20 +261,10 @@ describe('Dockerfile', () => {
 describe('README, Running in production', () => {
   const readme = read('README.md');
   const section = readme.slice(readme.indexOf('## Running in production'), readme.indexOf('\n## ', readme.indexOf('## Running in production') + 1));
-  const TYPE: Record<string, string> = {
-    [SearchAttributeType.KEYWORD]: 'Keyword',
-    [SearchAttributeType.BOOL]: 'Bool',
-    [SearchAttributeType.DATETIME]: 'Datetime',
-    [SearchAttributeType.TEXT]: 'Text',
-    [SearchAttributeType.INT]: 'Int',
-    [SearchAttributeType.DOUBLE]: 'Double',
-    [SearchAttributeType.KEYWORD_LIST]: 'KeywordList',
-  };
-
   it('gives the commands that create every search attribute the workflows use, with its type', () => {
-    for (const key of allSearchAttributeKeys) {
-      expect(section).toContain(`temporal operator search-attribute create --namespace whatsapp --name ${key.name} --type ${TYPE[key.type]}`);
-      expect(section).toContain(`--search-attribute "${key.name}=${TYPE[key.type]}"`);
-    }
+    // The same commands the worker prints when TEMPORAL_MANAGE_NAMESPACE=false finds them missing.
+    const names = allSearchAttributeKeys.map((k) => k.name);
+    for (const command of commands('whatsapp', names, 'cli')) expect(section).toContain(command);
+    for (const command of commands('whatsapp', names, 'tcld')) expect(section).toContain(command.replace(/^tcld namespace search-attributes add --namespace whatsapp /, ''));
   });
 });
