@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
 import express from 'express';
 import type { AppDeps } from '../src/api/deps';
 import { healthRouter } from '../src/api/routes/health';
@@ -51,7 +52,7 @@ async function healthApi(namespace: string, taskQueue: string) {
 }
 
 /** The real worker (src/worker/main.ts) as its own process, its log kept for the test to read. */
-function startWorker(namespace: string, taskQueue: string, env: Record<string, string> = {}): { log: () => string } {
+function startWorker(namespace: string, taskQueue: string, env: Record<string, string> = {}): { log: () => string; exited: Promise<number | null> } {
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'src', 'worker', 'main.ts')], {
     env: {
@@ -73,7 +74,7 @@ function startWorker(namespace: string, taskQueue: string, env: Record<string, s
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   workers.push(child);
-  return { log: () => output };
+  return { log: () => output, exited: new Promise((r) => child.once('exit', r)) };
 }
 
 test('/live is 200 at once; /health and /ready are 503 naming the missing namespace, then 200 once the worker set it up and polls', async () => {
@@ -122,4 +123,31 @@ test('with TEMPORAL_MANAGE_NAMESPACE=false the worker names the missing search a
   await registerSearchAttributes(connection, namespace, allSearchAttributeKeys);
   await eventually(async () => expect(await get('/ready')).toMatchObject({ status: 200, body: { status: 'ready' } }), 60_000);
   expect(worker.log()).not.toContain('registered search attributes');
+});
+
+describe('what waiting cannot fix stops the worker with a clear message', () => {
+  const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
+
+  test('the visibility store has no room left for a type (3 custom Bool attributes already)', async () => {
+    const namespace = `full-${randomUUID().slice(0, 8)}`;
+    await createNamespace(namespace);
+    const Bool = IndexedValueType.INDEXED_VALUE_TYPE_BOOL;
+    await eventually(() => connection.operatorService.addSearchAttributes({ namespace, searchAttributes: { Flag1: Bool, Flag2: Bool, Flag3: Bool } }), 20_000);
+    const worker = startWorker(namespace, `tq-${randomUUID().slice(0, 8)}`);
+    expect(await worker.exited).toBe(1);
+    expect(worker.log()).toContain(`the visibility store of namespace ${namespace} has no room for`);
+    expect(worker.log()).toContain('NeedsHuman (Bool)');
+  });
+
+  test('an attribute exists with another type', async () => {
+    const namespace = `typed-${randomUUID().slice(0, 8)}`;
+    await createNamespace(namespace);
+    await eventually(
+      () => connection.operatorService.addSearchAttributes({ namespace, searchAttributes: { NeedsHuman: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD } }),
+      20_000,
+    );
+    const worker = startWorker(namespace, `tq-${randomUUID().slice(0, 8)}`);
+    expect(await worker.exited).toBe(1);
+    expect(worker.log()).toContain('has search attributes NeedsHuman with another type than this product needs (NeedsHuman (Bool))');
+  });
 });
