@@ -67,10 +67,10 @@ test('a line typed in the terminal reaches the bot, and the reply, takeover, ope
     await h.settled(waId);
 
     expect((await h.api('POST', '/api/v1/takeover', { body: { phone: waId, operator: 'Ana' }, key: KEYS.operator })).status).toBe(200);
-    await c.shows('— an operator (Ana) took over —');
+    await c.shows('— an operator (key:operator-key) took over —');
     const sent = await h.api('POST', '/api/v1/operator-message', { body: { phone: waId, operator: 'Ana', message: 'Hi, Ana here.' }, key: KEYS.operator });
     expect(sent.status).toBe(200);
-    await c.shows('operator (Ana): Hi, Ana here.');
+    await c.shows('operator (key:operator-key): Hi, Ana here.');
     expect((await h.api('POST', '/api/v1/handback', { body: { phone: waId }, key: KEYS.operator })).status).toBe(200);
     await c.shows('— handed back to the bot —');
 
@@ -78,8 +78,8 @@ test('a line typed in the terminal reaches the bot, and the reply, takeover, ope
     expect(await c.exited).toBe(0);
     expect(c.lines.slice(2)).toEqual([
       'bot: Reply to: hello from the terminal',
-      '— an operator (Ana) took over —',
-      'operator (Ana): Hi, Ana here.',
+      '— an operator (key:operator-key) took over —',
+      'operator (key:operator-key): Hi, Ana here.',
       '— handed back to the bot —',
     ]);
     expect(c.stderr()).toBe('');
