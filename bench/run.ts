@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (`-- --quick` for a smaller run under 2 minutes): brings up its own Temporal dev
+ * `npm run bench` (`-- --quick` for a smaller run of about 2–3 minutes): brings up its own Temporal dev
  * server, Postgres database, worker and API processes and zero-latency Graph / OpenAI servers on
  * loopback (bench/setup.ts), measures, and writes bench/results/latest.json and latest.md.
  * Phases, in order, each starting from a quiet system: reply overhead, webhook latency at fixed
