@@ -17,6 +17,27 @@ const optionalString = z
  */
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 
+/** A comma list of origins (scheme://host[:port]), each checked and normalised. */
+export function parseOrigins(raw: string | undefined): string[] {
+  if (!raw) return [];
+  return raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((o) => {
+      let url: URL;
+      try {
+        url = new URL(o);
+      } catch {
+        throw new Error(`${o} is not an origin (scheme://host[:port])`);
+      }
+      if (!/^https?:$/.test(url.protocol) || url.pathname !== '/' || url.search || url.hash || o.replace(/\/+$/, '').length !== url.origin.length) {
+        throw new Error(`${o} is not an origin (scheme://host[:port], nothing after it)`);
+      }
+      return url.origin;
+    });
+}
+
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 /** true/false, 1/0, yes/no, on/off; unset or empty is the default. */
 const booleanFlag = (def: boolean) =>
@@ -82,6 +103,15 @@ export const ConfigSchema = z
      * and subnets (e.g. "uniquelocal"). Unset: none, the socket's peer is the caller.
      */
     TRUST_PROXY: optionalString,
+    /** Browser origins that may call the API (CORS), e.g. https://dash.example.com; empty: same-origin only. */
+    CORS_ORIGINS: optionalString.transform((raw, ctx) => {
+      try {
+        return parseOrigins(raw);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
     /** Postgres connections per process (API or worker). */
     DB_POOL_SIZE: int(10, 1),
     WHATSAPP_PROVIDER: z.enum(['meta', 'twilio', 'console']).optional(),

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import swaggerUi from 'swagger-ui-express';
 import { tokenSettings } from '../auth/tokens';
 import { authenticate } from './auth';
+import { cors } from './cors';
 import { openApiDocument } from './openapi/document';
 import { apiRateLimit } from './rate-limit';
 import { route } from './route-doc';
@@ -89,6 +90,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' }, customSiteTitle: 'WhatsApp assistant API' }));
 
   const tokens = deps.tokens ?? tokenSettings(randomBytes(32).toString('hex'), 900, 30 * 86_400);
+  // Before authentication: a browser's preflight carries no credentials.
+  app.use('/api/v1', cors(deps.corsOrigins ?? []));
   const v1 = express.Router();
   // Login and refresh come before authentication: they are how a user gets a credential.
   v1.use('/auth', authRouter({ ...deps, tokens }));

@@ -44,6 +44,8 @@ export interface AppDeps {
   llmLabel?: string;
   /** How long a webhook waits for Temporal before answering 5xx so Meta retries (WEBHOOK_TEMPORAL_TIMEOUT_MS). */
   temporalTimeoutMs?: number;
+  /** CORS_ORIGINS: browser origins that may call /api/v1; absent or empty: same-origin only. */
+  corsOrigins?: string[];
   /** TRUST_PROXY: the proxies whose X-Forwarded-For names the caller (per-address limits). */
   trustProxy?: string;
   /** The Temporal Web UI the operator console links each chat to; absent: http://127.0.0.1:8233. */

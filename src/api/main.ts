@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     temporalUiUrl: config.TEMPORAL_UI_URL,
     temporalTimeoutMs: config.WEBHOOK_TEMPORAL_TIMEOUT_MS,
     trustProxy: config.TRUST_PROXY,
+    corsOrigins: config.CORS_ORIGINS,
     version,
   });
 

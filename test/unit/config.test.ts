@@ -92,3 +92,11 @@ test('a retried chat send waits up to 10 s for the receipt of an earlier attempt
     'Invalid configuration: CHAT_SEND_CONFIRM_GRACE_MS must be at most 15000 (the send activity times out after 30 s)',
   );
 });
+
+test('CORS_ORIGINS is a comma list of origins; anything else names the variable', () => {
+  expect(parseConfig({ CORS_ORIGINS: 'https://dash.example.com, http://localhost:5173/' }).CORS_ORIGINS).toEqual(['https://dash.example.com', 'http://localhost:5173']);
+  expect(parseConfig({}).CORS_ORIGINS).toEqual([]);
+  for (const bad of ['https://dash.example.com/app', 'ftp://files.example.com', 'dash.example.com']) {
+    expect(() => parseConfig({ CORS_ORIGINS: bad })).toThrow(/CORS_ORIGINS/);
+  }
+});
