@@ -2,40 +2,18 @@
  * CORS_ORIGINS (issue 12, item 5): a dashboard on a listed origin can call the API from a browser;
  * preflights are answered before authentication; other origins get no CORS headers.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import pino from 'pino';
-import { createApp } from '../src/api/app';
 import { KEYS, startHarness, type Harness } from './helpers/harness';
 
 let h: Harness;
-const servers: Server[] = [];
 beforeAll(async () => {
   h = await startHarness({ worker: false });
 });
 afterAll(async () => {
-  for (const s of servers) s.close();
   await h?.stop();
 });
 
 const DASHBOARD = 'https://dash.example.com';
-
-async function api(corsOrigins: string[] | undefined): Promise<string> {
-  const app = createApp({
-    db: h.db,
-    temporal: h.client,
-    taskQueue: h.taskQueue,
-    log: pino({ level: 'silent' }),
-    apiKeys: [{ secret: KEYS.viewer, role: 'viewer' }],
-    whatsapp: {},
-    version: 'test',
-    ...(corsOrigins ? { corsOrigins } : {}),
-  });
-  const server = app.listen(0, '127.0.0.1');
-  servers.push(server);
-  await new Promise((r) => server.once('listening', r));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const api = (corsOrigins: string[] | undefined) => h.serveApi({ corsOrigins });
 
 const preflight = (base: string, origin: string) =>
   fetch(`${base}/api/v1/conversations`, {

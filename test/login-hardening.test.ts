@@ -3,16 +3,12 @@
  * together, bcrypt on a thread with a bounded queue so a login flood leaves webhooks answering, and
  * access tokens that end with their login and must expire. Real API, Postgres and Temporal.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { SignJWT, decodeJwt } from 'jose';
-import pino from 'pino';
-import { createApp } from '../src/api/app';
 import type { LoginLimits } from '../src/api/routes/auth';
 import { closePasswordHashing, hashPassword } from '../src/auth/passwords';
 import { createUser } from '../src/db/users';
-import { APP_SECRET, KEYS, TEST_TOKENS, startHarness, type Harness } from './helpers/harness';
+import { TEST_TOKENS, startHarness, type Harness } from './helpers/harness';
 import { randomPhone } from './helpers/webhook-payload';
 
 let h: Harness;
@@ -20,7 +16,6 @@ const stamp = Date.now();
 const ADA = `ada.${stamp}@example.com`;
 const PASSWORD = 'correct horse battery';
 const NO_LIMITS: LoginLimits = { perEmail: 1_000_000, perAddress: 1_000_000, perMinute: 1_000_000 };
-const servers: Server[] = [];
 
 interface Answer {
   status: number;
@@ -41,34 +36,13 @@ const login = (url: string, email: string, password = PASSWORD) => call(url, 'PO
 const fresh = () => `flood.${randomUUID()}@example.com`;
 
 /** An API of its own on the harness's database and Temporal, so its login limits start from zero. */
-async function apiWith(loginLimits: LoginLimits): Promise<string> {
-  const app = createApp({
-    db: h.db,
-    temporal: h.client,
-    taskQueue: h.taskQueue,
-    log: pino({ level: 'silent' }),
-    apiKeys: [{ secret: KEYS.admin, role: 'admin' }],
-    whatsapp: { appSecret: APP_SECRET, verifyToken: 'verify-me' },
-    version: 'test',
-    temporalTimeoutMs: 3000,
-    rateLimits: { perMinute: 1_000_000, perHour: 1_000_000 },
-    tokens: TEST_TOKENS,
-    loginLimits,
-  });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const apiWith = (loginLimits: LoginLimits) => h.serveApi({ loginLimits });
 
 beforeAll(async () => {
   h = await startHarness({ worker: false });
   await createUser(h.db, { email: ADA, password_hash: await hashPassword(PASSWORD), role: 'operator', full_name: 'Ada' });
 });
 afterAll(async () => {
-  for (const s of servers) s.closeAllConnections();
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   await closePasswordHashing();
   await h.stop();
 });

@@ -3,38 +3,19 @@
  * proxy: with TRUST_PROXY the caller's address comes from X-Forwarded-For; without, a forged
  * header changes nothing.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import pino from 'pino';
-import { createApp, trustProxySetting } from '../src/api/app';
+import { trustProxySetting } from '../src/api/app';
 import { startHarness, type Harness } from './helpers/harness';
 
 let h: Harness;
-const servers: Server[] = [];
 beforeAll(async () => {
   h = await startHarness({ worker: false });
 });
 afterAll(async () => {
-  for (const s of servers) s.close();
   await h?.stop();
 });
 
 async function api(trustProxy: string | undefined): Promise<(from: string) => Promise<number>> {
-  const app = createApp({
-    db: h.db,
-    temporal: h.client,
-    taskQueue: h.taskQueue,
-    log: pino({ level: 'silent' }),
-    apiKeys: [],
-    whatsapp: {},
-    version: 'test',
-    loginLimits: { perEmail: 100, perAddress: 3, perMinute: 1000 },
-    ...(trustProxy === undefined ? {} : { trustProxy }),
-  });
-  const server = app.listen(0, '127.0.0.1');
-  servers.push(server);
-  await new Promise((r) => server.once('listening', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/auth/login`;
+  const url = `${await h.serveApi({ trustProxy, loginLimits: { perEmail: 100, perAddress: 3, perMinute: 1000 } })}/api/v1/auth/login`;
   let n = 0;
   return async (from) => {
     const res = await fetch(url, {

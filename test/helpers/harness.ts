@@ -84,6 +84,11 @@ export interface Harness {
   settled(waId: string, timeoutMs?: number): Promise<ChatStateView>;
   /** Replaces the in-process worker; with a bundle, the new one runs that workflow code. */
   restartWorker(workflowBundle?: WorkerOptions['workflowBundle']): Promise<void>;
+  /**
+   * Another API process's app on the same database and Temporal, with these settings instead of
+   * the harness's (login limits starting from zero, CORS, a proxy): its base URL, closed by stop().
+   */
+  serveApi(overrides: Partial<AppDeps>): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -142,7 +147,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 
   const connection = await Connection.connect({ address: opts.temporalAddress ?? address });
   const client = new Client({ connection });
-  const app = createApp({
+  const appDeps: AppDeps = {
     db: apiDb,
     temporal: client,
     taskQueue,
@@ -157,11 +162,16 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     tokens: TEST_TOKENS,
     twilio: opts.twilio,
     llmLabel: opts.llm?.label,
-  });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const extraServers: Server[] = [];
+  const listen = async (served: Express): Promise<{ server: Server; url: string }> => {
+    const server: Server = await new Promise((resolve) => {
+      const s = served.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  };
+  const app = createApp(appDeps);
+  const { server, url: apiUrl } = await listen(app);
 
   const postRaw = (body: string, headers: Record<string, string>) =>
     fetch(`${apiUrl}/webhooks/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
@@ -212,7 +222,16 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       worker = await newWorker(workflowBundle ?? { codePath: process.env.TEST_WORKFLOW_BUNDLE! });
       running = worker.run();
     },
+    async serveApi(overrides) {
+      const extra = await listen(createApp({ ...appDeps, ...overrides }));
+      extraServers.push(extra.server);
+      return extra.url;
+    },
     async stop() {
+      for (const s of extraServers) {
+        s.closeAllConnections();
+        s.close();
+      }
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       worker?.shutdown();
