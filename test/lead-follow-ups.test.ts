@@ -186,3 +186,12 @@ test('leads open by themselves: a reply to a campaign, and the assistant\'s qual
   // Chatting is not consent to marketing: the contact it created is not opted in.
   expect((await h.api('GET', `/api/v1/contacts/${contact.contact_id}`)).body.opt_in_status).toBe(false);
 });
+
+test('a follow-up time that is not a time, or is in the past, is a 400 that schedules nothing', async () => {
+  const { leadId } = await newLead({ writeFirst: true });
+  for (const body of [{ at: 'yesterday' }, { at: '2020-01-01T00:00:00Z' }, { in_seconds: 0 }, { at: new Date(Date.now() + 60_000).toISOString(), in_seconds: 5 }]) {
+    const res = await followUp(leadId, body);
+    expect([JSON.stringify(body), res.status, res.body.error?.code]).toEqual([JSON.stringify(body), 400, 'VALIDATION_ERROR']);
+  }
+  expect((await h.api('GET', `/api/v1/leads/${leadId}/follow-up`)).status).toBe(404);
+});

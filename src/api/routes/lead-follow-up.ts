@@ -19,7 +19,8 @@ const FollowUpBody = z
     template_id: z.number().int().positive().nullish(),
   })
   .refine((b) => (b.at === undefined) !== (b.in_seconds === undefined), { message: 'give either at (ISO 8601) or in_seconds', path: ['at'] })
-  .refine((b) => b.at === undefined || b.at.getTime() > Date.now(), { message: 'must be in the future', path: ['at'] });
+  // Zod runs object refinements even when a field failed: `at` may still be the raw string here.
+  .refine((b) => !(b.at instanceof Date) || b.at.getTime() > Date.now(), { message: 'must be in the future', path: ['at'] });
 
 /** A lead that was just won, lost or deleted gets no more follow-ups. */
 export async function endFollowUpIfClosed(deps: AppDeps, lead: Pick<Lead, 'id' | 'status'> | undefined): Promise<void> {
