@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { temporal as proto } from '@temporalio/proto';
 import type { Connection } from '@temporalio/client';
-import { searchAttributeStatus } from '../temporal/search-attributes';
+import { namespaceExists, searchAttributeStatus } from '../temporal/search-attributes';
 import { allSearchAttributeKeys } from '../workflows/search-attributes';
 import type { AppDeps } from './deps';
 
@@ -37,9 +37,6 @@ function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
   ]);
 }
 
-const GRPC_NOT_FOUND = 5;
-const isNotFound = (err: unknown) => (err as { code?: number } | undefined)?.code === GRPC_NOT_FOUND || /not ?found/i.test(String((err as Error)?.message));
-
 export function readinessChecker(deps: Pick<AppDeps, 'db' | 'temporal' | 'taskQueue'>): () => Promise<Readiness> {
   const { temporal } = deps;
   const namespace = temporal.options.namespace;
@@ -49,11 +46,8 @@ export function readinessChecker(deps: Pick<AppDeps, 'db' | 'temporal' | 'taskQu
   /** "registered"/"found", or what is missing: without them every webhook's signal-with-start fails. */
   async function namespaceAndAttributes(): Promise<{ namespace: string; attributes: string }> {
     if (Date.now() < namespaceOkUntil) return { namespace: 'found', attributes: 'registered' };
-    try {
-      await deadline(() => temporal.workflowService.describeNamespace({ namespace }));
-    } catch (err) {
-      if (isNotFound(err)) return { namespace: `missing: ${namespace} (create it; see README, Running in production)`, attributes: 'unknown (no namespace)' };
-      throw err;
+    if (!(await deadline(() => namespaceExists(temporal, namespace)))) {
+      return { namespace: `missing: ${namespace} (create it; see README, Running in production)`, attributes: 'unknown (no namespace)' };
     }
     const { missing, mistyped } = await deadline(() => searchAttributeStatus(temporal.connection as Connection, namespace, allSearchAttributeKeys));
     if (missing.length + mistyped.length === 0) {

@@ -51,3 +51,16 @@ export async function searchAttributeStatus(
     mistyped: keys.filter((k) => k.name in known && known[k.name] !== INDEXED[k.type]).map((k) => k.name),
   };
 }
+
+const GRPC_NOT_FOUND = 5;
+
+/** Whether the namespace exists (false on NOT_FOUND); any other failure is thrown. */
+export async function namespaceExists(connection: Pick<Connection, 'workflowService'>, namespace: string): Promise<boolean> {
+  try {
+    await connection.workflowService.describeNamespace({ namespace });
+    return true;
+  } catch (err) {
+    if ((err as { code?: number }).code === GRPC_NOT_FOUND || /not ?found/i.test(String((err as Error).message))) return false;
+    throw err;
+  }
+}

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import type { Logger } from '../logger';
-import { registerSearchAttributes, searchAttributeStatus } from '../temporal/search-attributes';
+import { namespaceExists, registerSearchAttributes, searchAttributeStatus } from '../temporal/search-attributes';
 import { allSearchAttributeKeys } from '../workflows/search-attributes';
 
 /**
@@ -60,18 +60,6 @@ async function connectWhenUp(address: string, log: Logger, retryMs: number): Pro
       if (attempt % 12 === 0) log.warn({ err: String(err), address }, 'Temporal does not answer yet; retrying');
       await sleep(retryMs);
     }
-  }
-}
-
-const GRPC_NOT_FOUND = 5;
-
-async function namespaceExists(connection: Connection, namespace: string): Promise<boolean> {
-  try {
-    await connection.workflowService.describeNamespace({ namespace });
-    return true;
-  } catch (err) {
-    if ((err as { code?: number }).code === GRPC_NOT_FOUND || /not ?found/i.test(String((err as Error).message))) return false;
-    throw err;
   }
 }
 

@@ -1,5 +1,6 @@
 import { isPermanentFailure } from '../../src/api/webhook/delivery-failures';
-import { MAX_INBOUND_TEXT, boundInbound, cleanJson, cleanText } from '../../src/api/webhook/inbound-bounds';
+import { MAX_INBOUND_TEXT, boundInbound, cleanJson } from '../../src/api/webhook/inbound-bounds';
+import { cleanText } from '../../src/db/clean-text';
 import { parseTwilioInbound } from '../../src/api/webhook/twilio-payload';
 import { ChatSession } from '../../src/workflows/chat-session';
 import { boundContext, prefixByChars } from '../../src/workflows/chat-state';

@@ -1,8 +1,6 @@
 import { cleanText } from '../../db/clean-text';
 import type { InboundMessage, MediaInfo } from '../../workflows/definitions';
 
-export { cleanText };
-
 /**
  * Every inbound message passes through here at the edge (both providers) before it reaches a
  * workflow, so nothing an activity could never write is ever signalled: a NUL in a text makes

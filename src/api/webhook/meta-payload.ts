@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Receipt } from '../../db/messages';
 import type { InboundMessage, MediaInfo } from '../../workflows/definitions';
-import { MAX_ID_LENGTH, boundInbound, cleanJson, cleanText, plausibleTime } from './inbound-bounds';
+import { cleanText } from '../../db/clean-text';
+import { MAX_ID_LENGTH, boundInbound, cleanJson, plausibleTime } from './inbound-bounds';
 
 // Only the fields we use are described; Meta adds fields over time and unknown ones must not fail.
 const Media = z

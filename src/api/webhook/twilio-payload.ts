@@ -2,7 +2,8 @@ import type { DeliveryStatus } from '../../db/schema';
 import type { Receipt } from '../../db/messages';
 import { mediaKind } from '../../channels/types';
 import type { InboundMessage, MediaInfo } from '../../workflows/definitions';
-import { MAX_ID_LENGTH, boundInbound, cleanText } from './inbound-bounds';
+import { cleanText } from '../../db/clean-text';
+import { MAX_ID_LENGTH, boundInbound } from './inbound-bounds';
 import type { TwilioParams } from './twilio-signature';
 
 const one = (p: TwilioParams, name: string): string | undefined => {
