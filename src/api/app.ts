@@ -8,7 +8,7 @@ import { authenticate } from './auth';
 import { cors } from './cors';
 import { openApiDocument } from './openapi/document';
 import { apiRateLimit } from './rate-limit';
-import { route } from './route-doc';
+import { routeAccess } from './route-doc';
 import { authRouter } from './routes/auth';
 import { usersRouter } from './routes/users';
 import type { AppDeps } from './deps';
@@ -80,7 +80,7 @@ export function createApp(deps: AppDeps): Express {
   let openApi: Record<string, unknown> | undefined;
   app.get(
     '/openapi.json',
-    route({ summary: 'This API as an OpenAPI 3.1 document', access: 'public', tag: 'system', responses: { 200: 'The OpenAPI document' } }),
+    routeAccess({ summary: 'This API as an OpenAPI 3.1 document', access: 'public', tag: 'system', responses: { 200: 'The OpenAPI document' } }),
     (_req, res) => {
       openApi ??= openApiDocument(app, { version: deps.version });
       res.json(openApi);

@@ -3,7 +3,7 @@ import { bucketStats, handoverCounts, type BucketStats, type ResponseTimes, type
 import { llmUsageByModel } from '../../db/llm-usage';
 import { costUsd, priceOf, priceTable } from '../../llm/pricing';
 import type { AppDeps } from '../deps';
-import { READ, route } from '../route-doc';
+import { READ, routeAccess } from '../route-doc';
 import { GroupedRangeQuery, MAX_RANGE_DAYS, RangeQuery, resolveRange } from './analytics-range';
 import { ConversationAnalytics, HandoverAnalytics, HourlyAnalytics, LlmUsageAnalytics, ResponseTimeAnalytics } from './analytics-schemas';
 
@@ -60,7 +60,7 @@ export function analyticsRouter(deps: AppDeps): Router {
 
   router.get(
     '/conversations',
-    route({
+    routeAccess({
       ...doc,
       summary: 'Conversations and messages per day, week or month',
       description: `Volumes per bucket and for the whole range, with response times and rates. ${RESPONSE_TIME} ${HANDOVER}`,
@@ -108,7 +108,7 @@ export function analyticsRouter(deps: AppDeps): Router {
 
   router.get(
     '/response-times',
-    route({
+    routeAccess({
       ...doc,
       summary: 'Response times: from a user message to the first reply',
       description: RESPONSE_TIME,
@@ -137,7 +137,7 @@ export function analyticsRouter(deps: AppDeps): Router {
 
   router.get(
     '/handover',
-    route({
+    routeAccess({
       ...doc,
       summary: 'Handover and resolution rates',
       description: HANDOVER,
@@ -161,7 +161,7 @@ export function analyticsRouter(deps: AppDeps): Router {
 
   router.get(
     '/messages/hourly',
-    route({
+    routeAccess({
       ...doc,
       summary: 'Messages per hour (seed 002 hourly analytics)',
       description:
@@ -184,7 +184,7 @@ export function analyticsRouter(deps: AppDeps): Router {
 
   router.get(
     '/llm-usage',
-    route({
+    routeAccess({
       ...doc,
       summary: 'LLM calls, tokens and cost per model',
       description:

@@ -9,7 +9,7 @@ import type { User } from '../../db/schema';
 import { consumeRefreshToken, findUserByEmail, getUser, recordLogin, revokeRefreshFamily, storeRefreshToken } from '../../db/users';
 import { HttpError } from '../errors';
 import type { AppDeps } from '../deps';
-import { route } from '../route-doc';
+import { routeAccess } from '../route-doc';
 import { LoginBody, RefreshBody, TokenPair, userView } from './user-schemas';
 
 async function issueTokens(db: Db, tokens: TokenSettings, user: User, family: string = randomUUID()) {
@@ -96,7 +96,7 @@ export function authRouter(deps: AppDeps & { tokens: TokenSettings }): Router {
 
   router.post(
     '/login',
-    route({
+    routeAccess({
       summary: 'Sign in with email and password',
       description:
         'Returns a short-lived access token (JWT) and a refresh token. Send the access token as `Authorization: Bearer <token>`. ' +
@@ -125,7 +125,7 @@ export function authRouter(deps: AppDeps & { tokens: TokenSettings }): Router {
 
   router.post(
     '/refresh',
-    route({
+    routeAccess({
       summary: 'Trade a refresh token for a new token pair',
       description: 'Each refresh token works once. Presenting a used one again revokes every token of that login.',
       access: 'public',
@@ -147,7 +147,7 @@ export function authRouter(deps: AppDeps & { tokens: TokenSettings }): Router {
 
   router.post(
     '/logout',
-    route({
+    routeAccess({
       summary: 'Revoke a refresh token and every token refreshed from the same login',
       description: 'The access tokens issued by that login (and its refreshes) stop working at once too.',
       access: 'public',

@@ -12,7 +12,7 @@ import {
 import { applyCampaignSchedule, describeCampaignSchedule, planOf, type SchedulePlan } from '../campaign-schedules';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
-import { route, type RouteDoc } from '../route-doc';
+import { routeAccess, type RouteDoc } from '../route-doc';
 import { CampaignIdParams, CampaignSignalled, CampaignStarted, SchedulePaused, ScheduleTriggered, StartCampaignBody, requireCampaign } from './campaign-schemas';
 
 /**
@@ -33,7 +33,7 @@ export function campaignControlRouter(deps: AppDeps): Router {
 
   router.post(
     '/:id/start',
-    route({
+    routeAccess({
       summary: 'Start a campaign through its Temporal Schedule',
       description:
         "Creates the campaign's Temporal Schedule (campaign-<id>, behind the deployment's TEMPORAL_ID_PREFIX), or brings the existing one in line, and marks the campaign scheduled. " +
@@ -82,7 +82,7 @@ export function campaignControlRouter(deps: AppDeps): Router {
   ) =>
     router.post(
       `/:id/${action}`,
-      route({
+      routeAccess({
         ...doc,
         access: marketer,
         params: CampaignIdParams,
@@ -169,7 +169,7 @@ export function campaignControlRouter(deps: AppDeps): Router {
   // The Schedule itself, as the Web UI shows it: pause / unpause future runs, or fire one now.
   router.post(
     '/:id/schedule/pause',
-    route({
+    routeAccess({
       summary: "Pause the campaign's Temporal Schedule",
       description: 'The Schedule starts no runs until unpaused; a run in progress is not affected (pause the campaign for that). 404 when the campaign has no Schedule yet.',
       access: marketer,
@@ -185,7 +185,7 @@ export function campaignControlRouter(deps: AppDeps): Router {
   );
   router.post(
     '/:id/schedule/unpause',
-    route({
+    routeAccess({
       summary: "Unpause the campaign's Temporal Schedule",
       description: 'The Schedule fires at its times again. 404 when the campaign has no Schedule yet.',
       access: marketer,
@@ -201,7 +201,7 @@ export function campaignControlRouter(deps: AppDeps): Router {
   );
   router.post(
     '/:id/schedule/trigger',
-    route({
+    routeAccess({
       summary: 'Start one run now through the Schedule',
       description:
         'Marks the campaign scheduled and triggers its Temporal Schedule once (overlap SKIP: never a second run at once), whatever its times. ' +

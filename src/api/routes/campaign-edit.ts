@@ -6,7 +6,7 @@ import { idsOf } from '../../temporal/workflow-ids';
 import { applyCampaignSchedule, planOf } from '../campaign-schedules';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
-import { route } from '../route-doc';
+import { routeAccess } from '../route-doc';
 import { CampaignIdParams, CampaignView, CreateCampaignBody, UpdateCampaignBody, campaignView, requireCampaign } from './campaign-schemas';
 
 async function requireTemplate(db: Db, templateId: number) {
@@ -25,7 +25,7 @@ export function campaignEditRouter(deps: AppDeps): Router {
 
   router.post(
     '/',
-    route({
+    routeAccess({
       summary: 'Create a campaign',
       description:
         'Created as a draft; nothing is sent until it is started. Give scheduled_at (once) or cron (repeating), or neither to start it by hand. ' +
@@ -59,7 +59,7 @@ export function campaignEditRouter(deps: AppDeps): Router {
 
   router.put(
     '/:id',
-    route({
+    routeAccess({
       summary: 'Change a campaign',
       description:
         'Changes only the fields given. Setting scheduled_at clears cron and vice versa. A running or paused campaign cannot be changed (409: stop it first). ' +
@@ -110,7 +110,7 @@ export function campaignEditRouter(deps: AppDeps): Router {
 
   router.delete(
     '/:id',
-    route({
+    routeAccess({
       summary: 'Delete a campaign',
       description: 'Deletes its Temporal Schedule too. A running or paused campaign cannot be deleted (409: stop it first).',
       access: marketer,
@@ -136,7 +136,7 @@ export function campaignEditRouter(deps: AppDeps): Router {
 
   router.post(
     '/:id/duplicate',
-    route({
+    routeAccess({
       summary: 'Copy a campaign as a new draft',
       description: 'Same template, variables, audience, rate and cron, named "<name> (copy)"; a one-off scheduled_at is not copied.',
       access: marketer,

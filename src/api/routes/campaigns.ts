@@ -4,7 +4,7 @@ import { idsOf } from '../../temporal/workflow-ids';
 import { campaignProgressQuery } from '../../workflows/campaign-definitions';
 import { describeCampaignSchedule, scheduleView } from '../campaign-schedules';
 import type { AppDeps } from '../deps';
-import { READ, route } from '../route-doc';
+import { READ, routeAccess } from '../route-doc';
 import { campaignControlRouter } from './campaign-control';
 import { campaignEditRouter } from './campaign-edit';
 import {
@@ -28,7 +28,7 @@ export function campaignsRouter(deps: AppDeps): Router {
 
   router.get(
     '/',
-    route({
+    routeAccess({
       summary: 'List campaigns',
       description: 'Newest first; filter by status, template or a search in name and description.',
       access: READ,
@@ -44,7 +44,7 @@ export function campaignsRouter(deps: AppDeps): Router {
 
   router.get(
     '/stats/overview',
-    route({
+    routeAccess({
       summary: 'Totals over all campaigns',
       description: 'Campaigns per status and message figures summed over every campaign; rates are percent of messages sent.',
       access: READ,
@@ -70,7 +70,7 @@ export function campaignsRouter(deps: AppDeps): Router {
 
   router.get(
     '/:id',
-    route({
+    routeAccess({
       summary: 'Get a campaign with its figures, Schedule and live progress',
       description:
         'The record with its message counts, the Temporal Schedule as Temporal describes it, and the live progress queried from the run in progress. ' +
@@ -110,7 +110,7 @@ export function campaignsRouter(deps: AppDeps): Router {
 
   router.get(
     '/:id/stats',
-    route({
+    routeAccess({
       summary: "A campaign's delivery figures",
       description: 'Recipients per state, WhatsApp receipts, replies and failures per error code; rates are percent of messages sent.',
       access: READ,
@@ -138,7 +138,7 @@ export function campaignsRouter(deps: AppDeps): Router {
 
   router.get(
     '/:id/recipients',
-    route({
+    routeAccess({
       summary: "A campaign's recipients",
       description: 'In contact id order, each with its send state and the latest WhatsApp receipt.',
       access: READ,

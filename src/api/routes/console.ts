@@ -4,7 +4,7 @@ import path from 'node:path';
 import express, { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../deps';
-import { route } from '../route-doc';
+import { routeAccess } from '../route-doc';
 
 /** Where `npm run dev` serves the Temporal Web UI. */
 export const DEFAULT_TEMPORAL_UI_URL = 'http://127.0.0.1:8233';
@@ -69,7 +69,7 @@ export function consoleRouter(deps: AppDeps): Router {
 
   router.get(
     '/console/config.json',
-    route({
+    routeAccess({
       summary: "The operator console's settings",
       description: 'Where the Temporal Web UI is and which namespace the chats run in, so the console can link each chat to its workflow.',
       access: 'public',

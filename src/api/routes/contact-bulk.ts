@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { refuseNul } from '../nul';
-import { READ, route } from '../route-doc';
+import { READ, routeAccess } from '../route-doc';
 
 const IMPORT_LIMIT = '5mb';
 // Browsers label .csv uploads variously; all of them are the same text.
@@ -31,14 +31,14 @@ export function contactBulkRouter(deps: AppDeps): Router {
 
   router.get(
     '/bulk/opt-in-stats',
-    route({ summary: 'How many contacts are opted in and out, and by which source', access: READ, responses: { 200: 'Opt-in counts' } }),
+    routeAccess({ summary: 'How many contacts are opted in and out, and by which source', access: READ, responses: { 200: 'Opt-in counts' } }),
     async (_req, res) => {
     res.json(await optInStats(deps.db));
   });
 
   router.post(
     '/bulk/import',
-    route({
+    routeAccess({
       summary: 'Import contacts from JSON or CSV (up to 5 MB)',
       description: `Good rows are imported and each bad row is reported as {row, phone, reason}. Idempotent on the phone number; never re-opts-in a number that opted out. At most ${MAX_IMPORT_ROWS} rows.`,
       access: ['marketer'],

@@ -7,7 +7,7 @@ import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { ContactIdParams, PhoneEntry, PhoneView, phoneView, toNewPhone } from './contact-schemas';
 import { requireId } from '../ids';
-import { READ, route } from '../route-doc';
+import { READ, routeAccess } from '../route-doc';
 
 const PhoneUpdate = z.object({
   phone_number: phoneNumberField.optional(),
@@ -27,7 +27,7 @@ export function contactPhonesRouter(deps: AppDeps): Router {
 
   router.get(
     '/:id/phone-numbers',
-    route({
+    routeAccess({
       summary: "A contact's phone numbers",
       access: READ,
       params: ContactIdParams,
@@ -44,7 +44,7 @@ export function contactPhonesRouter(deps: AppDeps): Router {
 
   router.post(
     '/:id/phone-numbers',
-    route({
+    routeAccess({
       summary: 'Add a phone number to a contact',
       access: write,
       params: ContactIdParams,
@@ -61,7 +61,7 @@ export function contactPhonesRouter(deps: AppDeps): Router {
 
   router.put(
     '/phone-numbers/:phoneId',
-    route({ summary: 'Change a phone number, its label or primary flag', access: write, params: PhoneParams, body: PhoneUpdate, responses: phone('The number'), errors: ['NOT_FOUND', 'CONFLICT'] }),
+    routeAccess({ summary: 'Change a phone number, its label or primary flag', access: write, params: PhoneParams, body: PhoneUpdate, responses: phone('The number'), errors: ['NOT_FOUND', 'CONFLICT'] }),
     async (req, res) => {
     const phoneId = requireId(req.params.phoneId, 'Phone number');
     const b = PhoneUpdate.parse(req.body);
@@ -72,7 +72,7 @@ export function contactPhonesRouter(deps: AppDeps): Router {
 
   router.delete(
     '/phone-numbers/:phoneId',
-    route({ summary: 'Delete a phone number', access: write, params: PhoneParams, responses: { 204: 'Deleted' }, errors: ['NOT_FOUND', 'CONFLICT'] }),
+    routeAccess({ summary: 'Delete a phone number', access: write, params: PhoneParams, responses: { 204: 'Deleted' }, errors: ['NOT_FOUND', 'CONFLICT'] }),
     async (req, res) => {
     const phoneId = requireId(req.params.phoneId, 'Phone number');
     if (!(await deletePhone(deps.db, phoneId))) throw notFound(phoneId);
@@ -81,7 +81,7 @@ export function contactPhonesRouter(deps: AppDeps): Router {
 
   router.post(
     '/phone-numbers/:phoneId/set-primary',
-    route({ summary: "Make this the contact's primary number", access: write, params: PhoneParams, responses: phone('The number'), errors: ['NOT_FOUND'] }),
+    routeAccess({ summary: "Make this the contact's primary number", access: write, params: PhoneParams, responses: phone('The number'), errors: ['NOT_FOUND'] }),
     async (req, res) => {
     const phoneId = requireId(req.params.phoneId, 'Phone number');
     const updated = await setPrimaryPhone(deps.db, phoneId);
@@ -91,7 +91,7 @@ export function contactPhonesRouter(deps: AppDeps): Router {
 
   router.post(
     '/phone-numbers/:phoneId/verify',
-    route({
+    routeAccess({
       summary: 'Mark a number verified',
       description: 'Only a number whose owner has written to the business can be verified (409 otherwise).',
       access: write,

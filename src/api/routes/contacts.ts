@@ -10,7 +10,7 @@ import { contactBulkRouter } from './contact-bulk';
 import { contactPhonesRouter } from './contact-phones';
 import { ContactIdParams, ContactView, PhoneEntry, contactErrors, contactView, toNewPhone } from './contact-schemas';
 import { requireId } from '../ids';
-import { READ, route } from '../route-doc';
+import { READ, routeAccess } from '../route-doc';
 
 const consent = {
   opt_in_status: z.boolean().optional(),
@@ -72,7 +72,7 @@ export function contactsRouter(deps: AppDeps): Router {
 
   router.post(
     '/',
-    route({
+    routeAccess({
       summary: 'Create a contact with one or more phone numbers',
       description: 'Numbers are validated and stored in E.164. A number that opted out before (even on a deleted contact) stays opted out.',
       access: write,
@@ -95,7 +95,7 @@ export function contactsRouter(deps: AppDeps): Router {
 
   router.get(
     '/',
-    route({
+    routeAccess({
       summary: 'List contacts: search, tags (all of them), company, opt-in',
       access: READ,
       query: ListQuery,
@@ -116,14 +116,14 @@ export function contactsRouter(deps: AppDeps): Router {
 
   router.get(
     '/:id',
-    route({ summary: 'Get a contact', access: READ, params: ContactIdParams, responses: one('The contact'), errors: ['NOT_FOUND'] }),
+    routeAccess({ summary: 'Get a contact', access: READ, params: ContactIdParams, responses: one('The contact'), errors: ['NOT_FOUND'] }),
     async (req, res) => {
     res.json(contactView(await requireContact(deps.db, requireId(req.params.id, 'Contact'))));
   });
 
   router.put(
     '/:id',
-    route({
+    routeAccess({
       summary: 'Change a contact (numbers change through /phone-numbers)',
       access: write,
       params: ContactIdParams,
@@ -147,7 +147,7 @@ export function contactsRouter(deps: AppDeps): Router {
 
   router.delete(
     '/:id',
-    route({
+    routeAccess({
       summary: 'Delete a contact',
       description: "An opted-out contact's numbers stay suppressed, so a later import cannot opt them back in.",
       access: write,
@@ -163,7 +163,7 @@ export function contactsRouter(deps: AppDeps): Router {
 
   router.post(
     '/:id/opt-in',
-    route({ summary: 'Opt a contact in to marketing, with the source', access: write, params: ContactIdParams, body: OptIn, responses: one('The contact'), errors: ['NOT_FOUND'] }),
+    routeAccess({ summary: 'Opt a contact in to marketing, with the source', access: write, params: ContactIdParams, body: OptIn, responses: one('The contact'), errors: ['NOT_FOUND'] }),
     async (req, res) => {
     const id = requireId(req.params.id, 'Contact');
     const b = OptIn.parse(req.body ?? {});
@@ -173,7 +173,7 @@ export function contactsRouter(deps: AppDeps): Router {
 
   router.post(
     '/:id/opt-out',
-    route({ summary: 'Opt a contact out of marketing, with source and reason', access: write, params: ContactIdParams, body: OptOut, responses: one('The contact'), errors: ['NOT_FOUND'] }),
+    routeAccess({ summary: 'Opt a contact out of marketing, with source and reason', access: write, params: ContactIdParams, body: OptOut, responses: one('The contact'), errors: ['NOT_FOUND'] }),
     async (req, res) => {
     const id = requireId(req.params.id, 'Contact');
     const b = OptOut.parse(req.body ?? {});

@@ -6,7 +6,7 @@ import { ConversationStreamHub, type ConversationSummary, type StreamEvent, type
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { phoneField } from '../phone';
-import { READ, route } from '../route-doc';
+import { READ, routeAccess } from '../route-doc';
 
 const messageId = z.string().regex(/^\d{1,18}$/, 'must be a message id');
 
@@ -121,7 +121,7 @@ export function mountConversationStream(router: Router, deps: Pick<AppDeps, 'db'
   const ids = idsOf(deps);
   router.get(
     '/stream',
-    route({
+    routeAccess({
       summary: 'Live events of one conversation, or of all (Server-Sent Events)',
       description: DESCRIPTION,
       access: READ,

@@ -5,7 +5,7 @@ import { idsOf, type WorkflowIds } from '../../temporal/workflow-ids';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { phoneField } from '../phone';
-import { READ, route } from '../route-doc';
+import { READ, routeAccess } from '../route-doc';
 import { mountConversationStream, streamMessageView as messageView } from './conversation-stream';
 
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
@@ -132,7 +132,7 @@ export function conversationsRouter(deps: AppDeps): Router {
   mountConversationStream(router, deps); // GET /stream: before '/:id', which would take "stream" for an id
   router.get(
     '/',
-    route({
+    routeAccess({
       summary: 'List conversations, newest activity first',
       access: READ,
       query: ListQuery,
@@ -158,7 +158,7 @@ export function conversationsRouter(deps: AppDeps): Router {
 
   router.get(
     '/:id',
-    route({
+    routeAccess({
       summary: 'A conversation with its newest messages',
       access: READ,
       params: IdParams,
@@ -189,7 +189,7 @@ export function conversationsRouter(deps: AppDeps): Router {
 
   router.get(
     '/:id/messages',
-    route({
+    routeAccess({
       summary: "A conversation's messages, paged with a cursor",
       access: READ,
       params: IdParams,

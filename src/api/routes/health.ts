@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../deps';
 import { readinessChecker } from '../readiness';
-import { route } from '../route-doc';
+import { routeAccess } from '../route-doc';
 
 const Checks = z.object({
   database: z.enum(['connected', 'disconnected']),
@@ -36,7 +36,7 @@ export function healthRouter(deps: AppDeps): Router {
 
   router.get(
     '/health',
-    route({
+    routeAccess({
       summary: 'Health of the API, its database, Temporal and the workers',
       access: 'public',
       tag: 'system',
@@ -50,7 +50,7 @@ export function healthRouter(deps: AppDeps): Router {
 
   router.get(
     '/ready',
-    route({
+    routeAccess({
       summary: 'Readiness probe: the same checks as /health',
       access: 'public',
       tag: 'system',
@@ -67,7 +67,7 @@ export function healthRouter(deps: AppDeps): Router {
 
   router.get(
     '/live',
-    route({ summary: 'Liveness probe: 200 while the process serves requests', access: 'public', tag: 'system', responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('alive') }) } } }),
+    routeAccess({ summary: 'Liveness probe: 200 while the process serves requests', access: 'public', tag: 'system', responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('alive') }) } } }),
     (_req, res) => {
       res.json({ status: 'alive' });
     },
@@ -75,7 +75,7 @@ export function healthRouter(deps: AppDeps): Router {
 
   router.get(
     '/',
-    route({ summary: 'What this is and where its docs are', access: 'public', tag: 'system', responses: { 200: 'Name, version and links' } }),
+    routeAccess({ summary: 'What this is and where its docs are', access: 'public', tag: 'system', responses: { 200: 'Name, version and links' } }),
     (_req, res) => {
       res.json({
         message: 'WhatsApp assistant on Temporal is running',

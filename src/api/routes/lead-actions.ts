@@ -5,7 +5,7 @@ import { listLeadActivities } from '../../db/lead-queries';
 import type { Lead } from '../../db/schema';
 import type { AppDeps } from '../deps';
 import { requireId } from '../ids';
-import { READ, route } from '../route-doc';
+import { READ, routeAccess } from '../route-doc';
 import {
   AssignBody,
   BulkAssignBody,
@@ -40,7 +40,7 @@ export function leadActionsRouter(deps: AppDeps): Router {
   ) =>
     router.post(
       `/:id/${path}`,
-      route({
+      routeAccess({
         summary: doc.summary,
         description: `${doc.description} Writes the lead's activity in the same transaction; a lead that ends up won or lost gets no more follow-ups.`,
         access: write,
@@ -89,7 +89,7 @@ export function leadActionsRouter(deps: AppDeps): Router {
 
   router.get(
     '/:id/activities',
-    route({
+    routeAccess({
       summary: "A lead's activities",
       description: "Oldest first: the lead's story in the order it happened, with who did what.",
       access: READ,
@@ -116,7 +116,7 @@ export function leadBulkRouter(deps: AppDeps): Router {
 
   router.post(
     '/bulk/assign',
-    route({
+    routeAccess({
       summary: 'Assign many leads',
       description: 'All or nothing, one activity per lead that changed; assigned_to null unassigns. Ids that name no lead are reported in not_found, not refused.',
       access: write,
@@ -131,7 +131,7 @@ export function leadBulkRouter(deps: AppDeps): Router {
 
   router.post(
     '/bulk/update-status',
-    route({
+    routeAccess({
       summary: 'Change the status of many leads',
       description:
         'All or nothing: reopening a lead whose contact already has another open lead is a 409 and changes none. Ids that name no lead are reported in not_found. ' +

@@ -8,7 +8,7 @@ import { idsOf } from '../../temporal/workflow-ids';
 import { leadFollowUpQuery } from '../../workflows/lead-definitions';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
-import { READ, route } from '../route-doc';
+import { READ, routeAccess } from '../route-doc';
 import { FollowUpScheduled, FollowUpState, LeadIdParams, requireLead } from './lead-schemas';
 
 const FollowUpBody = z
@@ -36,7 +36,7 @@ export function leadFollowUpRouter(deps: AppDeps): Router {
 
   router.post(
     '/:id/follow-up',
-    route({
+    routeAccess({
       summary: "Schedule (or move) the lead's follow-up",
       description: [
         "Give either `at` (ISO 8601, in the future) or `in_seconds`. The durable workflow lead-followup-<id> sleeps until then and sends the follow-up through the lead's WhatsApp chat:",
@@ -79,7 +79,7 @@ export function leadFollowUpRouter(deps: AppDeps): Router {
 
   router.get(
     '/:id/follow-up',
-    route({
+    routeAccess({
       summary: "The lead's follow-up, live from its workflow",
       description: 'Queries the workflow lead-followup-<id>: its phase, due time, follow-ups sent and postponed, and why it ended. 404 when none was ever scheduled.',
       access: READ,

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { FUNNEL_STAGES, leadFunnelReach, leadOverview, leadPipeline, type LeadScope } from '../../db/lead-stats';
 import type { AppDeps } from '../deps';
-import { READ, route } from '../route-doc';
+import { READ, routeAccess } from '../route-doc';
 import { percent } from './campaign-schemas';
 import { LeadFunnel, LeadOverview, LeadPipeline, StatsQuery } from './lead-schemas';
 
@@ -15,7 +15,7 @@ export function leadStatsRouter(deps: AppDeps): Router {
 
   router.get(
     '/stats/overview',
-    route({
+    routeAccess({
       summary: 'Lead totals',
       description: 'Counts by status, priority and source, overdue leads, average score and pipeline values; conversion_rate is won of the leads that closed.',
       access: READ,
@@ -31,7 +31,7 @@ export function leadStatsRouter(deps: AppDeps): Router {
 
   router.get(
     '/stats/pipeline',
-    route({
+    routeAccess({
       summary: 'Leads and value per status',
       description: 'Every status in pipeline order with its count and summed estimated_value, plus open and overall totals. Amounts are exact decimal strings.',
       access: READ,
@@ -53,7 +53,7 @@ export function leadStatsRouter(deps: AppDeps): Router {
 
   router.get(
     '/stats/conversion-funnel',
-    route({
+    routeAccess({
       summary: 'How far leads got through the pipeline',
       description:
         'For each stage (new → contacted → qualified → proposal → negotiation → won), the leads that reached at least that stage, by their status and their status history: ' +

@@ -5,7 +5,7 @@ import { createLead, deleteLead } from '../../db/leads';
 import type { AppDeps } from '../deps';
 import { requireId } from '../ids';
 import type { z } from 'zod';
-import { READ, route, type RouteDoc } from '../route-doc';
+import { READ, routeAccess, type RouteDoc } from '../route-doc';
 import { leadActionsRouter, leadBulkRouter } from './lead-actions';
 import {
   AssignedLeadList,
@@ -35,7 +35,7 @@ export function leadsRouter(deps: AppDeps): Router {
 
   router.post(
     '/',
-    route({
+    routeAccess({
       summary: 'Create a lead',
       description:
         'A contact has at most one open lead (neither won nor lost): a second is a 409 naming the open one. A contact, campaign or template id that does not exist is a 400.',
@@ -88,10 +88,10 @@ export function leadsRouter(deps: AppDeps): Router {
     query: LeadListQuery,
     responses: { 200: { description: 'A page of leads, each with its contact', schema } },
   });
-  router.get('/', route(listDoc('List leads', 'Newest first; the query narrows them by status, priority, source, owner, contact, campaign, search (title and description) and minimum score.')), list('all'));
+  router.get('/', routeAccess(listDoc('List leads', 'Newest first; the query narrows them by status, priority, source, owner, contact, campaign, search (title and description) and minimum score.')), list('all'));
   router.get(
     '/assigned',
-    route(
+    routeAccess(
       listDoc(
         'My leads',
         "Leads assigned to ?assigned_to or, without it, to the caller (their label: a user's email or an API key's label); the answer says whose. Newest first; other filters as in the list.",
@@ -102,12 +102,12 @@ export function leadsRouter(deps: AppDeps): Router {
   );
   router.get(
     '/high-priority',
-    route(listDoc('Open high-priority leads', 'Open leads of priority high or urgent: urgent first, then by score (highest first). Other filters as in the list.')),
+    routeAccess(listDoc('Open high-priority leads', 'Open leads of priority high or urgent: urgent first, then by score (highest first). Other filters as in the list.')),
     list('high_priority'),
   );
   router.get(
     '/overdue',
-    route(
+    routeAccess(
       listDoc(
         'Open overdue leads',
         'Open leads marked overdue by the follow-up sweep, or whose follow-up time has passed: the longest overdue first. Other filters as in the list.',
@@ -122,7 +122,7 @@ export function leadsRouter(deps: AppDeps): Router {
 
   router.get(
     '/:id',
-    route({
+    routeAccess({
       summary: 'Get a lead with its contact',
       access: READ,
       params: LeadIdParams,
@@ -136,7 +136,7 @@ export function leadsRouter(deps: AppDeps): Router {
 
   router.put(
     '/:id',
-    route({
+    routeAccess({
       summary: 'Change a lead',
       description:
         'Changes only the fields given; status, owner and score changes each write their own activity. Reopening a lead, or moving it to another contact, ' +
@@ -159,7 +159,7 @@ export function leadsRouter(deps: AppDeps): Router {
 
   router.delete(
     '/:id',
-    route({
+    routeAccess({
       summary: 'Delete a lead',
       description: 'Deletes its activities too, and ends its follow-up workflow if it has one.',
       access: write,

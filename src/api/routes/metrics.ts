@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { chatCountsFor, exposeChatCounts } from '../../metrics/chat-counts';
 import { registry } from '../../metrics/registry';
 import type { AppDeps } from '../deps';
-import { route } from '../route-doc';
+import { routeAccess } from '../route-doc';
 
 /**
  * GET /metrics (open, SPEC §5): this process's registry. In the API that is webhook requests and
@@ -15,7 +15,7 @@ export function metricsRouter(deps: AppDeps): Router {
 
   router.get(
     '/metrics',
-    route({
+    routeAccess({
       summary: 'Prometheus metrics',
       description:
         'Prometheus text format. The API reports whatsapp_webhook_requests_total, whatsapp_webhook_duration_seconds, ' +

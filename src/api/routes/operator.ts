@@ -7,7 +7,7 @@ import { operatorOf } from '../auth';
 import { updateChat } from '../chat-updates';
 import type { AppDeps } from '../deps';
 import { phoneField } from '../phone';
-import { route } from '../route-doc';
+import { routeAccess } from '../route-doc';
 
 /** Seed 001 clients send `operator`; it is accepted and ignored: the caller is who is recorded. */
 const IgnoredOperator = z.string().max(100).optional().describe('Ignored: the authenticated caller (user id or API key name) is recorded as the operator');
@@ -59,7 +59,7 @@ export function operatorRouter(deps: AppDeps): Router {
 
   router.post(
     '/takeover',
-    route({
+    routeAccess({
       summary: 'Take a chat over from the bot',
       description:
         'From now on no LLM call is made for this chat: a pending burst is dropped from bot handling and a reply being generated is not sent. Inbound messages are still recorded.',
@@ -76,7 +76,7 @@ export function operatorRouter(deps: AppDeps): Router {
 
   router.post(
     '/handback',
-    route({
+    routeAccess({
       summary: 'Hand a chat back to the bot',
       description: 'The bot answers the next inbound message.',
       access: operator,
@@ -92,7 +92,7 @@ export function operatorRouter(deps: AppDeps): Router {
 
   router.post(
     '/operator-message',
-    route({
+    routeAccess({
       summary: 'Send a message (text or media by id or link) as an operator',
       description:
         "Sent through the chat's workflow, so it is recorded and joins the LLM context. Outside the 24-hour customer service window free-form messages are refused with 409: use a template.",

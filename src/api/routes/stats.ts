@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { chatRecordStats } from '../../db/chat-stats';
 import { chatCountsFor } from '../../metrics/chat-counts';
 import type { AppDeps } from '../deps';
-import { READ, route } from '../route-doc';
+import { READ, routeAccess } from '../route-doc';
 
 const n = z.number().int().nonnegative();
 
@@ -46,7 +46,7 @@ export function statsRouter(deps: AppDeps): Router {
 
   router.get(
     '/stats',
-    route({
+    routeAccess({
       summary: 'System statistics',
       description:
         "Seed 001's GET /stats, here under /api/v1 with read access because it exposes business figures. " +

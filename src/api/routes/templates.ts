@@ -14,7 +14,7 @@ import { renderTemplate, TemplateRenderError, templateVariables } from '../../te
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { parseId } from '../ids';
-import { READ, route } from '../route-doc';
+import { READ, routeAccess } from '../route-doc';
 
 const Status = z.enum(['APPROVED', 'PENDING', 'REJECTED']);
 const Category = z.enum(['MARKETING', 'UTILITY', 'AUTHENTICATION']);
@@ -88,7 +88,7 @@ export function templatesRouter(deps: AppDeps): Router {
 
   router.get(
     '/',
-    route({
+    routeAccess({
       summary: 'List templates',
       access: READ,
       query: ListQuery,
@@ -107,7 +107,7 @@ export function templatesRouter(deps: AppDeps): Router {
 
   router.post(
     '/',
-    route({ summary: 'Create a template', access: write, body: CreateBody, responses: { 201: { description: 'Created', schema: TemplateView } }, errors: ['CONFLICT'] }),
+    routeAccess({ summary: 'Create a template', access: write, body: CreateBody, responses: { 201: { description: 'Created', schema: TemplateView } }, errors: ['CONFLICT'] }),
     async (req, res) => {
     const input = CreateBody.parse(req.body);
     const created = await createTemplate(deps.db, input).catch(duplicateName);
@@ -116,14 +116,14 @@ export function templatesRouter(deps: AppDeps): Router {
 
   router.get(
     '/:id',
-    route({ summary: 'Get a template', access: READ, params: IdParams, responses: one('The template'), errors: ['NOT_FOUND'] }),
+    routeAccess({ summary: 'Get a template', access: READ, params: IdParams, responses: one('The template'), errors: ['NOT_FOUND'] }),
     async (req, res) => {
     res.json(templateView(await requireTemplate(deps, req.params.id)));
   });
 
   router.put(
     '/:id',
-    route({
+    routeAccess({
       summary: 'Change a template',
       description: 'Refused (409) while a scheduled, running or paused campaign uses it.',
       access: write,
@@ -153,7 +153,7 @@ export function templatesRouter(deps: AppDeps): Router {
 
   router.delete(
     '/:id',
-    route({ summary: 'Delete a template no campaign uses', access: write, params: IdParams, responses: { 204: 'Deleted' }, errors: ['NOT_FOUND', 'CONFLICT'] }),
+    routeAccess({ summary: 'Delete a template no campaign uses', access: write, params: IdParams, responses: { 204: 'Deleted' }, errors: ['NOT_FOUND', 'CONFLICT'] }),
     async (req, res) => {
     const { id } = await requireTemplate(deps, req.params.id);
     try {
@@ -171,7 +171,7 @@ export function templatesRouter(deps: AppDeps): Router {
   // A preview writes nothing, so every reader may use it.
   router.post(
     '/:id/render',
-    route({
+    routeAccess({
       summary: 'Preview a template with variables',
       description: 'Names every missing variable (400).',
       access: READ,

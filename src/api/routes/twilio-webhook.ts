@@ -8,7 +8,7 @@ import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../../config';
 import { setWebhookOutcome, webhookMetrics } from '../../metrics/webhook';
-import { route } from '../route-doc';
+import { routeAccess } from '../route-doc';
 import { parseTwilioInbound, parseTwilioStatus } from '../webhook/twilio-payload';
 import { signalDeliveryFailures } from '../webhook/delivery-failures';
 import { verifyTwilioSignature, type TwilioParams } from '../webhook/twilio-signature';
@@ -72,7 +72,7 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
 
   router.post(
     '/',
-    route({
+    routeAccess({
       summary: 'Twilio inbound WhatsApp message',
       description: 'Called by Twilio. Answers an empty TwiML document once the message is accepted by Temporal; the reply goes out through the Messages API.',
       tag: 'webhooks',
@@ -107,7 +107,7 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
 
   router.post(
     '/status',
-    route({
+    routeAccess({
       summary: 'Twilio message status callback',
       description: `Called by Twilio for messages we sent. Statuses only move forward (sent → delivered → read, or failed). A permanent failure of a chat's reply flags the chat NeedsHuman (63016, outside the window: templates only until the user writes). The optional ?${SEND_KEY_PARAM}= is our send key, set by the sender.`,
       tag: 'webhooks',

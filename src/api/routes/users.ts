@@ -5,7 +5,7 @@ import { LastAdminError, createUser, deleteUser, getUser, listUsers, updateUser 
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { requireId } from '../ids';
-import { route } from '../route-doc';
+import { routeAccess } from '../route-doc';
 import { CreateUserBody, UpdateMeBody, UpdateUserBody, UserList, UserListQuery, UserView, userView } from './user-schemas';
 import { z } from 'zod';
 
@@ -24,7 +24,7 @@ export function usersRouter(deps: AppDeps): Router {
 
   router.get(
     '/me',
-    route({ summary: 'The signed-in user', access: 'authenticated', responses: { 200: { description: 'The user', schema: UserView } } }),
+    routeAccess({ summary: 'The signed-in user', access: 'authenticated', responses: { 200: { description: 'The user', schema: UserView } } }),
     async (req, res) => {
       const user = await getUser(deps.db, me(req.principal?.userId));
       if (!user) throw new HttpError('NOT_FOUND', 'User not found');
@@ -34,7 +34,7 @@ export function usersRouter(deps: AppDeps): Router {
 
   router.put(
     '/me',
-    route({
+    routeAccess({
       summary: 'Change your name or password',
       description: 'A new password needs the current one; it signs out every other session (their refresh tokens stop working).',
       access: 'authenticated',
@@ -59,7 +59,7 @@ export function usersRouter(deps: AppDeps): Router {
 
   router.get(
     '/',
-    route({ summary: 'List users', access: admin, query: UserListQuery, responses: { 200: { description: 'A page of users', schema: UserList } } }),
+    routeAccess({ summary: 'List users', access: admin, query: UserListQuery, responses: { 200: { description: 'A page of users', schema: UserList } } }),
     async (req, res) => {
       const q = UserListQuery.parse(req.query);
       const { rows, total } = await listUsers(deps.db, { role: q.role, active: q.is_active, search: q.search || undefined, skip: q.skip, limit: q.limit });
@@ -69,7 +69,7 @@ export function usersRouter(deps: AppDeps): Router {
 
   router.post(
     '/',
-    route({ summary: 'Create a user', access: admin, body: CreateUserBody, responses: { 201: { description: 'Created', schema: UserView } }, errors: ['CONFLICT'] }),
+    routeAccess({ summary: 'Create a user', access: admin, body: CreateUserBody, responses: { 201: { description: 'Created', schema: UserView } }, errors: ['CONFLICT'] }),
     async (req, res) => {
       const b = CreateUserBody.parse(req.body ?? {});
       try {
@@ -84,7 +84,7 @@ export function usersRouter(deps: AppDeps): Router {
 
   router.get(
     '/:id',
-    route({ summary: 'Get a user', access: admin, params: IdParams, responses: { 200: { description: 'The user', schema: UserView } }, errors: ['NOT_FOUND'] }),
+    routeAccess({ summary: 'Get a user', access: admin, params: IdParams, responses: { 200: { description: 'The user', schema: UserView } }, errors: ['NOT_FOUND'] }),
     async (req, res) => {
       const user = await getUser(deps.db, requireId(req.params.id, 'User'));
       if (!user) throw new HttpError('NOT_FOUND', `User ${req.params.id} not found`);
@@ -94,7 +94,7 @@ export function usersRouter(deps: AppDeps): Router {
 
   router.put(
     '/:id',
-    route({
+    routeAccess({
       summary: 'Change a user: email, name, role, active, password',
       description: 'Deactivating a user or setting a new password revokes their refresh tokens at once. The last active admin cannot be demoted or deactivated (409).',
       access: admin,
@@ -121,7 +121,7 @@ export function usersRouter(deps: AppDeps): Router {
 
   router.delete(
     '/:id',
-    route({
+    routeAccess({
       summary: 'Delete a user',
       description: 'Records they made keep their email as the actor. The last active admin cannot be deleted (409).',
       access: admin,

@@ -7,7 +7,7 @@ import { recordReceipts } from '../../db/messages';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../../config';
-import { route } from '../route-doc';
+import { routeAccess } from '../route-doc';
 import { z } from 'zod';
 import { setWebhookOutcome, webhookMetrics } from '../../metrics/webhook';
 import { webhookElementsSkipped } from '../../metrics/registry';
@@ -23,7 +23,7 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
 
   router.get(
     '/',
-    route({
+    routeAccess({
       summary: "Meta's webhook verification handshake",
       description: 'Answers hub.challenge as text when hub.verify_token matches WHATSAPP_VERIFY_TOKEN; otherwise 403.',
       access: 'public',
@@ -47,7 +47,7 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
   // The raw bytes are needed for the signature; JSON is parsed only after it checks out.
   router.post(
     '/',
-    route({
+    routeAccess({
       summary: 'Messages and delivery statuses from Meta',
       description:
         'Checks X-Hub-Signature-256 over the raw body (401 when missing or wrong, nothing processed), signals each chat in order and records statuses, then answers 200. Answers 502 when Temporal cannot take the messages, so Meta retries. Validly signed events it does not handle are acknowledged and logged. Each message and status is validated on its own: an invalid one is logged, counted and skipped, the rest are processed. Texts are cut at 4,096 characters, characters Postgres cannot store are stripped, impossible timestamps are replaced by the receive time (see README, hostile input).',

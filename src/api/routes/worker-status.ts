@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { temporal as proto } from '@temporalio/proto';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
-import { READ, route } from '../route-doc';
+import { READ, routeAccess } from '../route-doc';
 
 const TaskQueueType = proto.api.enums.v1.TaskQueueType;
 type Seconds = { seconds?: unknown; nanos?: number | null } | null | undefined;
@@ -52,7 +52,7 @@ export function workerStatusRouter(deps: AppDeps): Router {
 
   router.get(
     '/workers/status',
-    route({
+    routeAccess({
       summary: 'Worker status: pollers and backlog of the task queue',
       description:
         "Seed 002's GET /workers/whatsapp, answered by Temporal (DescribeTaskQueue with stats): the workers polling " +
