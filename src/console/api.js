@@ -100,15 +100,38 @@ export async function authorizedFetch(path, init = {}) {
   return attempt().res;
 }
 
-/** A JSON request to the API: the parsed answer, or an ApiError. */
-export async function api(method, path, body) {
+/** A JSON request to the API: the parsed answer, or an ApiError. `headers` adds to the request's. */
+export async function api(method, path, body, headers = {}) {
   const res = await authorizedFetch(path, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!res.ok) throw await errorOf(res);
   return res.json();
+}
+
+/** A random Idempotency-Key (getRandomValues works on plain http too, where randomUUID does not). */
+export function newIdempotencyKey() {
+  const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const RETRY_STATUSES = new Set([502, 503, 504]);
+
+/**
+ * A POST that must happen once: sent with `key` as its Idempotency-Key and tried again once, with
+ * the same key, when the answer was lost (a network error) or the API was briefly unavailable.
+ */
+export async function postOnce(path, body, key) {
+  try {
+    return await api('POST', path, body, { 'idempotency-key': key });
+  } catch (err) {
+    const retry = err instanceof TypeError || (err instanceof ApiError && RETRY_STATUSES.has(err.status));
+    if (!retry) throw err;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(err.retryAfterSeconds ?? 1, 5) * 1000));
+    return api('POST', path, body, { 'idempotency-key': key });
+  }
 }
 
 /** Settings of this deployment (the Temporal Web UI address); public. */

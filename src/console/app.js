@@ -8,8 +8,9 @@ import { html } from './html.js';
 import { Inbox } from './inbox.js';
 import { Leads } from './leads.js';
 import { Login } from './login.js';
+import { NewConversation } from './new-conversation.js';
 
-/** Pages live in the URL's hash (#/inbox/<id>, #/campaigns, #/leads): the API serves one file. */
+/** Pages live in the URL's hash (#/inbox/<id>, #/inbox/new, #/campaigns, #/leads): the API serves one file. */
 function useRoute() {
   const read = () => location.hash.replace(/^#\/?/, '').split('/');
   const [route, setRoute] = useState(read);
@@ -45,10 +46,12 @@ function App() {
       : page === 'leads'
         ? html`<${Leads} />`
         : html`<main class="inbox-layout">
-            <${Inbox} selectedId=${id} />
-            ${id && config
-              ? html`<${Chat} key=${id} id=${id} config=${config} me=${session.user} />`
-              : html`<section class="chat empty"><p class="muted">Pick a conversation.</p></section>`}
+            <${Inbox} selectedId=${id} me=${session.user} />
+            ${id === 'new'
+              ? html`<${NewConversation} me=${session.user} />`
+              : id && config
+                ? html`<${Chat} key=${id} id=${id} config=${config} me=${session.user} />`
+                : html`<section class="chat empty"><p class="muted">Pick a conversation.</p></section>`}
           </main>`}
   </div>`;
 }

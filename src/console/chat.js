@@ -1,7 +1,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { canWrite } from './access.js';
 import { api } from './api.js';
+import { announce } from './changes.js';
+import { ConversationControls } from './conversation-controls.js';
+import { mergeConversation, normalizeConversation } from './conversation-model.js';
 import { html } from './html.js';
 import { follow } from './live.js';
+import { readMarker } from './mark-read.js';
 import { Composer } from './composer.js';
 import { byMessageId, ErrorNote, fullTime, ModeBadge, NeedsHumanBadge, shortTime } from './ui.js';
 
@@ -20,7 +25,7 @@ function heldBy(operator, me) {
   return operator.startsWith('user:') ? `user #${operator.slice(5)}` : operator;
 }
 
-/** One conversation, live: its messages, who holds it, and the operator's controls. */
+/** One conversation, live: its messages, who holds it, and the controls the signed-in user may use. */
 export function Chat({ id, config, me }) {
   const [conversation, setConversation] = useState();
   const [messages, setMessages] = useState([]);
@@ -31,27 +36,52 @@ export function Chat({ id, config, me }) {
   // The mode the API just confirmed: Postgres records it a moment after the workflow has it, so a
   // read in between must not flip the buttons back.
   const confirmedMode = useRef();
+  // The latest state, for the read marker (its callbacks outlive renders).
+  const latest = useRef();
+  latest.current = conversation;
+  const marker = useRef();
+
+  /** Takes the conversation as the API answered a change, and tells the inbox. */
+  const apply = (row) => {
+    const next = normalizeConversation(row);
+    if (next.mode) confirmedMode.current = undefined;
+    setConversation((current) => mergeConversation(current, next));
+    announce(next);
+  };
 
   // The conversation and its newest 100 messages from the plain API.
   const load = async () => {
     const { messages: newest, ...rest } = await api('GET', `/api/v1/conversations/${id}`);
     const confirmed = confirmedMode.current;
     if (confirmed && Date.now() < confirmed.until && rest.mode !== confirmed.mode) Object.assign(rest, { mode: confirmed.mode, needs_human: false });
-    setConversation(rest);
+    const loaded = normalizeConversation(rest);
+    setConversation(loaded);
+    latest.current = loaded;
     setMessages((current) => mergeMessages(current, newest));
     setLoadError(undefined);
+    if (loaded.unread_count > 0) marker.current?.want();
   };
 
   useEffect(() => {
-    return follow(`/api/v1/conversations/stream?conversation_id=${encodeURIComponent(id)}`, {
+    // Opening the conversation (or reading it as messages arrive) marks it read, for those who may write to it.
+    marker.current = readMarker(id, { apply, allowed: () => Boolean(latest.current) && canWrite(me, latest.current), onError: setActionError });
+    const stopFollowing = follow(`/api/v1/conversations/stream?conversation_id=${encodeURIComponent(id)}`, {
       refresh: load,
       onError: setLoadError,
       onEvent: (type, data) => {
         // message: a new one; message_update: a delivery receipt (or the wamid) for one already shown.
         if ((type === 'message' || type === 'message_update') && data?.id) setMessages((current) => mergeMessages(current, [data]));
-        if (type === 'conversation' && data) setConversation((current) => current && { ...current, ...data, id: current.id });
+        if (type === 'message' && data?.direction === 'inbound') marker.current.want();
+        if (type === 'conversation' && data) {
+          setConversation((current) => current && { ...mergeConversation(current, data), id: current.id });
+          if (data.unread_count > 0) marker.current.want();
+        }
       },
     });
+    return () => {
+      stopFollowing();
+      marker.current.stop();
+    };
   }, [id]);
 
   const lastId = messages[messages.length - 1]?.id;
@@ -63,12 +93,14 @@ export function Chat({ id, config, me }) {
 
   const c = conversation;
   const operatorHolds = c.mode === 'operator';
+  const writable = canWrite(me, c);
   /** Posts an operator action; `mode` is who holds the chat once it succeeded (takeover, handback). */
   async function act(path, body, mode) {
     setBusy(true);
     setActionError(undefined);
     try {
-      await api('POST', path, body);
+      const answer = await api('POST', path, body);
+      if (answer?.id === c.id) apply(answer);
       if (mode) {
         // Either hand clears NeedsHuman: the operator has dealt with it.
         confirmedMode.current = { mode, until: Date.now() + 5000 };
@@ -85,7 +117,29 @@ export function Chat({ id, config, me }) {
     }
   }
 
-  return html`<section class="chat" data-conversation-id=${c.id} data-mode=${c.mode}>
+  /** A lifecycle change (assign, close, reopen, tags, priority): the API answers the conversation. */
+  async function change(method, path, body) {
+    setBusy(true);
+    setActionError(undefined);
+    try {
+      apply(await api(method, path, body));
+      return true;
+    } catch (err) {
+      setActionError(err);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return html`<section
+    class="chat"
+    data-conversation-id=${c.id}
+    data-mode=${c.mode}
+    data-status=${c.status}
+    data-assigned-to=${c.assigned_to ?? ''}
+    data-unread=${c.unread_count ?? ''}
+  >
     <header class="chat-header">
       <div>
         <h2>${c.contact_name ?? `+${c.phone}`}</h2>
@@ -101,18 +155,28 @@ export function Chat({ id, config, me }) {
         <a class="button" href=${temporalLink(config, c.workflow_id)} target="_blank" rel="noopener" title="The chat's workflow in the Temporal Web UI">
           Workflow ↗
         </a>
-        ${operatorHolds
-          ? html`<button class="primary" disabled=${busy} onClick=${() => act('/api/v1/handback', { phone: c.phone }, 'bot')}>Hand back to bot</button>`
-          : html`<button class="primary" disabled=${busy} onClick=${() => act('/api/v1/takeover', { phone: c.phone }, 'operator')}>Take over</button>`}
+        ${!writable
+          ? null
+          : operatorHolds
+            ? html`<button class="primary" disabled=${busy} onClick=${() => act('/api/v1/handback', { phone: c.phone }, 'bot')}>Hand back to bot</button>`
+            : html`<button class="primary" disabled=${busy} onClick=${() => act('/api/v1/takeover', { phone: c.phone }, 'operator')}>Take over</button>`}
       </div>
     </header>
+    <${ConversationControls} c=${c} me=${me} change=${change} busy=${busy} />
     <${ErrorNote} error=${actionError ?? loadError} onClose=${() => (setActionError(undefined), setLoadError(undefined))} />
     <ol class="messages">
       ${messages.map((m) => html`<${MessageBubble} key=${m.id} m=${m} />`)}
       <li ref=${bottom} class="end" aria-hidden="true"></li>
     </ol>
-    <${Composer} enabled=${operatorHolds} send=${(message) => act('/api/v1/operator-message', { phone: c.phone, message })} />
+    ${writable
+      ? html`<${Composer} enabled=${operatorHolds} send=${(message) => act('/api/v1/operator-message', { phone: c.phone, message })} />`
+      : html`<p class="read-only muted">${readOnlyReason(me, c)}</p>`}
   </section>`;
+}
+
+function readOnlyReason(me, c) {
+  if (me?.role === 'sales') return c.assigned_to == null ? 'Assign this conversation to yourself to write to the customer.' : 'Assigned to someone else: you can read it only.';
+  return `Read only: a ${me?.role ?? 'signed-in'} user cannot write to customers.`;
 }
 
 export const temporalLink = (config, workflowId) =>

@@ -1,36 +1,61 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { mayWriteAny } from './access.js';
 import { api } from './api.js';
+import { onAnnounced } from './changes.js';
+import { assigneeName, matchesFilters, mergeConversation, normalizeConversation } from './conversation-model.js';
 import { html } from './html.js';
 import { follow } from './live.js';
 import { ErrorNote, ModeBadge, NeedsHumanBadge, shortTime } from './ui.js';
 
+const QUEUES = [
+  ['all', 'All'],
+  ['mine', 'Mine'],
+  ['unassigned', 'Unassigned'],
+];
 const STATUSES = [
-  ['', 'All'],
+  ['open', 'Open'],
+  ['closed', 'Closed'],
+  ['', 'Open and closed'],
+];
+const HANDLINGS = [
+  ['', 'Any handling'],
   ['needs_human', 'Needs human'],
   ['operator', 'Operator'],
   ['bot', 'Bot'],
 ];
 
-const digits = (phone) => phone.replace(/[\s\-().+]/g, '');
 const activity = (c) => c.last_message_at ?? c.created_at ?? '';
 
 /**
- * The page with one conversation as the stream reports it: updated in place, added, or removed
- * when it no longer matches the filters (the same rules as GET /api/v1/conversations), newest first.
+ * The API's query for the filters. `status` is one value, open/closed or a handling: with both a
+ * handling and open/closed chosen, it asks for the handling and the list keeps the open or closed ones.
  */
-function withConversation(page, item, { status, phone }) {
+function queryOf({ queue, status, handling, phone }) {
+  const params = { limit: '50' };
+  if (queue !== 'all') params.queue = queue;
+  if (handling || status) params.status = handling || status;
+  if (phone) params.phone = phone;
+  return new URLSearchParams(params).toString();
+}
+
+/**
+ * The page with one conversation as the stream (or this page) reports it: updated in place, added,
+ * or removed when it no longer matches the filters, newest first.
+ */
+function withConversation(page, item, filters, me) {
   const others = page.conversations.filter((c) => c.id !== item.id);
   const had = others.length < page.conversations.length;
-  const matches = (!status || item.status === status) && (!phone || item.phone === digits(phone));
-  if (!matches) return had ? { ...page, conversations: others, total: page.total - 1 } : page;
-  const merged = { ...page.conversations.find((c) => c.id === item.id), ...item };
+  const merged = mergeConversation(page.conversations.find((c) => c.id === item.id), item);
+  if (!matchesFilters(merged, filters, me)) return had ? { ...page, conversations: others, total: page.total - 1 } : page;
   const conversations = [merged, ...others].sort((a, b) => activity(b).localeCompare(activity(a))).slice(0, page.limit);
   return { ...page, conversations, total: page.total + (had ? 0 : 1) };
 }
 
-/** Conversations, newest activity first, with their mode, NeedsHuman flag and last message. */
-export function Inbox({ selectedId }) {
-  const [status, setStatus] = useState('');
+/** Conversations, newest activity first: the queues, filters, and per row its state, unread count, tags and assignee. */
+export function Inbox({ selectedId, me }) {
+  const [queue, setQueue] = useState('all');
+  const [status, setStatus] = useState('open');
+  const [handling, setHandling] = useState('');
   const [phone, setPhone] = useState('');
   const [phoneDraft, setPhoneDraft] = useState('');
   const [page, setPage] = useState();
@@ -38,28 +63,32 @@ export function Inbox({ selectedId }) {
 
   // The latest filters, for refreshes and events started by the stream or the poll.
   const filters = useRef();
-  filters.current = { status, phone };
+  filters.current = { queue, status, handling, phone };
   const query = useRef('');
-  query.current = new URLSearchParams({ limit: '50', ...(status ? { status } : {}), ...(phone ? { phone } : {}) }).toString();
+  query.current = queryOf(filters.current);
 
   // The list as the current filters select it; a slower answer to older filters is dropped.
   const load = async () => {
     const asked = query.current;
     const next = await api('GET', `/api/v1/conversations?${asked}`);
     if (asked !== query.current) return;
-    setPage(next);
+    setPage({ ...next, conversations: next.conversations.map(normalizeConversation).filter((c) => matchesFilters(c, filters.current, me)) });
     setError(undefined);
   };
 
+  // One row changed: from the stream, or from this page (assign, close, read, a new conversation).
+  const update = (item) => {
+    if (item?.id) setPage((current) => current && withConversation(current, normalizeConversation(item), filters.current, me));
+  };
+
+  useEffect(() => onAnnounced(update), []);
   useEffect(
     () =>
       follow('/api/v1/conversations/stream', {
         refresh: load,
         onError: setError,
         // The event carries the conversation as the list shows it: no request per change.
-        onEvent: (type, item) => {
-          if (type === 'conversation' && item?.id) setPage((current) => current && withConversation(current, item, filters.current));
-        },
+        onEvent: (type, item) => type === 'conversation' && update(item),
       }),
     [],
   );
@@ -67,8 +96,9 @@ export function Inbox({ selectedId }) {
   // A filter change reloads at once rather than at the next event or poll.
   useEffect(() => {
     load().catch(setError);
-  }, [status, phone]);
+  }, [queue, status, handling, phone]);
 
+  const filtered = Boolean(status || handling || phone || queue !== 'all');
   return html`<section class="inbox">
     <form
       class="filters"
@@ -77,12 +107,23 @@ export function Inbox({ selectedId }) {
         setPhone(phoneDraft.trim());
       }}
     >
-      <div class="segmented" role="group" aria-label="Status">
-        ${STATUSES.map(
-          ([value, label]) =>
-            html`<button type="button" class=${status === value ? 'on' : ''} aria-pressed=${status === value} onClick=${() => setStatus(value)}>${label}</button>`,
-        )}
+      <div class="inbox-head">
+        <div class="segmented" role="group" aria-label="Queue">
+          ${QUEUES.map(
+            ([value, label]) =>
+              html`<button type="button" name="queue" value=${value} class=${queue === value ? 'on' : ''} aria-pressed=${queue === value} onClick=${() => setQueue(value)}>
+                ${label}
+              </button>`,
+          )}
+        </div>
+        ${mayWriteAny(me) ? html`<a class="button primary new-conversation-link" href="#/inbox/new">New conversation</a>` : null}
       </div>
+      <select name="status" aria-label="Status" value=${status} onChange=${(e) => setStatus(e.currentTarget.value)}>
+        ${STATUSES.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
+      </select>
+      <select name="handling" aria-label="Handling" value=${handling} onChange=${(e) => setHandling(e.currentTarget.value)}>
+        ${HANDLINGS.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
+      </select>
       <input type="search" name="phone" placeholder="Phone, e.g. +15550001111" value=${phoneDraft} onInput=${(e) => setPhoneDraft(e.currentTarget.value)} />
       <button type="submit">Find</button>
       ${phone ? html`<button type="button" class="link" onClick=${() => (setPhone(''), setPhoneDraft(''))}>clear</button>` : null}
@@ -91,9 +132,9 @@ export function Inbox({ selectedId }) {
     ${page === undefined
       ? html`<p class="muted pad">Loading…</p>`
       : page.conversations.length === 0
-        ? html`<p class="muted pad">No conversations${status || phone ? ' match these filters' : ' yet'}.</p>`
+        ? html`<p class="muted pad">No conversations${filtered ? ' match these filters' : ' yet'}.</p>`
         : html`<ul class="conversation-list">
-            ${page.conversations.map((c) => html`<${InboxRow} key=${c.id} c=${c} selected=${c.id === selectedId} />`)}
+            ${page.conversations.map((c) => html`<${InboxRow} key=${c.id} c=${c} me=${me} selected=${c.id === selectedId} />`)}
           </ul>`}
     ${page && page.total > page.conversations.length ? html`<p class="muted pad small">Showing ${page.conversations.length} of ${page.total}.</p>` : null}
   </section>`;
@@ -102,30 +143,44 @@ export function Inbox({ selectedId }) {
 // The list gives the last message as {content, sender_type, timestamp} (older APIs: its text).
 const lastMessageOf = (c) => (typeof c.last_message === 'string' ? { content: c.last_message } : c.last_message);
 
-function InboxRow({ c, selected }) {
+function InboxRow({ c, me, selected }) {
   const last = lastMessageOf(c);
+  const unread = c.unread_count ?? 0;
+  const assignee = assigneeName(c, me);
   return html`<li>
     <a
       href=${`#/inbox/${c.id}`}
-      class=${`conversation-row${selected ? ' selected' : ''}${c.needs_human ? ' attention' : ''}`}
+      class=${`conversation-row${selected ? ' selected' : ''}${c.needs_human ? ' attention' : ''}${unread > 0 ? ' unread' : ''}`}
       data-phone=${c.phone}
       data-mode=${c.mode}
       data-needs-human=${String(c.needs_human)}
+      data-status=${c.status ?? ''}
+      data-handling=${c.handling ?? ''}
+      data-unread=${String(unread)}
+      data-assigned-to=${c.assigned_to ?? ''}
+      data-priority=${c.priority ?? ''}
     >
       <div class="row-top">
         <strong>${c.contact_name ?? `+${c.phone}`}</strong>
-        <time title=${c.last_message_at ?? ''}>${shortTime(c.last_message_at)}</time>
+        <span class="row-when">
+          ${unread > 0 ? html`<span class="unread-count" title=${`${unread} unread`}>${unread}</span>` : null}
+          <time title=${c.last_message_at ?? ''}>${shortTime(c.last_message_at)}</time>
+        </span>
       </div>
       <div class="row-meta">
         ${c.contact_name ? html`<span class="muted">+${c.phone}</span>` : null}
         <${ModeBadge} mode=${c.mode} />
         <${NeedsHumanBadge} on=${c.needs_human} />
+        ${c.status === 'closed' ? html`<span class="badge lifecycle-closed">Closed</span>` : null}
+        ${c.priority && c.priority !== 'normal' ? html`<span class=${`badge priority-${c.priority}`}>${c.priority}</span>` : null}
+        <span class="row-assignee muted" title="Assigned to">${assignee ? `→ ${assignee}` : 'unassigned'}</span>
       </div>
       <div class="last-message">
         ${last
           ? html`${last.sender_type && last.sender_type !== 'user' ? html`<span class="sender-prefix">${last.sender_type}: </span>` : null}${last.content}`
           : html`<span class="muted">no messages</span>`}
       </div>
+      ${c.tags?.length ? html`<div class="row-tags">${c.tags.map((t) => html`<span class="tag" data-tag=${t}>${t}</span>`)}</div>` : null}
     </a>
   </li>`;
 }
