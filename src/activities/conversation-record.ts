@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { ensureConversation, updateConversationMode } from '../db/conversations';
 import { recordCampaignReply } from '../db/campaign-recipients';
 import { insertInbound } from '../db/messages';
+import type { ConversationLifecycleRecord } from '../db/conversations';
 import { isPermanentWriteError } from '../db/pg-errors';
 import { optKeyword } from '../workflows/chat-state';
 import { applyInboundToLeads, openLeadForCampaignReply } from './lead-replies';
@@ -27,6 +28,8 @@ export interface SyncConversationInput {
   mode: ChatMode;
   needsHuman: boolean;
   operator: string | null;
+  /** The inbox's state; absent from chats that mirrored before the inbox existed. */
+  lifecycle?: ConversationLifecycleRecord;
 }
 
 export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'log' | 'ids'>) {
@@ -35,8 +38,8 @@ export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'te
     /** Idempotent: a retried or redelivered message is stored once (wamid is unique). */
     recordInboundMessages: createInboundRecorder(deps),
 
-    async syncConversation({ waId, mode, needsHuman, operator }: SyncConversationInput): Promise<void> {
-      await updateConversationMode(db, waId, mode, needsHuman, operator);
+    async syncConversation({ waId, mode, needsHuman, operator, lifecycle }: SyncConversationInput): Promise<void> {
+      await updateConversationMode(db, waId, mode, needsHuman, operator, lifecycle);
     },
   };
 }
@@ -135,6 +138,8 @@ async function writeInbound(db: ActivityDeps['db'], waId: string, contactName: s
         // greatest() ignores nulls, and a redelivered old message never moves these back.
         last_inbound_at: sql<Date>`greatest(last_inbound_at, ${last})`,
         last_message_at: sql<Date>`greatest(last_message_at, ${last})`,
+        // The customer writing reopens a closed conversation (the chat does too, and mirrors it).
+        ...(inserted > 0 ? { status: 'open' as const, archived_at: null } : {}),
         updated_at: new Date(),
       })
       .where('id', '=', conversationId)

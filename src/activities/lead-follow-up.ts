@@ -17,7 +17,7 @@ import {
   followUpUpdate,
 } from '../workflows/definitions';
 import type { LeadFollowUpEnding } from '../workflows/lead-definitions';
-import { chatModeKey, needsHumanKey, whatsAppPhoneKey } from '../workflows/search-attributes';
+import { chatStartAttributes } from '../temporal/chat-signals';
 import { contactVariables } from './campaign-content';
 import type { ActivityDeps } from './index';
 
@@ -74,11 +74,7 @@ export function createLeadFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'te
             taskQueue: Context.current().info.taskQueue,
             args: [{ waId: member.wa_id }],
             workflowIdConflictPolicy: 'USE_EXISTING',
-            typedSearchAttributes: [
-              { key: whatsAppPhoneKey, value: member.wa_id },
-              { key: chatModeKey, value: 'bot' },
-              { key: needsHumanKey, value: false },
-            ],
+            typedSearchAttributes: chatStartAttributes(member.wa_id),
           }),
         });
       } catch (err) {

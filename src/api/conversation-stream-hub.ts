@@ -48,7 +48,7 @@ interface ChatSub {
   ready: boolean;
   waId?: string;
   conversationId?: string;
-  /** mode, needs_human, operator as last sent. */
+  /** mode, needs_human, operator and the inbox state as last sent. */
   state?: string;
   /** Every message with a larger id not in `emitted` is still to be sent. */
   cursor: bigint;
@@ -69,7 +69,8 @@ const MAX_PAGES = 20;
 const MAX_TRACKED = 20;
 const FINAL = new Set(['received', 'read', 'failed']);
 
-const chatState = (c: StateRow) => `${c.mode}|${c.needs_human}|${c.operator ?? ''}`;
+const chatState = (c: StateRow) =>
+  [c.mode, c.needs_human, c.operator ?? '', c.status, c.archived_at !== null, c.assigned_to ?? '', c.tags.join(','), c.priority, c.unread_count].join('|');
 const inboxState = (c: StateRow) => `${chatState(c)}|${c.last_message_at?.getTime() ?? ''}|${c.contact_name ?? ''}`;
 const statusKey = (m: Message) => `${m.delivery_status}|${m.wamid ?? ''}`;
 const uniq = <T>(xs: T[]) => [...new Set(xs)];

@@ -79,6 +79,11 @@ export function memberOfContact(db: Db, contactId: number): Promise<AudienceMemb
   return members(db).where('contacts.id', '=', contactId).executeTakeFirst();
 }
 
+/** The contact whose primary number this is, as a send needs it; undefined for a number no contact has. */
+export function memberByWaId(db: Db, waId: string): Promise<AudienceMember | undefined> {
+  return members(db).where('contact_phone_numbers.wa_id', '=', waId).orderBy('contacts.id').executeTakeFirst();
+}
+
 /**
  * One page of the audience in contact id order (keyset: stable while contacts change), or, with
  * `unconfirmedOf`, only those whose send of that campaign is still unconfirmed.

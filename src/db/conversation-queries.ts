@@ -2,28 +2,57 @@ import { sql } from 'kysely';
 import type { Db } from './database';
 import type { SenderType } from './schema';
 
-export type ConversationStatus = 'bot' | 'operator' | 'needs_human';
+import type { ConversationPriority } from '../workflows/definitions';
+
+/** The handling of a conversation: who answers it now (the list's `status` before the inbox). */
+export type ConversationHandling = 'bot' | 'operator' | 'needs_human';
 
 export interface ConversationFilters {
   phone?: string;
-  status?: ConversationStatus;
+  status?: 'open' | 'closed';
+  handling?: ConversationHandling;
+  /** A user id, or null for unassigned. */
+  assignedTo?: number | null;
+  tag?: string;
+  priority?: ConversationPriority;
+  unread?: boolean;
+  /** Open conversations that need attention first: priority urgent or NeedsHuman. */
+  urgent?: boolean;
+  /** Archived conversations only (true), or none of them (false, the default). */
+  archived: boolean;
+  /** Part of the contact's name or number. */
+  search?: string;
   startDate?: Date;
   endDate?: Date;
   limit: number;
   offset: number;
 }
 
+const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
 function listBase(db: Db, f: Omit<ConversationFilters, 'limit' | 'offset'>) {
   let q = db.selectFrom('conversations as c');
   if (f.phone) q = q.where('c.wa_id', '=', f.phone);
-  if (f.status === 'needs_human') q = q.where('c.needs_human', '=', true);
-  else if (f.status) q = q.where('c.mode', '=', f.status).where('c.needs_human', '=', false);
+  if (f.status) q = q.where('c.status', '=', f.status);
+  if (f.handling === 'needs_human') q = q.where('c.needs_human', '=', true);
+  else if (f.handling) q = q.where('c.mode', '=', f.handling).where('c.needs_human', '=', false);
+  if (f.assignedTo === null) q = q.where('c.assigned_to', 'is', null);
+  else if (f.assignedTo !== undefined) q = q.where('c.assigned_to', '=', f.assignedTo);
+  if (f.tag) q = q.where(sql<boolean>`c.tags @> array[${f.tag}]::text[]`);
+  if (f.priority) q = q.where('c.priority', '=', f.priority);
+  if (f.unread) q = q.where('c.unread_count', '>', 0);
+  if (f.urgent) q = q.where('c.status', '=', 'open').where((eb) => eb.or([eb('c.priority', '=', 'urgent'), eb('c.needs_human', '=', true)]));
+  q = f.archived ? q.where('c.archived_at', 'is not', null) : q.where('c.archived_at', 'is', null);
+  if (f.search) {
+    const pattern = likePattern(f.search);
+    q = q.where((eb) => eb.or([eb('c.contact_name', 'ilike', pattern), eb('c.wa_id', 'like', pattern)]));
+  }
   if (f.startDate) q = q.where('c.created_at', '>=', f.startDate);
   if (f.endDate) q = q.where('c.created_at', '<=', f.endDate);
   return q;
 }
 
-const summaryColumns = [
+export const summaryColumns = [
   'c.id',
   'c.wa_id',
   'c.contact_name',
@@ -34,12 +63,25 @@ const summaryColumns = [
   'c.updated_at',
   'c.last_message_at',
   'c.last_inbound_at',
+  'c.status',
+  'c.archived_at',
+  'c.closed_at',
+  'c.assigned_to',
+  'c.tags',
+  'c.priority',
+  'c.unread_count',
+  'c.last_read_at',
 ] as const;
+
+/** The assignee as the inbox shows them (null when unassigned). */
+export const assigneeColumn = sql<{ id: number; email: string; full_name: string | null } | null>`(select json_build_object('id', u.id, 'email', u.email, 'full_name', u.full_name)
+  from users u where u.id = c.assigned_to)`.as('assignee');
 
 export async function listConversations(db: Db, f: ConversationFilters) {
   const [rows, total] = await Promise.all([
     listBase(db, f)
       .select(summaryColumns)
+      .select(assigneeColumn)
       .select((eb) => [
         eb.selectFrom('messages as m').whereRef('m.conversation_id', '=', 'c.id').select(eb.fn.countAll<string>().as('n')).as('message_count'),
         sql<LastMessage | null>`(select json_build_object('content', m.content, 'timestamp', m.created_at, 'sender_type', m.sender_type)
@@ -62,7 +104,11 @@ interface LastMessage {
 }
 
 export async function getConversation(db: Db, id: string) {
-  return db.selectFrom('conversations as c').select(summaryColumns).where('c.id', '=', id).executeTakeFirst();
+  return db.selectFrom('conversations as c').select(summaryColumns).select(assigneeColumn).where('c.id', '=', id).executeTakeFirst();
+}
+
+export async function getConversationByWaId(db: Db, waId: string) {
+  return db.selectFrom('conversations as c').select(summaryColumns).select(assigneeColumn).where('c.wa_id', '=', waId).executeTakeFirst();
 }
 
 export async function senderCounts(db: Db, conversationId: string) {

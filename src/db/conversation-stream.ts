@@ -1,9 +1,25 @@
 import { sql } from 'kysely';
+import { assigneeColumn, summaryColumns } from './conversation-queries';
 import type { Db } from './database';
 import type { Message, SenderType } from './schema';
 
 /** What the live stream watches on a conversation: its mode, flags and activity. */
-const stateColumns = ['c.id', 'c.wa_id', 'c.mode', 'c.needs_human', 'c.operator', 'c.contact_name', 'c.updated_at', 'c.last_message_at'] as const;
+const stateColumns = [
+  'c.id',
+  'c.wa_id',
+  'c.mode',
+  'c.needs_human',
+  'c.operator',
+  'c.contact_name',
+  'c.updated_at',
+  'c.last_message_at',
+  'c.status',
+  'c.archived_at',
+  'c.assigned_to',
+  'c.tags',
+  'c.priority',
+  'c.unread_count',
+] as const;
 
 /** The conversations with these ids or WhatsApp ids (the streams that watch one conversation). */
 export async function conversationStates(db: Db, ids: string[], waIds: string[]) {
@@ -39,7 +55,8 @@ export async function conversationSummaries(db: Db, ids: string[]) {
   if (ids.length === 0) return [];
   return db
     .selectFrom('conversations as c')
-    .select(['c.id', 'c.wa_id', 'c.contact_name', 'c.mode', 'c.needs_human', 'c.operator', 'c.created_at', 'c.updated_at', 'c.last_message_at', 'c.last_inbound_at'])
+    .select(summaryColumns)
+    .select(assigneeColumn)
     .select((eb) => [
       eb.selectFrom('messages as m').whereRef('m.conversation_id', '=', 'c.id').select(eb.fn.countAll<string>().as('n')).as('message_count'),
       sql<LastMessage | null>`(select json_build_object('content', m.content, 'timestamp', m.created_at, 'sender_type', m.sender_type)

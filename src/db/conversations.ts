@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './database';
 import type { ChatMode } from './schema';
+import type { ConversationPriority, ConversationStatus } from '../workflows/definitions';
 
 /** The conversation row for a WhatsApp user, created on first sight. Returns its id. */
 export async function ensureConversation(db: Db, waId: string, contactName?: string): Promise<string> {
@@ -17,17 +18,50 @@ export async function ensureConversation(db: Db, waId: string, contactName?: str
   return row.id;
 }
 
+/** The inbox's state of a conversation as its chat holds it (see chat-lifecycle.ts). */
+export interface ConversationLifecycleRecord {
+  status: ConversationStatus;
+  archived: boolean;
+  assignedTo: number | null;
+  tags: string[];
+  priority: ConversationPriority;
+  /** ISO time of the last close. */
+  closedAt: string | null;
+}
+
+/**
+ * The chat's mirror: its mode, operator, NeedsHuman and inbox state, as the workflow has them.
+ * An assignee whose user was deleted since is written as nobody (the workflow still names them
+ * until someone reassigns), so the write can never be refused for good.
+ */
 export async function updateConversationMode(
   db: Db,
   waId: string,
   mode: ChatMode,
   needsHuman: boolean,
   operator: string | null,
+  lifecycle?: ConversationLifecycleRecord,
 ): Promise<void> {
   const now = new Date();
+  const inbox = lifecycle
+    ? {
+        status: lifecycle.status,
+        archived_at: lifecycle.archived ? sql<Date>`coalesce(conversations.archived_at, ${now})` : null,
+        closed_at: lifecycle.closedAt === null ? null : new Date(lifecycle.closedAt),
+        assigned_to: lifecycle.assignedTo === null ? null : sql<number | null>`(select id from users where id = ${lifecycle.assignedTo})`,
+        tags: lifecycle.tags,
+        priority: lifecycle.priority,
+      }
+    : {};
+  const inserted = lifecycle
+    ? {
+        ...inbox,
+        archived_at: lifecycle.archived ? now : null,
+      }
+    : {};
   await db
     .insertInto('conversations')
-    .values({ wa_id: waId, mode, needs_human: needsHuman, operator, updated_at: now })
-    .onConflict((oc) => oc.column('wa_id').doUpdateSet({ mode, needs_human: needsHuman, operator, updated_at: now }))
+    .values({ wa_id: waId, mode, needs_human: needsHuman, operator, updated_at: now, ...inserted })
+    .onConflict((oc) => oc.column('wa_id').doUpdateSet({ mode, needs_human: needsHuman, operator, updated_at: now, ...inbox }))
     .execute();
 }

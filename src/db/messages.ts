@@ -28,8 +28,14 @@ export async function insertInbound(db: Db | Transaction<Database>, rows: NewMes
     .insertInto('messages')
     .values(rows)
     .onConflict((oc) => oc.column('wamid').doNothing())
-    .returning('id')
+    .returning(['id', 'conversation_id'])
     .execute();
+  // The inbox's unread count: messages stored now, never again for a redelivery (conflicts return nothing).
+  const perConversation = new Map<string, number>();
+  for (const r of inserted) perConversation.set(r.conversation_id, (perConversation.get(r.conversation_id) ?? 0) + 1);
+  for (const [id, n] of perConversation) {
+    await db.updateTable('conversations').set({ unread_count: sql`unread_count + ${n}` }).where('id', '=', id).execute();
+  }
   return inserted.length;
 }
 

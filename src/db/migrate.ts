@@ -7,6 +7,7 @@ import * as users from '../../migrations/2026-11-23T0004_users';
 import * as llmUsage from '../../migrations/2026-11-23T0005_llm_usage';
 import * as streamIndex from '../../migrations/2026-11-23T0006_conversation_stream_index';
 import * as sendStarted from '../../migrations/2026-11-23T0007_message_send_started';
+import * as lifecycle from '../../migrations/2026-12-04T0008_conversation_lifecycle';
 
 /** Listed explicitly, in order: no directory scanning, so bundling and renames cannot reorder them. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T0005_llm_usage': llmUsage,
   '2026-11-23T0006_conversation_stream_index': streamIndex,
   '2026-11-23T0007_message_send_started': sendStarted,
+  '2026-12-04T0008_conversation_lifecycle': lifecycle,
 };
 
 class ListedMigrations implements MigrationProvider {

@@ -1,6 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
-import type { ChatMode } from '../workflows/definitions';
+import type { ChatMode, ConversationPriority, ConversationStatus } from '../workflows/definitions';
 import type { Role } from '../config';
 
 export type { ChatMode };
@@ -21,6 +21,14 @@ export interface ConversationsTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
   last_message_at: Timestamp | null;
   last_inbound_at: Timestamp | null;
+  status: ColumnType<ConversationStatus, ConversationStatus | undefined, ConversationStatus>;
+  archived_at: Timestamp | null;
+  closed_at: Timestamp | null;
+  assigned_to: number | null;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  priority: ColumnType<ConversationPriority, ConversationPriority | undefined, ConversationPriority>;
+  unread_count: ColumnType<number, number | undefined, number>;
+  last_read_at: Timestamp | null;
 }
 
 export interface MessagesTable {

@@ -3,8 +3,18 @@ import type { SearchAttributePair, SignalDefinition } from '@temporalio/common';
 import type { chatWorkflow } from '../workflows/chat';
 import { countSignal } from '../metrics/registry';
 import { CHAT_WORKFLOW_TYPE, inboundMessageSignal, type InboundMessage } from '../workflows/definitions';
-import { chatModeKey, lastInboundAtKey, needsHumanKey, whatsAppPhoneKey } from '../workflows/search-attributes';
+import { chatModeKey, conversationStatusKey, lastInboundAtKey, needsHumanKey, whatsAppPhoneKey } from '../workflows/search-attributes';
 import { DEFAULT_WORKFLOW_IDS, type WorkflowIds } from './workflow-ids';
+
+/** The search attributes a chat starts with, so its first task need not upsert them. */
+export function chatStartAttributes(waId: string): SearchAttributePair[] {
+  return [
+    { key: whatsAppPhoneKey, value: waId },
+    { key: chatModeKey, value: 'bot' },
+    { key: needsHumanKey, value: false },
+    { key: conversationStatusKey, value: 'open' },
+  ];
+}
 
 /**
  * Signals a chat, starting its workflow if this is the first we hear of the user. Used by the
@@ -27,12 +37,7 @@ export async function signalChat<Arg>(
     args: [{ waId }],
     signal,
     signalArgs: [arg],
-    typedSearchAttributes: [
-      { key: whatsAppPhoneKey, value: waId },
-      { key: chatModeKey, value: 'bot' },
-      { key: needsHumanKey, value: false },
-      ...startAttributes,
-    ],
+    typedSearchAttributes: [...chatStartAttributes(waId), ...startAttributes],
   });
   await countSignal(signal.name, sending);
 }

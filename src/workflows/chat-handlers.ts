@@ -4,6 +4,7 @@
  */
 import { ActivityFailure, ApplicationFailure, condition, currentUpdateInfo, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ChatRun } from './chat';
+import { applyChange, claimFor, lifecycleOf, refuseChange, refuseToAct, type Refusal } from './chat-lifecycle';
 import { describeMedia } from './chat-state';
 import {
   INVALID_OPERATOR_MESSAGE,
@@ -13,39 +14,55 @@ import {
   WINDOW_CLOSED,
   campaignMessageSignal,
   chatStateQuery,
+  conversationUpdate,
   deliveryFailedSignal,
   followUpUpdate,
   handbackUpdate,
   inboundMessageSignal,
   operatorMessageUpdate,
   takeoverUpdate,
+  type ConversationLifecycle,
+  type ConversationUpdateInput,
   type FollowUpInput,
   type FollowUpResult,
+  type OperatorMessageInput,
+  type OperatorMessageResult,
 } from './definitions';
 
 const WINDOW_CLOSED_MESSAGE =
   'The 24-hour customer service window is closed: the user has not written in the last 24 hours, so only template messages can be sent.';
 
-/** The follow-up update, registered before the workflow's first await and served once the run is set up. */
-export interface DeferredFollowUps {
+/**
+ * The updates a caller may send with the workflow's start (update-with-start: a lead follow-up,
+ * an operator starting a conversation with a new number, a conversation created with its
+ * assignee): registered before the workflow's first await and served once the run is set up.
+ * Before then their validators let everything through; the handlers check once the run is set up.
+ */
+export interface DeferredUpdates {
   serve(chat: ChatRun): void;
 }
 
-export function deferFollowUps(): DeferredFollowUps {
+export function deferUpdates(): DeferredUpdates {
   let chat: ChatRun | undefined;
-  setHandler(
-    followUpUpdate,
-    async (arg) => {
-      await condition(() => chat !== undefined);
-      return followUp(chat!, arg);
+  const ready = async (): Promise<ChatRun> => {
+    await condition(() => chat !== undefined);
+    return chat!;
+  };
+  setHandler(followUpUpdate, async (arg) => followUp(await ready(), arg), {
+    validator: (arg) => {
+      if (chat) validateFollowUp(chat, arg);
     },
-    {
-      validator: (arg) => {
-        // Before the run is set up (update-with-start), the handler itself checks once it is.
-        if (chat) validateFollowUp(chat, arg);
-      },
+  });
+  setHandler(operatorMessageUpdate, async (arg) => operatorMessage(await ready(), arg), {
+    validator: (arg) => {
+      if (chat) validateOperatorMessage(chat, arg);
     },
-  );
+  });
+  setHandler(conversationUpdate, async (arg) => changeConversation(await ready(), arg), {
+    validator: (arg) => {
+      if (chat) refuseIf(refuseChange(chat.session.state, arg.change, arg.actor));
+    },
+  });
   return {
     serve(run) {
       chat = run;
@@ -53,7 +70,7 @@ export function deferFollowUps(): DeferredFollowUps {
   };
 }
 
-export function installHandlers(chat: ChatRun, followUps: DeferredFollowUps): void {
+export function installHandlers(chat: ChatRun, deferred: DeferredUpdates): void {
   const session = chat.session;
 
   setHandler(inboundMessageSignal, (msg) => {
@@ -72,40 +89,78 @@ export function installHandlers(chat: ChatRun, followUps: DeferredFollowUps): vo
     chat.publish();
   });
 
-  setHandler(takeoverUpdate, async ({ operator }) => {
-    session.setMode('operator', operator);
-    chat.reply?.scope.cancel();
-    chat.publish();
-    await chat.mirror();
-    return { mode: session.mode };
-  });
-
-  setHandler(handbackUpdate, async () => {
-    session.setMode('bot', undefined);
-    chat.publish();
-    await chat.mirror();
-    return { mode: session.mode };
-  });
+  setHandler(
+    takeoverUpdate,
+    async ({ operator, actor }) => {
+      // A closed conversation someone takes over is open again, and theirs if it had no owner.
+      applyChange(session.state, { status: 'open' }, Date.now());
+      claimFor(session.state, actor);
+      session.setMode('operator', actor?.operator ?? operator);
+      chat.reply?.scope.cancel();
+      chat.publish();
+      await chat.mirror();
+      return { mode: session.mode };
+    },
+    { validator: ({ actor }) => refuseIf(refuseToAct(session.state, actor, 'take over')) },
+  );
 
   setHandler(
-    operatorMessageUpdate,
-    async ({ operator, text, media }) => {
-      const wamid = await sendOrFail(() => chat.send('operator', { text, media }, operator), 'message');
-      session.remember({ role: 'operator', text: text ?? describeMedia(media ?? {}), at: Date.now() });
-      return { wamid };
+    handbackUpdate,
+    async () => {
+      session.setMode('bot', undefined);
+      chat.publish();
+      await chat.mirror();
+      return { mode: session.mode };
     },
-    {
-      validator: ({ text, media }) => {
-        if (!text?.trim() && !media?.id && !media?.link) {
-          throw ApplicationFailure.create({ type: INVALID_OPERATOR_MESSAGE, message: 'Message text or media is required' });
-        }
-        if (!session.windowOpen(Date.now())) throw ApplicationFailure.create({ type: WINDOW_CLOSED, message: WINDOW_CLOSED_MESSAGE });
-      },
-    },
+    { validator: ({ actor }) => refuseIf(refuseToAct(session.state, actor, 'hand back')) },
   );
 
   setHandler(chatStateQuery, () => session.view(Date.now(), chat.phase, chat.runStartedEventCount));
-  followUps.serve(chat);
+  deferred.serve(chat);
+}
+
+function refuseIf(refusal: Refusal | undefined): void {
+  if (refusal) throw ApplicationFailure.create({ type: refusal.type, message: refusal.message });
+}
+
+function validateOperatorMessage(chat: ChatRun, { text, media, template, actor }: OperatorMessageInput): void {
+  refuseIf(refuseToAct(chat.session.state, actor, 'write'));
+  if (!text?.trim() && !media?.id && !media?.link && !template) {
+    throw ApplicationFailure.create({ type: INVALID_OPERATOR_MESSAGE, message: 'Message text, media or a template is required' });
+  }
+  // A template is the one kind of message WhatsApp takes outside the window.
+  if (!template && !chat.session.windowOpen(Date.now())) throw ApplicationFailure.create({ type: WINDOW_CLOSED, message: WINDOW_CLOSED_MESSAGE });
+}
+
+/**
+ * An operator's message (text, media or an approved template), sent under the caller's key when
+ * the request carried an Idempotency-Key: asked again, even in a later run, it is not sent twice.
+ * Writing to a closed conversation reopens it; a user writing to an unassigned one takes it.
+ */
+async function operatorMessage(chat: ChatRun, input: OperatorMessageInput): Promise<OperatorMessageResult> {
+  validateOperatorMessage(chat, input);
+  const { text, media, template, actor, clientKey } = input;
+  const operator = actor?.operator ?? input.operator;
+  const content = template ? { template } : { text, media };
+  const wamid = await sendOrFail(() => chat.send('operator', content, operator, clientKey), 'message');
+  chat.session.remember({ role: 'operator', text: template?.text ?? text ?? describeMedia(media ?? {}), at: Date.now() });
+  const state = chat.session.state;
+  const reopened = applyChange(state, { status: 'open' }, Date.now());
+  if (claimFor(state, actor) || reopened) {
+    chat.publish();
+    await chat.mirror();
+  }
+  return { wamid, kind: template ? 'template' : media ? 'media' : 'text' };
+}
+
+/** Status, archive, assignee, tags, priority: answered once Postgres shows the change. */
+async function changeConversation(chat: ChatRun, { change, actor }: ConversationUpdateInput): Promise<ConversationLifecycle> {
+  const state = chat.session.state;
+  refuseIf(refuseChange(state, change, actor));
+  if (applyChange(state, change, Date.now())) chat.publish();
+  // Always written, even when nothing changed: a conversation created by this update gets its row.
+  await chat.mirror();
+  return lifecycleOf(state);
 }
 
 function validateFollowUp(chat: ChatRun, { text, template, notIfInboundSince }: FollowUpInput): void {

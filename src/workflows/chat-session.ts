@@ -19,6 +19,7 @@ import {
   windowOpen,
   type InboundLimit,
 } from './chat-state';
+import { lifecycleOf, reopenOnInbound } from './chat-lifecycle';
 import {
   CUSTOMER_WINDOW_MS,
   type CampaignMessage,
@@ -40,6 +41,9 @@ export interface ChatAttributes {
   mode: ChatMode;
   needsHuman: boolean;
   lastInboundAt?: Date;
+  /** ConversationStatus: open, closed or archived. */
+  status: 'open' | 'closed' | 'archived';
+  assignedTo?: number;
 }
 
 export interface EarlierOutbound {
@@ -87,6 +91,7 @@ export class ChatSession {
     }
     this.seen.add(msg.wamid);
     const state = this.state;
+    reopenOnInbound(state);
     if (msg.contactName) state.contactName = msg.contactName;
     recordInboundTime(state, msg, now);
     const optIn = optKeyword(msg);
@@ -234,7 +239,14 @@ export class ChatSession {
 
   attributes(): ChatAttributes {
     const at = this.state.lastInboundAt;
-    return { mode: this.state.mode, needsHuman: this.state.needsHuman, lastInboundAt: at === undefined ? undefined : new Date(at) };
+    const s = this.state;
+    return {
+      mode: s.mode,
+      needsHuman: s.needsHuman,
+      lastInboundAt: at === undefined ? undefined : new Date(at),
+      status: s.archived ? 'archived' : (s.status ?? 'open'),
+      assignedTo: s.assignedTo,
+    };
   }
 
   view(now: number, phase: ChatPhase, runStartedEventCount: number): ChatStateView {
@@ -256,6 +268,7 @@ export class ChatSession {
       inboundLimited: limitedUntil !== undefined,
       inboundLimitedUntil: limitedUntil === undefined ? undefined : new Date(limitedUntil).toISOString(),
       runStartedEventCount,
+      lifecycle: lifecycleOf(s),
     };
   }
 }

@@ -31,7 +31,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { ReplyToBurstResult } from '../activities/reply';
 import { applyOptKeyword, loadChatSettings, recordInboundMessages, replyActivity, sendWhatsAppMessage, syncConversation } from './chat-activities';
-import { installHandlers, deferFollowUps } from './chat-handlers';
+import { installHandlers, deferUpdates } from './chat-handlers';
 import { CHAT_PATCHES } from './chat-patches';
 import { ChatSession } from './chat-session';
 import { boundContext, prefixByChars } from './chat-state';
@@ -43,10 +43,11 @@ import {
   type ChatPhase,
   type ChatSettings,
   type ChatWorkflowInput,
-  type FollowUpInput,
   type MediaInfo,
+  type TemplateMessage,
 } from './definitions';
-import { chatModeKey, lastInboundAtKey, needsHumanKey, whatsAppPhoneKey } from './search-attributes';
+import { lifecycleOf } from './chat-lifecycle';
+import { assignedToKey, chatModeKey, conversationStatusKey, lastInboundAtKey, needsHumanKey, whatsAppPhoneKey } from './search-attributes';
 
 export { FALLBACK_REPLY } from './definitions';
 
@@ -66,9 +67,9 @@ export async function chatWorkflow(input: ChatWorkflowInput): Promise<void> {
   if (!patched(CHAT_PATCHES.v2)) return chatWorkflowV1(input);
   // A follow-up may arrive with the workflow's start (update-with-start): its handler exists
   // before the first await and runs once the chat is set up.
-  const followUps = deferFollowUps();
+  const deferred = deferUpdates();
   const chat = new ChatRun(input, await loadChatSettings());
-  installHandlers(chat, followUps);
+  installHandlers(chat, deferred);
   chat.publish();
   await chat.loop();
 }
@@ -87,6 +88,8 @@ export class ChatRun {
   /** The pending burst's reply key, kept across folds so a part sent before a cancel is never sent again. */
   private burstKey?: string;
   private readonly replyToBurst;
+  /** Runs started since the inbox show ConversationStatus from the start (see CHAT_PATCHES.inbox). */
+  private readonly inbox = patched(CHAT_PATCHES.inbox);
 
   constructor(
     input: ChatWorkflowInput,
@@ -225,12 +228,23 @@ export class ChatRun {
     this.session.recorded(batch.length, earlier);
   }
 
-  /** Writes the conversation's mode, operator and NeedsHuman to Postgres: one write at a time, latest state. */
+  /**
+   * Writes the conversation's mode, operator, NeedsHuman and inbox state to Postgres: one write at
+   * a time, each of the state as it is when the write starts.
+   */
   mirror(): Promise<void> {
     this.state.conversationDirty = false;
-    const write = this.mirroring.then(() =>
-      syncConversation({ waId: this.state.waId, mode: this.state.mode, needsHuman: this.state.needsHuman, operator: this.state.operator ?? null }),
-    );
+    const write = this.mirroring.then(() => {
+      const s = this.state;
+      const { status, archived, assignedTo, tags, priority, closedAt } = lifecycleOf(s);
+      return syncConversation({
+        waId: s.waId,
+        mode: s.mode,
+        needsHuman: s.needsHuman,
+        operator: s.operator ?? null,
+        lifecycle: { status, archived, assignedTo, tags, priority, closedAt: closedAt ?? null },
+      });
+    });
     this.mirroring = write.catch(() => undefined);
     return write;
   }
@@ -248,13 +262,19 @@ export class ChatRun {
     if (inbound !== undefined && (shown === undefined || inbound - shown >= LAST_INBOUND_AT_STEP_MS)) {
       updates.push({ key: lastInboundAtKey, value: want.lastInboundAt! });
     }
+    // Runs from before the inbox add these only once something sets them (see CHAT_PATCHES.inbox).
+    if (this.inbox || this.state.status !== undefined || this.state.assignedTo !== undefined) {
+      if (have.get(conversationStatusKey) !== want.status) updates.push({ key: conversationStatusKey, value: want.status });
+      // A removed attribute may read back as null.
+      if ((have.get(assignedToKey) ?? undefined) !== want.assignedTo) updates.push({ key: assignedToKey, value: want.assignedTo ?? null });
+    }
     if (updates.length > 0) upsertSearchAttributes(updates);
   }
 
   /** A message outside a reply, with its own key (or the caller's, for one it may ask for again). */
   async send(
     senderType: 'bot' | 'operator',
-    content: { text?: string; media?: MediaInfo; template?: FollowUpInput['template'] },
+    content: { text?: string; media?: MediaInfo; template?: TemplateMessage },
     operator?: string,
     key?: string,
   ): Promise<string> {

@@ -5,6 +5,10 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export type ChatMode = 'bot' | 'operator';
+/** The inbox's view of a conversation (issue 12): closed ones reopen when the customer writes. */
+export type ConversationStatus = 'open' | 'closed';
+export type ConversationPriority = 'low' | 'normal' | 'high' | 'urgent';
+export const CONVERSATION_PRIORITIES: readonly ConversationPriority[] = ['low', 'normal', 'high', 'urgent'];
 export type ContextRole = 'user' | 'bot' | 'operator' | 'campaign';
 
 /** Media metadata as Meta sends it; the bytes stay with Meta until someone downloads them. */
@@ -107,6 +111,19 @@ export interface ChatState {
    * inbound at this time: free text waits for the user to write again. Absent in older runs.
    */
   windowClosedFor?: number;
+  /*
+   * The inbox (issue 12). All optional: runs started before it carry none, which reads as an
+   * open, unassigned, untagged conversation of normal priority.
+   */
+  status?: ConversationStatus;
+  /** Closed and hidden from the inbox's lists (DELETE); the customer writing reopens it. */
+  archived?: boolean;
+  /** Epoch ms the conversation was last closed. */
+  closedAt?: number;
+  /** The user (users.id) who owns the conversation. */
+  assignedTo?: number;
+  tags?: string[];
+  priority?: ConversationPriority;
 }
 
 export interface ChatWorkflowInput {
@@ -167,18 +184,73 @@ export interface ChatStateView {
   /** When the limit's window frees up for the next message, while inboundLimited. */
   inboundLimitedUntil?: string;
   runStartedEventCount: number;
+  /** The inbox's state (issue 12); absent while a run still runs the v1 code. */
+  lifecycle?: ConversationLifecycle;
+}
+
+/**
+ * Who asks for a change, as the API authenticated them. A sales user may only act on
+ * conversations assigned to them: the chat checks it against its own state, so no read of
+ * Postgres can race an assignment.
+ */
+export interface ChatActor {
+  /** `user:<id>` or `key:<name>`: recorded as the operator. */
+  operator: string;
+  /** The signed-in user's id; an API key has none. */
+  userId?: number;
+  /** Sales: only conversations assigned to `userId` (or, to assign, unassigned ones for themselves). */
+  onlyAssigned?: boolean;
 }
 
 export interface TakeoverInput {
   operator?: string;
+  actor?: ChatActor;
 }
 export interface HandbackInput {
   operator?: string;
+  actor?: ChatActor;
+}
+/** An approved template, resolved and rendered by the API: the chat sends it as it is. */
+export interface TemplateMessage {
+  name: string;
+  language: string;
+  parameters: { name: string; value: string }[];
+  /** The rendered text, for the record and the model's context. */
+  text: string;
 }
 export interface OperatorMessageInput {
   operator?: string;
   text?: string;
   media?: MediaInfo;
+  /** Sent as a template: the only kind of message allowed outside the 24 h window. */
+  template?: TemplateMessage;
+  actor?: ChatActor;
+  /** The send's idempotency key (from the request's Idempotency-Key); the chat picks one otherwise. */
+  clientKey?: string;
+}
+
+/** Fields left out are left as they are; `assignedTo: null` unassigns. */
+export interface ConversationChange {
+  status?: ConversationStatus;
+  archived?: boolean;
+  assignedTo?: number | null;
+  tags?: string[];
+  priority?: ConversationPriority;
+}
+export interface ConversationUpdateInput {
+  change: ConversationChange;
+  actor: ChatActor;
+}
+export interface ConversationLifecycle {
+  status: ConversationStatus;
+  archived: boolean;
+  assignedTo: number | null;
+  tags: string[];
+  priority: ConversationPriority;
+  closedAt?: string;
+  mode: ChatMode;
+  needsHuman: boolean;
+  operator?: string;
 }
 /** A business-initiated message sent through the chat (a lead follow-up). */
 export interface FollowUpInput {
@@ -197,6 +269,7 @@ export interface FollowUpResult {
 
 export interface OperatorMessageResult {
   wamid: string;
+  kind?: 'text' | 'media' | 'template';
 }
 export interface ModeResult {
   mode: ChatMode;
@@ -209,6 +282,8 @@ export const operatorMessageUpdate = defineUpdate<OperatorMessageResult, [Operat
 export const campaignMessageSignal = defineSignal<[CampaignMessage]>('campaignMessage');
 export const followUpUpdate = defineUpdate<FollowUpResult, [FollowUpInput]>('followUp');
 export const chatStateQuery = defineQuery<ChatStateView>('chatState');
+/** Status, archive, assignee, tags, priority; answers once Postgres shows the change. */
+export const conversationUpdate = defineUpdate<ConversationLifecycle, [ConversationUpdateInput]>('updateConversation');
 /** A reply WhatsApp accepted and later could not deliver for good (status webhook, both providers). */
 export const deliveryFailedSignal = defineSignal<[DeliveryFailure]>('deliveryFailed');
 
@@ -230,6 +305,10 @@ export const SEND_FAILED = 'SendFailed';
 /** An operator holds the chat: automated messages wait until it is handed back. */
 export const OPERATOR_HOLDS_CHAT = 'OperatorHoldsChat';
 export const USER_WROTE_SINCE = 'UserWroteSince';
+/** A sales user acted on a conversation that is not assigned to them (403). */
+export const NOT_ASSIGNED = 'NotAssigned';
+/** A conversation change that cannot apply (bad tags, an archived conversation left closed…) (400). */
+export const INVALID_CONVERSATION_CHANGE = 'InvalidConversationChange';
 
 export const CUSTOMER_WINDOW_MS = 24 * 60 * 60 * 1000;
 export const SEEN_WAMIDS_LIMIT = 2000;

@@ -6,7 +6,11 @@ export const chatModeKey = defineSearchAttributeKey('ChatMode', SearchAttributeT
 export const needsHumanKey = defineSearchAttributeKey('NeedsHuman', SearchAttributeType.BOOL);
 export const lastInboundAtKey = defineSearchAttributeKey('LastInboundAt', SearchAttributeType.DATETIME);
 
-export const chatSearchAttributeKeys = [whatsAppPhoneKey, chatModeKey, needsHumanKey, lastInboundAtKey];
+/** The inbox (issue 12): ConversationStatus="open" (or closed, archived), AssignedTo=<user id>. */
+export const conversationStatusKey = defineSearchAttributeKey('ConversationStatus', SearchAttributeType.KEYWORD);
+export const assignedToKey = defineSearchAttributeKey('AssignedTo', SearchAttributeType.INT);
+
+export const chatSearchAttributeKeys = [whatsAppPhoneKey, chatModeKey, needsHumanKey, lastInboundAtKey, conversationStatusKey, assignedToKey];
 
 export const campaignIdKey = defineSearchAttributeKey('CampaignId', SearchAttributeType.KEYWORD);
 export const leadIdKey = defineSearchAttributeKey('LeadId', SearchAttributeType.KEYWORD);

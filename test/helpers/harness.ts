@@ -76,7 +76,7 @@ export interface Harness {
   /** POSTs a signed Meta webhook with these messages (and/or statuses). */
   inbound(messages: TextMessageSpec[], statuses?: Record<string, unknown>[]): Promise<Response>;
   postRaw(body: string, headers: Record<string, string>): Promise<Response>;
-  api(method: string, path: string, opts?: { body?: unknown; key?: string | null }): Promise<{ status: number; body: any }>;
+  api(method: string, path: string, opts?: { body?: unknown; key?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
   chatState(waId: string): Promise<ChatStateView>;
   /** Every message recorded in Postgres for this chat, oldest first. */
   recorded(waId: string): Promise<Message[]>;
@@ -190,12 +190,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       const body = JSON.stringify(webhookBody({ messages, statuses }));
       return postRaw(body, { 'x-hub-signature-256': signBody(body, APP_SECRET) });
     },
-    async api(method, path, { body, key = KEYS.admin } = {}) {
+    async api(method, path, { body, key = KEYS.admin, headers = {} } = {}) {
       const res = await fetch(`${apiUrl}${path}`, {
         method,
         headers: {
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...(key ? { authorization: `Bearer ${key}` } : {}),
+          ...headers,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
       });

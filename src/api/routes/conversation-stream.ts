@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Message } from '../../db/schema';
 import { idsOf, type WorkflowIds } from '../../temporal/workflow-ids';
 import { ConversationStreamHub, type ConversationSummary, type StreamEvent, type StreamHubOptions, type StreamSink } from '../conversation-stream-hub';
+import { conversationView } from '../conversation-view';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { phoneField } from '../phone';
@@ -52,13 +53,7 @@ export function streamMessageView(m: Message) {
 /** GET /api/v1/conversations's item. */
 export function streamConversationView(c: ConversationSummary, ids: WorkflowIds) {
   const { message_count, ...rest } = c;
-  return {
-    ...rest,
-    phone: c.wa_id,
-    status: c.needs_human ? 'needs_human' : c.mode,
-    workflow_id: ids.chat(c.wa_id),
-    message_count: Number(message_count),
-  };
+  return { ...conversationView(rest, ids), message_count: Number(message_count) };
 }
 
 function format(e: StreamEvent, ids: WorkflowIds): string {

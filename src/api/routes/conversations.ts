@@ -1,23 +1,49 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
+import { sql } from 'kysely';
+import { CONVERSATION_PRIORITIES } from '../../workflows/definitions';
 import { z } from 'zod';
-import { getConversation, listConversations, listMessages, senderCounts } from '../../db/conversation-queries';
+import { listConversations, listMessages, senderCounts } from '../../db/conversation-queries';
 import { idsOf, type WorkflowIds } from '../../temporal/workflow-ids';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { phoneField } from '../phone';
-import { READ, routeAccess } from '../route-doc';
+import { READ, route } from '../route-doc';
+import { ConversationView, conversationView } from '../conversation-view';
+import { requireConversation } from '../conversation-lookup';
+import { conversationCreateRouter } from './conversation-create';
+import { conversationLifecycleRouter } from './conversation-lifecycle';
 import { mountConversationStream, streamMessageView as messageView } from './conversation-stream';
 
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
+/** A phone as seed 000's chat_id writes it too ("573107601252@c.us"). */
+const seedPhone = z
+  .string()
+  .transform((s) => s.trim().replace(/@(c\.us|s\.whatsapp\.net)$/i, ''))
+  .pipe(phoneField);
+const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+
 const ListQuery = z.object({
-  phone: phoneField.optional(),
-  status: z.enum(['bot', 'operator', 'needs_human']).optional(),
+  phone: seedPhone.optional().describe('The WhatsApp number (aliases: chat_id, user_id)'),
+  status: z
+    .enum(['open', 'closed', 'bot', 'operator', 'needs_human'])
+    .optional()
+    .describe('open or closed; bot, operator and needs_human filter by handling, as before the inbox'),
+  handling: z.enum(['bot', 'operator', 'needs_human']).optional(),
+  queue: z.enum(['mine', 'unassigned', 'all']).default('all').describe('mine: assigned to the caller (a signed-in user); unassigned: no one owns it'),
+  assigned_to: z.coerce.number().int().positive().optional().describe('A user id'),
+  tag: z.string().trim().toLowerCase().min(1).max(32).optional(),
+  priority: z.enum(CONVERSATION_PRIORITIES).optional(),
+  unread: flag.optional().describe('true: only conversations with unread inbound messages'),
+  archived: flag.default(false).describe('true: archived conversations only (they are left out otherwise)'),
+  search: z.string().trim().min(1).max(100).optional().describe("Part of the contact's name or number"),
   start_date: isoDate.optional(),
   end_date: isoDate.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
+  offset: z.coerce.number().int().min(0).default(0).describe('Alias: skip'),
 });
+const LIST_ALIASES = { chat_id: 'phone', user_id: 'phone', skip: 'offset' };
+type ListQuery = z.output<typeof ListQuery>;
 
 const MessagesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -31,6 +57,7 @@ const MessagesQuery = z.object({
 const DETAIL_MESSAGES = 100;
 
 const IdParams = z.object({ id: z.uuid().describe('conversation id') });
+const MessageIdParams = z.object({ message_id: z.string().regex(/^\d{1,18}$/).describe('message id, as in the message lists') });
 
 const MessageView = z.object({
   id: z.string(),
@@ -46,22 +73,6 @@ const MessageView = z.object({
   status_updated_at: z.date().nullable(),
   error: z.unknown().nullable(),
   timestamp: z.date(),
-});
-
-const ConversationView = z.object({
-  id: z.string(),
-  wa_id: z.string(),
-  phone: z.string(),
-  contact_name: z.string().nullable(),
-  mode: z.enum(['bot', 'operator']),
-  needs_human: z.boolean(),
-  operator: z.string().nullable(),
-  status: z.enum(['bot', 'operator', 'needs_human']),
-  workflow_id: z.string().describe('The chat workflow in Temporal (chat-<wa_id>)'),
-  created_at: z.date(),
-  updated_at: z.date(),
-  last_message_at: z.date().nullable(),
-  last_inbound_at: z.date().nullable(),
 });
 
 const ConversationList = z.object({
@@ -110,113 +121,174 @@ function decodeCursor(cursor: string): string {
 }
 
 
-function conversationView(c: NonNullable<Awaited<ReturnType<typeof getConversation>>>, ids: WorkflowIds) {
-  return {
-    ...c,
-    phone: c.wa_id,
-    status: c.needs_human ? 'needs_human' : c.mode,
-    workflow_id: ids.chat(c.wa_id),
-  };
-}
 
-async function requireConversation(deps: AppDeps, id: string) {
-  const found = z.uuid().safeParse(id).success ? await getConversation(deps.db, id) : undefined;
-  if (!found) throw new HttpError('NOT_FOUND', `Conversation ${id} not found`);
+async function requireMessage(deps: AppDeps, id: string) {
+  const found = await deps.db.selectFrom('messages').selectAll().where(sql`id`, '=', sql`${id}::bigint`).executeTakeFirst();
+  if (!found) throw new HttpError('NOT_FOUND', `Message ${id} not found`);
   return found;
 }
 
-/** Seed 000's conversation reads, from the Postgres record. */
+/** queue=mine and /assigned need a signed-in user (an API key owns no conversations). */
+function assigneeFilter(q: ListQuery, req: Request): number | null | undefined {
+  if (q.assigned_to !== undefined) return q.assigned_to;
+  if (q.queue === 'unassigned') return null;
+  if (q.queue !== 'mine') return undefined;
+  const me = req.principal?.userId;
+  if (me === undefined) throw new HttpError('VALIDATION_ERROR', 'queue=mine (and /assigned) needs a signed-in user: an API key owns no conversations; pass assigned_to');
+  return me;
+}
+
+/** Seed 000's and 004's conversation reads, from the Postgres record. */
 export function conversationsRouter(deps: AppDeps): Router {
   const router = Router();
   const ids = idsOf(deps);
   mountConversationStream(router, deps); // GET /stream: before '/:id', which would take "stream" for an id
-  router.get(
-    '/',
-    routeAccess({
-      summary: 'List conversations, newest activity first',
-      access: READ,
-      query: ListQuery,
-      responses: { 200: { description: 'A page of conversations', schema: ConversationList } },
-    }),
-    async (req, res) => {
-    const q = ListQuery.parse(req.query);
-    const { rows, total } = await listConversations(deps.db, {
-      phone: q.phone,
-      status: q.status,
-      startDate: q.start_date,
-      endDate: q.end_date,
-      limit: q.limit,
-      offset: q.offset,
-    });
-    res.json({
-      conversations: rows.map((r) => ({ ...conversationView(r, ids), message_count: Number(r.message_count), last_message: r.last_message })),
-      total,
-      limit: q.limit,
-      offset: q.offset,
-    });
+  const list = (doc: { path: string; summary: string; description: string; fixed?: Partial<ListQuery> }) =>
+    router.get(
+      doc.path,
+      route(
+        {
+          summary: doc.summary,
+          description: doc.description,
+          access: READ,
+          query: ListQuery,
+          queryAliases: LIST_ALIASES,
+          responses: { 200: { description: 'A page of conversations', schema: ConversationList } },
+        },
+        async ({ query, req }) => {
+          const q = { ...query, ...doc.fixed };
+          const { rows, total } = await listConversations(deps.db, {
+            phone: q.phone,
+            ...(q.status === 'open' || q.status === 'closed' ? { status: q.status } : { handling: q.status }),
+            ...(q.handling ? { handling: q.handling } : {}),
+            assignedTo: assigneeFilter(q, req),
+            tag: q.tag,
+            priority: q.priority,
+            unread: q.unread,
+            urgent: doc.path === '/urgent',
+            archived: q.archived,
+            search: q.search,
+            startDate: q.start_date,
+            endDate: q.end_date,
+            limit: q.limit,
+            offset: q.offset,
+          });
+          return {
+            conversations: rows.map((r) => ({ ...conversationView(r, ids), message_count: Number(r.message_count), last_message: r.last_message })),
+            total,
+            limit: q.limit,
+            offset: q.offset,
+          };
+        },
+      ),
+    );
+
+  list({
+    path: '/',
+    summary: 'List conversations, newest activity first',
+    description:
+      'Archived conversations are left out unless archived=true. queue=mine (the caller\'s) and queue=unassigned are the inbox\'s queues. Seed names are accepted: chat_id and user_id for phone, skip for offset. Any other query parameter is a 400.',
   });
+  list({
+    path: '/assigned',
+    summary: "The caller's conversations",
+    description: 'Open and closed conversations assigned to the signed-in caller, or to assigned_to when given. Other filters as in the list.',
+    fixed: { queue: 'mine' },
+  });
+  list({
+    path: '/unread',
+    summary: 'Conversations with unread messages',
+    description: 'Open conversations with inbound messages no operator has marked read (POST /conversations/:id/read). Other filters as in the list.',
+    fixed: { unread: true, status: 'open' },
+  });
+  list({
+    path: '/urgent',
+    summary: 'Conversations that need attention first',
+    description: 'Open conversations of priority urgent, or whose chat asks for a human. Other filters as in the list.',
+  });
+
+  router.get(
+    '/messages/:message_id',
+    route(
+      {
+        summary: 'One message',
+        access: READ,
+        params: MessageIdParams,
+        responses: { 200: { description: 'The message', schema: MessageView } },
+        errors: ['NOT_FOUND'],
+      },
+      async ({ params }) => messageView(await requireMessage(deps, params.message_id)),
+    ),
+  );
 
   router.get(
     '/:id',
-    routeAccess({
-      summary: 'A conversation with its newest messages',
-      access: READ,
-      params: IdParams,
-      responses: { 200: { description: 'The conversation', schema: ConversationDetail } },
-      errors: ['NOT_FOUND'],
-    }),
-    async (req, res) => {
-    const c = await requireConversation(deps, String(req.params.id));
-    const [page, counts] = await Promise.all([
-      listMessages(deps.db, { conversationId: c.id, limit: DETAIL_MESSAGES, order: 'desc' }),
-      senderCounts(deps.db, c.id),
-    ]);
-    const total = Object.values(counts).reduce((a, b) => a + (b ?? 0), 0);
-    res.json({
-      ...conversationView(c, ids),
-      // The newest messages, oldest first; older ones through /messages.
-      messages: page.rows.reverse().map(messageView),
-      messages_truncated: page.hasMore,
-      summary: {
-        total_messages: total,
-        user_messages: counts.user ?? 0,
-        bot_messages: counts.bot ?? 0,
-        operator_messages: counts.operator ?? 0,
-        campaign_messages: counts.campaign ?? 0,
+    route(
+      {
+        summary: 'A conversation with its newest messages',
+        access: READ,
+        params: IdParams,
+        responses: { 200: { description: 'The conversation', schema: ConversationDetail } },
+        errors: ['NOT_FOUND'],
       },
-    });
-  });
+      async ({ params }) => {
+        const c = await requireConversation(deps, params.id);
+        const [page, counts] = await Promise.all([
+          listMessages(deps.db, { conversationId: c.id, limit: DETAIL_MESSAGES, order: 'desc' }),
+          senderCounts(deps.db, c.id),
+        ]);
+        const total = Object.values(counts).reduce((a, b) => a + (b ?? 0), 0);
+        return {
+          ...conversationView(c, ids),
+          // The newest messages, oldest first; older ones through /messages.
+          messages: page.rows.reverse().map(messageView),
+          messages_truncated: page.hasMore,
+          summary: {
+            total_messages: total,
+            user_messages: counts.user ?? 0,
+            bot_messages: counts.bot ?? 0,
+            operator_messages: counts.operator ?? 0,
+            campaign_messages: counts.campaign ?? 0,
+          },
+        };
+      },
+    ),
+  );
 
   router.get(
     '/:id/messages',
-    routeAccess({
-      summary: "A conversation's messages, paged with a cursor",
-      access: READ,
-      params: IdParams,
-      query: MessagesQuery,
-      responses: { 200: { description: 'A page of messages', schema: MessagePage } },
-      errors: ['NOT_FOUND'],
-    }),
-    async (req, res) => {
-    const c = await requireConversation(deps, String(req.params.id));
-    const q = MessagesQuery.parse(req.query);
-    const page = await listMessages(deps.db, {
-      conversationId: c.id,
-      limit: q.limit,
-      order: q.order,
-      afterId: q.cursor ? decodeCursor(q.cursor) : undefined,
-      before: q.before,
-      after: q.after,
-      senderType: q.sender_type,
-    });
-    const last = page.rows[page.rows.length - 1];
-    res.json({
-      messages: page.rows.map(messageView),
-      total: page.total,
-      has_more: page.hasMore,
-      next_cursor: page.hasMore && last ? encodeCursor(last.id) : null,
-    });
-  });
+    route(
+      {
+        summary: "A conversation's messages, paged with a cursor",
+        access: READ,
+        params: IdParams,
+        query: MessagesQuery,
+        responses: { 200: { description: 'A page of messages', schema: MessagePage } },
+        errors: ['NOT_FOUND'],
+      },
+      async ({ params, query: q }) => {
+        const c = await requireConversation(deps, params.id);
+        const page = await listMessages(deps.db, {
+          conversationId: c.id,
+          limit: q.limit,
+          order: q.order,
+          afterId: q.cursor ? decodeCursor(q.cursor) : undefined,
+          before: q.before,
+          after: q.after,
+          senderType: q.sender_type,
+        });
+        const last = page.rows[page.rows.length - 1];
+        return {
+          messages: page.rows.map(messageView),
+          total: page.total,
+          has_more: page.hasMore,
+          next_cursor: page.hasMore && last ? encodeCursor(last.id) : null,
+        };
+      },
+    ),
+  );
 
+  router.use(conversationCreateRouter(deps));
+  router.use(conversationLifecycleRouter(deps));
   return router;
 }
