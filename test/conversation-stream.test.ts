@@ -76,7 +76,7 @@ test('a stream for a phone shows the chat as it happens: messages, the reply, ta
 
     await h.inbound([{ from: waId, text: 'hello stream' }]);
     const appeared = await stream.next(isConversation('bot'));
-    expect(appeared.data).toMatchObject({ phone: waId, wa_id: waId, needs_human: false, operator: null, status: 'bot', workflow_id: `chat-${waId}` });
+    expect(appeared.data).toMatchObject({ phone: waId, wa_id: waId, needs_human: false, operator: null, status: 'open', handling: 'bot', workflow_id: `chat-${waId}` });
     const inbound = await stream.next(isMessage('user', 'hello stream'));
     expect(inbound.id).toBe(inbound.data.id);
     const reply = await stream.next(isMessage('bot', 'Reply to: hello stream'));
@@ -84,7 +84,7 @@ test('a stream for a phone shows the chat as it happens: messages, the reply, ta
 
     const takeover = await h.api('POST', '/api/v1/takeover', { body: { phone: waId, operator: 'Ana' }, key: KEYS.operator });
     expect(takeover.status).toBe(200);
-    expect((await stream.next(isConversation('operator'))).data).toMatchObject({ operator: 'key:operator-key', status: 'operator' });
+    expect((await stream.next(isConversation('operator'))).data).toMatchObject({ operator: 'key:operator-key', handling: 'operator' });
 
     const sent = await h.api('POST', '/api/v1/operator-message', { body: { phone: waId, message: 'Ana here, how can I help?' }, key: KEYS.operator });
     expect(sent.status).toBe(200);
@@ -167,7 +167,7 @@ test('the inbox stream (no filter) reports every conversation that gets a messag
     const waId = randomPhone();
     await h.inbound([{ from: waId, text: 'inbox hello', name: 'Inês' }]);
     const arrived = await inbox.next((e) => e.event === 'conversation' && e.data.phone === waId);
-    expect(arrived.data).toMatchObject({ contact_name: 'Inês', mode: 'bot', status: 'bot' });
+    expect(arrived.data).toMatchObject({ contact_name: 'Inês', mode: 'bot', handling: 'bot', status: 'open' });
     // The bot writes the burst and its reply in one activity, so a poll may see both at once.
     if (arrived.data.last_message?.sender_type !== 'bot') {
       await inbox.next((e) => e.event === 'conversation' && e.data.phone === waId && e.data.last_message?.sender_type === 'bot');

@@ -28,7 +28,7 @@ test('lists conversations with filters and offset pagination', async () => {
   expect(byPhone.status).toBe(200);
   expect(byPhone.body.total).toBe(1);
   const [c] = byPhone.body.conversations;
-  expect(c).toMatchObject({ id: conversationId, phone: waId, contact_name: 'Maria', mode: 'bot', status: 'bot', message_count: 10, workflow_id: `chat-${waId}` });
+  expect(c).toMatchObject({ id: conversationId, phone: waId, contact_name: 'Maria', mode: 'bot', status: 'open', handling: 'bot', message_count: 10, workflow_id: `chat-${waId}` });
   expect(c.last_message).toMatchObject({ sender_type: 'bot', content: 'Reply to: message 5' });
 
   expect((await h.api('GET', `/api/v1/conversations?phone=${waId}&status=operator`)).body.total).toBe(0);
@@ -44,7 +44,7 @@ test('lists conversations with filters and offset pagination', async () => {
   const bad = await h.api('GET', '/api/v1/conversations?limit=1000');
   expect(bad.status).toBe(400);
   expect(bad.body.error.code).toBe('VALIDATION_ERROR');
-  expect((await h.api('GET', '/api/v1/conversations?status=closed')).status).toBe(400);
+  expect((await h.api('GET', '/api/v1/conversations?status=escalated')).status).toBe(400);
 });
 
 test('gets one conversation with its messages and summary', async () => {

@@ -100,6 +100,7 @@ describe('starting a conversation', () => {
     expect(text.status).toBe(409);
     expect(h.graph.sentTo(waId!)).toHaveLength(2);
     expect(await attributes(waId!)).toMatchObject({ ConversationStatus: ['open'] });
+    await saveHistory(h.client, waId!, 'inbox-started-by-template');
   });
 
   test('inside the window: free text through POST /conversations and seed 000 POST /messages', async () => {
@@ -196,6 +197,7 @@ describe('lifecycle', () => {
     expect(await attributes(waId)).toMatchObject({ AssignedTo: [users.sam.id] });
     const state = await h.chatState(waId);
     expect(state.lifecycle).toMatchObject({ status: 'closed', archived: true, assignedTo: users.sam.id, tags: ['general'], priority: 'low' });
+    await saveHistory(h.client, waId, 'inbox-lifecycle');
   });
 
   test('40 reads right after takeover and handback all show the new handling', async () => {

@@ -2,6 +2,7 @@ import { burstOf } from './helpers/fake-openai';
 import { eventually, KEYS, startHarness, type Harness } from './helpers/harness';
 import { saveHistory } from './helpers/histories';
 import { randomPhone } from './helpers/webhook-payload';
+import { uniqueWaIds } from './helpers/campaigns';
 
 let h: Harness;
 beforeAll(async () => {
@@ -86,22 +87,33 @@ test('takeover while the model is generating drops the draft reply', async () =>
   expect((await h.chatState(waId)).mode).toBe('operator');
 });
 
-test('operator endpoints answer 400 without a phone and 404 for an unknown chat', async () => {
+test('operator endpoints answer 400 without a phone; takeover and handback 404 for an unknown chat, a message to a new number needs a template', async () => {
   for (const path of ['/api/v1/takeover', '/api/v1/handback', '/api/v1/operator-message']) {
     const missing = await h.api('POST', path, { body: {} });
     expect(missing.status).toBe(400);
     expect(missing.body.error).toMatchObject({ code: 'VALIDATION_ERROR', message: 'phone: Phone number is required' });
     expect(missing.body.error.request_id).toEqual(expect.any(String));
-
+  }
+  for (const path of ['/api/v1/takeover', '/api/v1/handback']) {
     const unknown = randomPhone();
-    const notFound = await h.api('POST', path, { body: { phone: unknown, message: 'x' } });
+    const notFound = await h.api('POST', path, { body: { phone: unknown } });
     expect(notFound.status).toBe(404);
     expect(notFound.body.error).toMatchObject({ code: 'NOT_FOUND', message: `No conversation found for phone number ${unknown}` });
   }
+  // Seed 001 creates the conversation for a number that never wrote, but WhatsApp only delivers a template to it.
+  const [fresh] = uniqueWaIds(1);
+  const freeText = await h.api('POST', '/api/v1/operator-message', { body: { phone: fresh, message: 'x' } });
+  expect(freeText.status).toBe(409);
+  expect(freeText.body.error.message).toMatch(/template/);
+  // A number that is neither valid nor one of ours is a 400 naming the problem.
+  const invalid = await h.api('POST', '/api/v1/operator-message', { body: { phone: randomPhone(), message: 'x' } });
+  expect(invalid.status).toBe(400);
+  expect(invalid.body.error.message).toMatch(/^phone: /);
+
   const waId = await startChat();
   const empty = await h.api('POST', '/api/v1/operator-message', { body: { phone: waId } });
   expect(empty.status).toBe(400);
-  expect(empty.body.error.message).toContain('Message text or media is required');
+  expect(empty.body.error.message).toContain('Message text, media or a template is required');
   expect(h.graph.sentTo(waId)).toHaveLength(1);
 });
 

@@ -18,7 +18,6 @@ const stateColumns = [
   'c.assigned_to',
   'c.tags',
   'c.priority',
-  'c.unread_count',
 ] as const;
 
 /** The conversations with these ids or WhatsApp ids (the streams that watch one conversation). */
