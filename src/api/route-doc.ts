@@ -38,6 +38,12 @@ export interface RouteDoc {
   queryAliases?: Record<string, string>;
   /** The handler reads the body itself (the contact import: CSV or JSON up to 5 MB); `body` only documents it. */
   readsOwnBody?: boolean;
+  /**
+   * Query parameters the doc does not name are let through (and left out of the parsed query)
+   * instead of refused. Only for callers we do not control that may add their own: the webhooks
+   * (Meta, Twilio). Everything else refuses unknown parameters.
+   */
+  anyQuery?: boolean;
 }
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -73,6 +79,7 @@ function checkAccess(access: RouteAccess, req: Request): void {
  * document refused by name (a misspelt filter must not quietly return unfiltered data).
  */
 export function parseQuery(doc: RouteDoc, raw: Record<string, unknown>): unknown {
+  if (!doc.query && doc.anyQuery) return undefined;
   if (!doc.query) {
     const unknown = Object.keys(raw);
     if (unknown.length > 0) throw unknownQuery(unknown, []);
@@ -87,7 +94,8 @@ export function parseQuery(doc: RouteDoc, raw: Record<string, unknown>): unknown
   }
   const known = Object.keys(doc.query.shape);
   const unknown = Object.keys(query).filter((k) => !known.includes(k));
-  if (unknown.length > 0) throw unknownQuery(unknown, [...known, ...Object.keys(doc.queryAliases ?? {})]);
+  // The object schema strips what it does not name, so the handler still sees only documented parameters.
+  if (unknown.length > 0 && !doc.anyQuery) throw unknownQuery(unknown, [...known, ...Object.keys(doc.queryAliases ?? {})]);
   return doc.query.parse(query);
 }
 
