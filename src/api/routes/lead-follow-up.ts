@@ -8,7 +8,7 @@ import { idsOf } from '../../temporal/workflow-ids';
 import { leadFollowUpQuery } from '../../workflows/lead-definitions';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
-import { READ, routeAccess } from '../route-doc';
+import { READ, route } from '../route-doc';
 import { FollowUpScheduled, FollowUpState, LeadIdParams, requireLead } from './lead-schemas';
 
 const FollowUpBody = z
@@ -36,7 +36,7 @@ export function leadFollowUpRouter(deps: AppDeps): Router {
 
   router.post(
     '/:id/follow-up',
-    routeAccess({
+    route({
       summary: "Schedule (or move) the lead's follow-up",
       description: [
         "Give either `at` (ISO 8601, in the future) or `in_seconds`. The durable workflow lead-followup-<id> sleeps until then and sends the follow-up through the lead's WhatsApp chat:",
@@ -49,10 +49,8 @@ export function leadFollowUpRouter(deps: AppDeps): Router {
       body: FollowUpBody,
       responses: { 202: { description: 'Scheduled', schema: FollowUpScheduled } },
       errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
-    }),
-    async (req, res) => {
+    }, async ({ body, req, res }) => {
       const lead = await requireLead(deps.db, req);
-      const body = FollowUpBody.parse(req.body ?? {});
       if (lead.status === 'won' || lead.status === 'lost') throw new HttpError('CONFLICT', `Lead is ${lead.status}; closed leads get no follow-ups`);
       if (body.template_id) {
         const t = await deps.db.selectFrom('templates').select(['name', 'status']).where('id', '=', body.template_id).executeTakeFirst();
@@ -74,30 +72,29 @@ export function leadFollowUpRouter(deps: AppDeps): Router {
       await recordLeadActivity(deps.db, lead.id, 'follow_up_scheduled', `Follow-up scheduled for ${dueAt.toISOString()}`, { due_at: dueAt.toISOString() }, req.principal?.label ?? null);
       const workflowId = await scheduleLeadFollowUp(deps.temporal, deps.taskQueue, lead.id, dueAt, idsOf(deps));
       res.status(202).json({ lead_id: lead.id, next_follow_up_at: dueAt.toISOString(), workflow_id: workflowId } satisfies FollowUpScheduled);
-    },
+    }),
   );
 
   router.get(
     '/:id/follow-up',
-    routeAccess({
+    route({
       summary: "The lead's follow-up, live from its workflow",
       description: 'Queries the workflow lead-followup-<id>: its phase, due time, follow-ups sent and postponed, and why it ended. 404 when none was ever scheduled.',
       access: READ,
       params: LeadIdParams,
       responses: { 200: { description: 'The follow-up', schema: FollowUpState } },
       errors: ['NOT_FOUND', 'EXTERNAL_SERVICE_ERROR'],
-    }),
-    async (req, res) => {
+    }, async ({ req }) => {
       const lead = await requireLead(deps.db, req);
       const workflowId = idsOf(deps).leadFollowUp(lead.id);
       try {
         const live = await deps.temporal.workflow.getHandle(workflowId).query(leadFollowUpQuery);
-        res.json({ lead_id: lead.id, workflow_id: workflowId, next_follow_up_at: lead.next_follow_up_at, ...live } satisfies FollowUpState);
+        return { lead_id: lead.id, workflow_id: workflowId, next_follow_up_at: lead.next_follow_up_at, ...live } satisfies FollowUpState;
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
         throw new HttpError('NOT_FOUND', `Lead ${lead.id} has no follow-up; schedule one with POST /leads/${lead.id}/follow-up`);
       }
-    },
+    }),
   );
 
   return router;

@@ -1,59 +1,55 @@
 import { Router } from 'express';
+import type { z } from 'zod';
 import { FUNNEL_STAGES, leadFunnelReach, leadOverview, leadPipeline, type LeadScope } from '../../db/lead-stats';
 import type { AppDeps } from '../deps';
-import { READ, routeAccess } from '../route-doc';
+import { READ, route } from '../route-doc';
 import { percent } from './campaign-schemas';
 import { LeadFunnel, LeadOverview, LeadPipeline, StatsQuery } from './lead-schemas';
 
 /** Pipeline figures; ?source=, ?campaign_id= and ?assigned_to= narrow them to one slice. */
 export function leadStatsRouter(deps: AppDeps): Router {
   const router = Router();
-  const scope = (query: unknown): LeadScope => {
-    const q = StatsQuery.parse(query);
-    return { source: q.source || undefined, campaignId: q.campaign_id, assignedTo: q.assigned_to || undefined };
-  };
+  const scope = (q: z.output<typeof StatsQuery>): LeadScope => ({ source: q.source || undefined, campaignId: q.campaign_id, assignedTo: q.assigned_to || undefined });
 
   router.get(
     '/stats/overview',
-    routeAccess({
+    route({
       summary: 'Lead totals',
       description: 'Counts by status, priority and source, overdue leads, average score and pipeline values; conversion_rate is won of the leads that closed.',
       access: READ,
       query: StatsQuery,
       responses: { 200: { description: 'The overview', schema: LeadOverview } },
-    }),
-    async (req, res) => {
-      const o = await leadOverview(deps.db, scope(req.query));
+    }, async ({ query }) => {
+      const o = await leadOverview(deps.db, scope(query));
       // Of the leads that closed, how many were won.
-      res.json({ ...o, conversion_rate: percent(o.won, o.won + o.lost) } satisfies LeadOverview);
-    },
+      return { ...o, conversion_rate: percent(o.won, o.won + o.lost) } satisfies LeadOverview;
+    }),
   );
 
   router.get(
     '/stats/pipeline',
-    routeAccess({
+    route({
       summary: 'Leads and value per status',
       description: 'Every status in pipeline order with its count and summed estimated_value, plus open and overall totals. Amounts are exact decimal strings.',
       access: READ,
       query: StatsQuery,
       responses: { 200: { description: 'The pipeline', schema: LeadPipeline } },
-    }),
-    async (req, res) => {
-      const stages = await leadPipeline(deps.db, scope(req.query));
+    }, async ({ query }) => {
+      const stages = await leadPipeline(deps.db, scope(query));
       const open = stages.filter((s) => s.status !== 'won' && s.status !== 'lost');
-      res.json({
+      return {
         stages,
         total_count: stages.reduce((n, s) => n + s.count, 0),
         open_count: open.reduce((n, s) => n + s.count, 0),
         open_value: sumMoney(open.map((s) => s.value)),
         total_value: sumMoney(stages.map((s) => s.value)),
-      } satisfies LeadPipeline);
-    },
+      } satisfies LeadPipeline;
+    }),
   );
 
   router.get(
     '/stats/conversion-funnel',
-    routeAccess({
+    route({
       summary: 'How far leads got through the pipeline',
       description:
         'For each stage (new → contacted → qualified → proposal → negotiation → won), the leads that reached at least that stage, by their status and their status history: ' +
@@ -61,11 +57,10 @@ export function leadStatsRouter(deps: AppDeps): Router {
       access: READ,
       query: StatsQuery,
       responses: { 200: { description: 'The funnel', schema: LeadFunnel } },
-    }),
-    async (req, res) => {
-      const reach = await leadFunnelReach(deps.db, scope(req.query));
+    }, async ({ query }) => {
+      const reach = await leadFunnelReach(deps.db, scope(query));
       const total = reach[0] ?? 0;
-      res.json({
+      return {
         total_leads: total,
         stages: FUNNEL_STAGES.map((stage, i) => ({
           stage,
@@ -75,8 +70,8 @@ export function leadStatsRouter(deps: AppDeps): Router {
           percent_of_total: percent(reach[i] ?? 0, total),
         })),
         overall_conversion_rate: percent(reach[FUNNEL_STAGES.length - 1] ?? 0, total),
-      } satisfies LeadFunnel);
-    },
+      } satisfies LeadFunnel;
+    }),
   );
 
   return router;
