@@ -10,7 +10,8 @@ import { contactBulkRouter } from './contact-bulk';
 import { contactPhonesRouter } from './contact-phones';
 import { ContactIdParams, ContactView, PhoneEntry, contactErrors, contactView, toNewPhone } from './contact-schemas';
 import { requireId } from '../ids';
-import { READ, routeAccess } from '../route-doc';
+import { OFFSET_FOR_SKIP } from '../paging';
+import { READ, route } from '../route-doc';
 
 const consent = {
   opt_in_status: z.boolean().optional(),
@@ -72,16 +73,14 @@ export function contactsRouter(deps: AppDeps): Router {
 
   router.post(
     '/',
-    routeAccess({
+    route({
       summary: 'Create a contact with one or more phone numbers',
       description: 'Numbers are validated and stored in E.164. A number that opted out before (even on a deleted contact) stays opted out.',
       access: write,
       body: CreateContact,
       responses: { 201: { description: 'Created', schema: ContactView } },
       errors: ['CONFLICT'],
-    }),
-    async (req, res) => {
-    const b = CreateContact.parse(req.body);
+    }, async ({ body: b, res }) => {
     const id = await createContact(deps.db, {
       fields: fieldsOf(b),
       tags: b.tags,
@@ -91,18 +90,17 @@ export function contactsRouter(deps: AppDeps): Router {
       phones: b.phone ? [{ ...b.phone, isPrimary: true }] : b.phone_numbers!.map(toNewPhone),
     });
     res.status(201).json(contactView(await requireContact(deps.db, id)));
-  });
+  }));
 
   router.get(
     '/',
-    routeAccess({
+    route({
       summary: 'List contacts: search, tags (all of them), company, opt-in',
       access: READ,
       query: ListQuery,
+      queryAliases: OFFSET_FOR_SKIP,
       responses: { 200: { description: 'A page of contacts', schema: ContactList } },
-    }),
-    async (req, res) => {
-    const q = ListQuery.parse(req.query);
+    }, async ({ query: q }) => {
     const { rows, total } = await listContacts(deps.db, {
       search: q.search || undefined,
       tags: q.tag,
@@ -111,29 +109,27 @@ export function contactsRouter(deps: AppDeps): Router {
       skip: q.skip,
       limit: q.limit,
     });
-    res.json({ contacts: rows.map(contactView), total, skip: q.skip, limit: q.limit });
-  });
+    return { contacts: rows.map(contactView), total, skip: q.skip, limit: q.limit };
+  }));
 
   router.get(
     '/:id',
-    routeAccess({ summary: 'Get a contact', access: READ, params: ContactIdParams, responses: one('The contact'), errors: ['NOT_FOUND'] }),
-    async (req, res) => {
-    res.json(contactView(await requireContact(deps.db, requireId(req.params.id, 'Contact'))));
-  });
+    route({ summary: 'Get a contact', access: READ, params: ContactIdParams, responses: one('The contact'), errors: ['NOT_FOUND'] }, async ({ params }) =>
+      contactView(await requireContact(deps.db, requireId(params.id, 'Contact'))),
+    ),
+  );
 
   router.put(
     '/:id',
-    routeAccess({
+    route({
       summary: 'Change a contact (numbers change through /phone-numbers)',
       access: write,
       params: ContactIdParams,
       body: UpdateContact,
       responses: one('The updated contact'),
       errors: ['NOT_FOUND', 'CONFLICT'],
-    }),
-    async (req, res) => {
-    const id = requireId(req.params.id, 'Contact');
-    const b = UpdateContact.parse(req.body);
+    }, async ({ params, body: b }) => {
+    const id = requireId(params.id, 'Contact');
     const found = await updateContact(deps.db, id, {
       fields: fieldsOf(b),
       tags: b.tags,
@@ -142,46 +138,41 @@ export function contactsRouter(deps: AppDeps): Router {
       opt: b.opt_in_status === undefined ? undefined : { optIn: b.opt_in_status, source: b.opt_in_source ?? 'api', at: new Date() },
     });
     if (!found) throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
-    res.json(contactView(await requireContact(deps.db, id)));
-  });
+    return contactView(await requireContact(deps.db, id));
+  }));
 
   router.delete(
     '/:id',
-    routeAccess({
+    route({
       summary: 'Delete a contact',
       description: "An opted-out contact's numbers stay suppressed, so a later import cannot opt them back in.",
       access: write,
       params: ContactIdParams,
       responses: { 204: 'Deleted' },
       errors: ['NOT_FOUND'],
-    }),
-    async (req, res) => {
-    const id = requireId(req.params.id, 'Contact');
+    }, async ({ params, res }) => {
+    const id = requireId(params.id, 'Contact');
     if (!(await deleteContact(deps.db, id))) throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
     res.status(204).end();
-  });
+  }));
 
   router.post(
     '/:id/opt-in',
-    routeAccess({ summary: 'Opt a contact in to marketing, with the source', access: write, params: ContactIdParams, body: OptIn, responses: one('The contact'), errors: ['NOT_FOUND'] }),
-    async (req, res) => {
-    const id = requireId(req.params.id, 'Contact');
-    const b = OptIn.parse(req.body ?? {});
+    route({ summary: 'Opt a contact in to marketing, with the source', access: write, params: ContactIdParams, body: OptIn, responses: one('The contact'), errors: ['NOT_FOUND'] }, async ({ params, body: b }) => {
+    const id = requireId(params.id, 'Contact');
     if (!(await setOptIn(deps.db, id, true, { source: b.source, at: new Date() }))) throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
-    res.json(contactView(await requireContact(deps.db, id)));
-  });
+    return contactView(await requireContact(deps.db, id));
+  }));
 
   router.post(
     '/:id/opt-out',
-    routeAccess({ summary: 'Opt a contact out of marketing, with source and reason', access: write, params: ContactIdParams, body: OptOut, responses: one('The contact'), errors: ['NOT_FOUND'] }),
-    async (req, res) => {
-    const id = requireId(req.params.id, 'Contact');
-    const b = OptOut.parse(req.body ?? {});
+    route({ summary: 'Opt a contact out of marketing, with source and reason', access: write, params: ContactIdParams, body: OptOut, responses: one('The contact'), errors: ['NOT_FOUND'] }, async ({ params, body: b }) => {
+    const id = requireId(params.id, 'Contact');
     if (!(await setOptIn(deps.db, id, false, { source: b.source, reason: b.reason, at: new Date() }))) {
       throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
     }
-    res.json(contactView(await requireContact(deps.db, id)));
-  });
+    return contactView(await requireContact(deps.db, id));
+  }));
 
   router.use(contactErrors);
   return router;
