@@ -12,7 +12,7 @@ import {
 import { applyCampaignSchedule, describeCampaignSchedule, planOf, type SchedulePlan } from '../campaign-schedules';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
-import { routeAccess, type RouteDoc } from '../route-doc';
+import { route, type RouteDoc } from '../route-doc';
 import { CampaignIdParams, CampaignSignalled, CampaignStarted, SchedulePaused, ScheduleTriggered, StartCampaignBody, requireCampaign } from './campaign-schemas';
 
 /**
@@ -33,7 +33,7 @@ export function campaignControlRouter(deps: AppDeps): Router {
 
   router.post(
     '/:id/start',
-    routeAccess({
+    route({
       summary: 'Start a campaign through its Temporal Schedule',
       description:
         "Creates the campaign's Temporal Schedule (campaign-<id>, behind the deployment's TEMPORAL_ID_PREFIX), or brings the existing one in line, and marks the campaign scheduled. " +
@@ -45,10 +45,8 @@ export function campaignControlRouter(deps: AppDeps): Router {
       body: StartCampaignBody,
       responses: { 202: { description: 'Scheduled', schema: CampaignStarted } },
       errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
-    }),
-    async (req, res) => {
+    }, async ({ body, req, res }) => {
       const campaign = await requireCampaign(deps, req);
-      const body = StartCampaignBody.parse(req.body ?? {});
       if (campaign.status === 'completed') throw new HttpError('CONFLICT', 'Campaign is completed; duplicate it to send it again');
       if (await runningRun(campaign)) throw new HttpError('CONFLICT', 'Campaign is already running');
       const template = await db.selectFrom('templates').select(['name', 'status']).where('id', '=', campaign.template_id).executeTakeFirstOrThrow();
@@ -71,7 +69,7 @@ export function campaignControlRouter(deps: AppDeps): Router {
         throw err;
       }
       res.status(202).json({ campaign_id: campaign.id, status: 'scheduled', starts: plan.kind, schedule_id: ids.campaignSchedule(campaign.id) } satisfies CampaignStarted);
-    },
+    }),
   );
 
   const signalRun = (
@@ -82,14 +80,13 @@ export function campaignControlRouter(deps: AppDeps): Router {
   ) =>
     router.post(
       `/:id/${action}`,
-      routeAccess({
+      route({
         ...doc,
         access: marketer,
         params: CampaignIdParams,
         responses: { 202: { description: 'Done, or signalled to the run in progress', schema: CampaignSignalled } },
         errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
-      }),
-      async (req, res) => {
+      }, async ({ req, res }) => {
         const campaign = await requireCampaign(deps, req);
         const workflowId = await runningRun(campaign);
         if (!workflowId) return whenIdle(campaign, res);
@@ -101,7 +98,7 @@ export function campaignControlRouter(deps: AppDeps): Router {
           throw err;
         }
         res.status(202).json({ campaign_id: campaign.id, action, workflow_id: workflowId } satisfies CampaignSignalled);
-      },
+      }),
     );
 
   const notRunning = async (c: Campaign) => {
@@ -169,39 +166,37 @@ export function campaignControlRouter(deps: AppDeps): Router {
   // The Schedule itself, as the Web UI shows it: pause / unpause future runs, or fire one now.
   router.post(
     '/:id/schedule/pause',
-    routeAccess({
+    route({
       summary: "Pause the campaign's Temporal Schedule",
       description: 'The Schedule starts no runs until unpaused; a run in progress is not affected (pause the campaign for that). 404 when the campaign has no Schedule yet.',
       access: marketer,
       params: CampaignIdParams,
       responses: { 200: { description: 'Paused', schema: SchedulePaused } },
       errors: ['NOT_FOUND', 'EXTERNAL_SERVICE_ERROR'],
-    }),
-    async (req, res) => {
+    }, async ({ req }) => {
       const c = await requireCampaign(deps, req);
       await scheduleOp(c.id, (h) => h.pause('paused through the API'), true);
-      res.json({ campaign_id: c.id, schedule_id: ids.campaignSchedule(c.id), paused: true } satisfies SchedulePaused);
-    },
+      return { campaign_id: c.id, schedule_id: ids.campaignSchedule(c.id), paused: true } satisfies SchedulePaused;
+    }),
   );
   router.post(
     '/:id/schedule/unpause',
-    routeAccess({
+    route({
       summary: "Unpause the campaign's Temporal Schedule",
       description: 'The Schedule fires at its times again. 404 when the campaign has no Schedule yet.',
       access: marketer,
       params: CampaignIdParams,
       responses: { 200: { description: 'Unpaused', schema: SchedulePaused } },
       errors: ['NOT_FOUND', 'EXTERNAL_SERVICE_ERROR'],
-    }),
-    async (req, res) => {
+    }, async ({ req }) => {
       const c = await requireCampaign(deps, req);
       await scheduleOp(c.id, (h) => h.unpause('unpaused through the API'), true);
-      res.json({ campaign_id: c.id, schedule_id: ids.campaignSchedule(c.id), paused: false } satisfies SchedulePaused);
-    },
+      return { campaign_id: c.id, schedule_id: ids.campaignSchedule(c.id), paused: false } satisfies SchedulePaused;
+    }),
   );
   router.post(
     '/:id/schedule/trigger',
-    routeAccess({
+    route({
       summary: 'Start one run now through the Schedule',
       description:
         'Marks the campaign scheduled and triggers its Temporal Schedule once (overlap SKIP: never a second run at once), whatever its times. ' +
@@ -210,8 +205,7 @@ export function campaignControlRouter(deps: AppDeps): Router {
       params: CampaignIdParams,
       responses: { 202: { description: 'Triggered', schema: ScheduleTriggered } },
       errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
-    }),
-    async (req, res) => {
+    }, async ({ req, res }) => {
       const c = await requireCampaign(deps, req);
       if (c.status === 'completed') throw new HttpError('CONFLICT', 'Campaign is completed');
       if (await runningRun(c)) throw new HttpError('CONFLICT', 'Campaign is already running');
@@ -220,7 +214,7 @@ export function campaignControlRouter(deps: AppDeps): Router {
       await db.updateTable('campaigns').set({ status: 'scheduled', updated_at: new Date() }).where('id', '=', c.id).execute();
       await scheduleOp(c.id, (h) => h.trigger(ScheduleOverlapPolicy.SKIP), true);
       res.status(202).json({ campaign_id: c.id, schedule_id: ids.campaignSchedule(c.id), triggered: true } satisfies ScheduleTriggered);
-    },
+    }),
   );
 
   return router;

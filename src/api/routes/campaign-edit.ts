@@ -6,7 +6,7 @@ import { idsOf } from '../../temporal/workflow-ids';
 import { applyCampaignSchedule, planOf } from '../campaign-schedules';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
-import { routeAccess } from '../route-doc';
+import { route } from '../route-doc';
 import { CampaignIdParams, CampaignView, CreateCampaignBody, UpdateCampaignBody, campaignView, requireCampaign } from './campaign-schemas';
 
 async function requireTemplate(db: Db, templateId: number) {
@@ -25,7 +25,7 @@ export function campaignEditRouter(deps: AppDeps): Router {
 
   router.post(
     '/',
-    routeAccess({
+    route({
       summary: 'Create a campaign',
       description:
         'Created as a draft; nothing is sent until it is started. Give scheduled_at (once) or cron (repeating), or neither to start it by hand. ' +
@@ -33,9 +33,7 @@ export function campaignEditRouter(deps: AppDeps): Router {
       access: marketer,
       body: CreateCampaignBody,
       responses: { 201: { description: 'The new draft', schema: CampaignView } },
-    }),
-    async (req, res) => {
-      const body = CreateCampaignBody.parse(req.body ?? {});
+    }, async ({ body, req, res }) => {
       await requireTemplate(deps.db, body.template_id);
       const created = await deps.db
         .insertInto('campaigns')
@@ -54,12 +52,12 @@ export function campaignEditRouter(deps: AppDeps): Router {
         .returningAll()
         .executeTakeFirstOrThrow();
       res.status(201).json(campaignView(created, ids));
-    },
+    }),
   );
 
   router.put(
     '/:id',
-    routeAccess({
+    route({
       summary: 'Change a campaign',
       description:
         'Changes only the fields given. Setting scheduled_at clears cron and vice versa. A running or paused campaign cannot be changed (409: stop it first). ' +
@@ -69,10 +67,8 @@ export function campaignEditRouter(deps: AppDeps): Router {
       body: UpdateCampaignBody,
       responses: { 200: { description: 'The updated campaign', schema: CampaignView } },
       errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
-    }),
-    async (req, res) => {
+    }, async ({ body, req }) => {
       const campaign = await requireCampaign(deps, req);
-      const body = UpdateCampaignBody.parse(req.body ?? {});
       if (campaign.status === 'running' || campaign.status === 'paused') {
         throw new HttpError('CONFLICT', `Campaign is ${campaign.status}; stop it before changing it`);
       }
@@ -104,21 +100,20 @@ export function campaignEditRouter(deps: AppDeps): Router {
         .where('id', '=', campaign.id)
         .returningAll()
         .executeTakeFirstOrThrow();
-      res.json(campaignView(updated, ids));
-    },
+      return campaignView(updated, ids);
+    }),
   );
 
   router.delete(
     '/:id',
-    routeAccess({
+    route({
       summary: 'Delete a campaign',
       description: 'Deletes its Temporal Schedule too. A running or paused campaign cannot be deleted (409: stop it first).',
       access: marketer,
       params: CampaignIdParams,
       responses: { 204: 'Deleted' },
       errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
-    }),
-    async (req, res) => {
+    }, async ({ req, res }) => {
       const campaign = await requireCampaign(deps, req);
       if (campaign.status === 'running' || campaign.status === 'paused') {
         throw new HttpError('CONFLICT', `Campaign is ${campaign.status}; stop it before deleting it`);
@@ -131,20 +126,19 @@ export function campaignEditRouter(deps: AppDeps): Router {
         });
       await deps.db.deleteFrom('campaigns').where('id', '=', campaign.id).execute();
       res.status(204).end();
-    },
+    }),
   );
 
   router.post(
     '/:id/duplicate',
-    routeAccess({
+    route({
       summary: 'Copy a campaign as a new draft',
       description: 'Same template, variables, audience, rate and cron, named "<name> (copy)"; a one-off scheduled_at is not copied.',
       access: marketer,
       params: CampaignIdParams,
       responses: { 201: { description: 'The copy', schema: CampaignView } },
       errors: ['NOT_FOUND'],
-    }),
-    async (req, res) => {
+    }, async ({ req, res }) => {
       const source = await requireCampaign(deps, req);
       const copy = await deps.db
         .insertInto('campaigns')
@@ -163,7 +157,7 @@ export function campaignEditRouter(deps: AppDeps): Router {
         .returningAll()
         .executeTakeFirstOrThrow();
       res.status(201).json(campaignView((await getCampaign(deps.db, copy.id))!, ids));
-    },
+    }),
   );
 
   return router;

@@ -4,7 +4,8 @@ import { idsOf } from '../../temporal/workflow-ids';
 import { campaignProgressQuery } from '../../workflows/campaign-definitions';
 import { describeCampaignSchedule, scheduleView } from '../campaign-schedules';
 import type { AppDeps } from '../deps';
-import { READ, routeAccess } from '../route-doc';
+import { OFFSET_FOR_SKIP } from '../paging';
+import { READ, route } from '../route-doc';
 import { campaignControlRouter } from './campaign-control';
 import { campaignEditRouter } from './campaign-edit';
 import {
@@ -28,31 +29,29 @@ export function campaignsRouter(deps: AppDeps): Router {
 
   router.get(
     '/',
-    routeAccess({
+    route({
       summary: 'List campaigns',
       description: 'Newest first; filter by status, template or a search in name and description.',
       access: READ,
       query: CampaignListQuery,
+      queryAliases: OFFSET_FOR_SKIP,
       responses: { 200: { description: 'A page of campaigns', schema: CampaignList } },
-    }),
-    async (req, res) => {
-      const q = CampaignListQuery.parse(req.query);
+    }, async ({ query: q }) => {
       const { rows, total } = await listCampaigns(deps.db, { status: q.status, search: q.search, templateId: q.template_id, skip: q.skip, limit: q.limit });
-      res.json({ campaigns: rows.map((c) => campaignView(c, ids)), total, skip: q.skip, limit: q.limit } satisfies CampaignList);
-    },
+      return { campaigns: rows.map((c) => campaignView(c, ids)), total, skip: q.skip, limit: q.limit } satisfies CampaignList;
+    }),
   );
 
   router.get(
     '/stats/overview',
-    routeAccess({
+    route({
       summary: 'Totals over all campaigns',
       description: 'Campaigns per status and message figures summed over every campaign; rates are percent of messages sent.',
       access: READ,
       responses: { 200: { description: 'The overview', schema: CampaignOverview } },
-    }),
-    async (_req, res) => {
+    }, async () => {
       const [stats, byStatus] = await Promise.all([campaignStats(deps.db, 'all'), campaignCountsByStatus(deps.db)]);
-      res.json({
+      return {
         total_campaigns: Object.values(byStatus).reduce((a, b) => a + b, 0),
         campaigns_by_status: byStatus,
         active_campaigns: (byStatus.running ?? 0) + (byStatus.paused ?? 0),
@@ -64,13 +63,13 @@ export function campaignsRouter(deps: AppDeps): Router {
         delivery_rate: percent(stats.delivered, stats.sent),
         read_rate: percent(stats.read, stats.sent),
         reply_rate: percent(stats.replies, stats.sent),
-      } satisfies CampaignOverview);
-    },
+      } satisfies CampaignOverview;
+    }),
   );
 
   router.get(
     '/:id',
-    routeAccess({
+    route({
       summary: 'Get a campaign with its figures, Schedule and live progress',
       description:
         'The record with its message counts, the Temporal Schedule as Temporal describes it, and the live progress queried from the run in progress. ' +
@@ -79,8 +78,7 @@ export function campaignsRouter(deps: AppDeps): Router {
       params: CampaignIdParams,
       responses: { 200: { description: 'The campaign', schema: CampaignDetail } },
       errors: ['NOT_FOUND'],
-    }),
-    async (req, res) => {
+    }, async ({ req }) => {
       const campaign = await requireCampaign(deps, req);
       const [stats, schedule] = await Promise.all([
         campaignStats(deps.db, [campaign.id]),
@@ -95,7 +93,7 @@ export function campaignsRouter(deps: AppDeps): Router {
       const progress = workflowId
         ? await deps.temporal.workflow.getHandle(workflowId).query(campaignProgressQuery).catch(() => null)
         : null;
-      res.json({
+      return {
         ...campaignView(campaign, ids),
         messages_sent: stats.sent,
         messages_delivered: stats.delivered,
@@ -104,26 +102,25 @@ export function campaignsRouter(deps: AppDeps): Router {
         replies_received: stats.replies,
         schedule: scheduleView(schedule),
         progress,
-      } satisfies CampaignDetail);
-    },
+      } satisfies CampaignDetail;
+    }),
   );
 
   router.get(
     '/:id/stats',
-    routeAccess({
+    route({
       summary: "A campaign's delivery figures",
       description: 'Recipients per state, WhatsApp receipts, replies and failures per error code; rates are percent of messages sent.',
       access: READ,
       params: CampaignIdParams,
       responses: { 200: { description: 'The figures', schema: CampaignStatsView } },
       errors: ['NOT_FOUND'],
-    }),
-    async (req, res) => {
+    }, async ({ req }) => {
       const campaign = await requireCampaign(deps, req);
       const stats = await campaignStats(deps.db, [campaign.id]);
       const total = campaign.total_recipients ?? 0;
       const processed = stats.sent + stats.failed + stats.unconfirmed;
-      res.json({
+      return {
         campaign_id: campaign.id,
         status: campaign.status,
         total_recipients: total,
@@ -132,27 +129,26 @@ export function campaignsRouter(deps: AppDeps): Router {
         delivery_rate: percent(stats.delivered, stats.sent),
         read_rate: percent(stats.read, stats.sent),
         reply_rate: percent(stats.replies, stats.sent),
-      } satisfies CampaignStatsView);
-    },
+      } satisfies CampaignStatsView;
+    }),
   );
 
   router.get(
     '/:id/recipients',
-    routeAccess({
+    route({
       summary: "A campaign's recipients",
       description: 'In contact id order, each with its send state and the latest WhatsApp receipt.',
       access: READ,
       params: CampaignIdParams,
       query: RecipientsQuery,
+      queryAliases: OFFSET_FOR_SKIP,
       responses: { 200: { description: 'A page of recipients', schema: RecipientList } },
       errors: ['NOT_FOUND'],
-    }),
-    async (req, res) => {
+    }, async ({ query: q, req }) => {
       const campaign = await requireCampaign(deps, req);
-      const q = RecipientsQuery.parse(req.query);
       const { rows, total } = await listRecipients(deps.db, campaign.id, q.state, q.skip, q.limit);
-      res.json({ recipients: rows, total, skip: q.skip, limit: q.limit } satisfies RecipientList);
-    },
+      return { recipients: rows, total, skip: q.skip, limit: q.limit } satisfies RecipientList;
+    }),
   );
 
   router.use(campaignEditRouter(deps));

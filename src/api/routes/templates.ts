@@ -14,7 +14,8 @@ import { renderTemplate, TemplateRenderError, templateVariables } from '../../te
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { parseId } from '../ids';
-import { READ, routeAccess } from '../route-doc';
+import { OFFSET_FOR_SKIP } from '../paging';
+import { READ, route } from '../route-doc';
 
 const Status = z.enum(['APPROVED', 'PENDING', 'REJECTED']);
 const Category = z.enum(['MARKETING', 'UTILITY', 'AUTHENTICATION']);
@@ -88,42 +89,39 @@ export function templatesRouter(deps: AppDeps): Router {
 
   router.get(
     '/',
-    routeAccess({
+    route({
       summary: 'List templates',
       access: READ,
       query: ListQuery,
+      queryAliases: OFFSET_FOR_SKIP,
       responses: {
         200: {
           description: 'A page of templates',
           schema: z.object({ templates: z.array(TemplateView), total: z.number().int(), skip: z.number().int(), limit: z.number().int() }),
         },
       },
-    }),
-    async (req, res) => {
-    const q = ListQuery.parse(req.query);
+    }, async ({ query: q }) => {
     const { rows, total } = await listTemplates(deps.db, q);
-    res.json({ templates: rows.map(templateView), total, skip: q.skip, limit: q.limit });
-  });
+    return { templates: rows.map(templateView), total, skip: q.skip, limit: q.limit };
+  }));
 
   router.post(
     '/',
-    routeAccess({ summary: 'Create a template', access: write, body: CreateBody, responses: { 201: { description: 'Created', schema: TemplateView } }, errors: ['CONFLICT'] }),
-    async (req, res) => {
-    const input = CreateBody.parse(req.body);
-    const created = await createTemplate(deps.db, input).catch(duplicateName);
+    route({ summary: 'Create a template', access: write, body: CreateBody, responses: { 201: { description: 'Created', schema: TemplateView } }, errors: ['CONFLICT'] }, async ({ body, res }) => {
+    const created = await createTemplate(deps.db, body).catch(duplicateName);
     res.status(201).json(templateView(created));
-  });
+  }));
 
   router.get(
     '/:id',
-    routeAccess({ summary: 'Get a template', access: READ, params: IdParams, responses: one('The template'), errors: ['NOT_FOUND'] }),
-    async (req, res) => {
-    res.json(templateView(await requireTemplate(deps, req.params.id)));
-  });
+    route({ summary: 'Get a template', access: READ, params: IdParams, responses: one('The template'), errors: ['NOT_FOUND'] }, async ({ params }) =>
+      templateView(await requireTemplate(deps, params.id)),
+    ),
+  );
 
   router.put(
     '/:id',
-    routeAccess({
+    route({
       summary: 'Change a template',
       description: 'Refused (409) while a scheduled, running or paused campaign uses it.',
       access: write,
@@ -131,10 +129,8 @@ export function templatesRouter(deps: AppDeps): Router {
       body: UpdateBody,
       responses: one('The updated template'),
       errors: ['NOT_FOUND', 'CONFLICT'],
-    }),
-    async (req, res) => {
-    const current = await requireTemplate(deps, req.params.id);
-    const changes = UpdateBody.parse(req.body);
+    }, async ({ params, body: changes }) => {
+    const current = await requireTemplate(deps, params.id);
     // A campaign reads its template at every page it sends: changing it mid-run would change the
     // message half-way through the audience.
     const active = await deps.db
@@ -148,14 +144,13 @@ export function templatesRouter(deps: AppDeps): Router {
     }
     const updated = await updateTemplate(deps.db, current.id, changes).catch(duplicateName);
     if (!updated) throw new HttpError('NOT_FOUND', `Template ${current.id} not found`);
-    res.json(templateView(updated));
-  });
+    return templateView(updated);
+  }));
 
   router.delete(
     '/:id',
-    routeAccess({ summary: 'Delete a template no campaign uses', access: write, params: IdParams, responses: { 204: 'Deleted' }, errors: ['NOT_FOUND', 'CONFLICT'] }),
-    async (req, res) => {
-    const { id } = await requireTemplate(deps, req.params.id);
+    route({ summary: 'Delete a template no campaign uses', access: write, params: IdParams, responses: { 204: 'Deleted' }, errors: ['NOT_FOUND', 'CONFLICT'] }, async ({ params, res }) => {
+    const { id } = await requireTemplate(deps, params.id);
     try {
       await deleteTemplate(deps.db, id);
     } catch (err) {
@@ -166,12 +161,12 @@ export function templatesRouter(deps: AppDeps): Router {
       throw new HttpError('CONFLICT', `Template ${id} is used by ${campaignIds.length} campaign(s)`, { campaign_ids: campaignIds });
     }
     res.status(204).end();
-  });
+  }));
 
   // A preview writes nothing, so every reader may use it.
   router.post(
     '/:id/render',
-    routeAccess({
+    route({
       summary: 'Preview a template with variables',
       description: 'Names every missing variable (400).',
       access: READ,
@@ -179,17 +174,15 @@ export function templatesRouter(deps: AppDeps): Router {
       body: RenderBody,
       responses: { 200: { description: 'The rendered text', schema: z.object({ text: z.string(), variables: z.array(z.string()) }) } },
       errors: ['NOT_FOUND'],
-    }),
-    async (req, res) => {
-    const template = await requireTemplate(deps, req.params.id);
-    const { variables } = RenderBody.parse(req.body ?? {});
+    }, async ({ params, body: { variables } }) => {
+    const template = await requireTemplate(deps, params.id);
     try {
-      res.json({ text: renderTemplate(template.body, variables), variables: templateVariables(template.body) });
+      return { text: renderTemplate(template.body, variables), variables: templateVariables(template.body) };
     } catch (err) {
       if (!(err instanceof TemplateRenderError)) throw err;
       throw new HttpError('VALIDATION_ERROR', err.message, { missing: err.missing });
     }
-  });
+  }));
 
   return router;
 }
