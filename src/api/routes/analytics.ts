@@ -3,7 +3,7 @@ import { bucketStats, handoverCounts, type BucketStats, type ResponseTimes, type
 import { llmUsageByModel } from '../../db/llm-usage';
 import { costUsd, priceOf, priceTable } from '../../llm/pricing';
 import type { AppDeps } from '../deps';
-import { READ, routeAccess } from '../route-doc';
+import { READ, route } from '../route-doc';
 import { GroupedRangeQuery, MAX_RANGE_DAYS, RangeQuery, resolveRange } from './analytics-range';
 import { ConversationAnalytics, HandoverAnalytics, HourlyAnalytics, LlmUsageAnalytics, ResponseTimeAnalytics } from './analytics-schemas';
 
@@ -60,15 +60,13 @@ export function analyticsRouter(deps: AppDeps): Router {
 
   router.get(
     '/conversations',
-    routeAccess({
+    route({
       ...doc,
       summary: 'Conversations and messages per day, week or month',
       description: `Volumes per bucket and for the whole range, with response times and rates. ${RESPONSE_TIME} ${HANDOVER}`,
       query: GroupedRangeQuery,
       responses: { 200: { description: 'Metrics for the range and one trend row per bucket, empty ones included', schema: ConversationAnalytics } },
-    }),
-    async (req, res) => {
-      const q = GroupedRangeQuery.parse(req.query);
+    }, async ({ query: q }) => {
       const r = resolveRange(q, MAX_RANGE_DAYS[q.group_by]);
       const [[total], trends, handover] = await Promise.all([
         bucketStats(deps.db, r, 'total'),
@@ -76,7 +74,7 @@ export function analyticsRouter(deps: AppDeps): Router {
         handoverCounts(deps.db, r),
       ]);
       const t = total!;
-      res.json({
+      return {
         period: period(r, q.group_by),
         metrics: {
           total_conversations: t.activeConversations,
@@ -102,25 +100,23 @@ export function analyticsRouter(deps: AppDeps): Router {
           messages_by_sender: b.bySender,
           average_response_time: b.responseTimes.average,
         })),
-      });
-    },
+      };
+    }),
   );
 
   router.get(
     '/response-times',
-    routeAccess({
+    route({
       ...doc,
       summary: 'Response times: from a user message to the first reply',
       description: RESPONSE_TIME,
       query: GroupedRangeQuery,
       responses: { 200: { description: 'Times for the range, by responder, and per bucket', schema: ResponseTimeAnalytics } },
-    }),
-    async (req, res) => {
-      const q = GroupedRangeQuery.parse(req.query);
+    }, async ({ query: q }) => {
       const r = resolveRange(q, MAX_RANGE_DAYS[q.group_by]);
       const [[total], trends] = await Promise.all([bucketStats(deps.db, r, 'total'), bucketStats(deps.db, r, { period: q.group_by })]);
       const t = total!.responseTimes;
-      res.json({
+      return {
         period: period(r, q.group_by),
         metrics: {
           ...times(t),
@@ -131,23 +127,22 @@ export function analyticsRouter(deps: AppDeps): Router {
           },
         },
         trends: trends.map((b) => ({ ...bucket(b), ...times(b.responseTimes) })),
-      });
-    },
+      };
+    }),
   );
 
   router.get(
     '/handover',
-    routeAccess({
+    route({
       ...doc,
       summary: 'Handover and resolution rates',
       description: HANDOVER,
       query: RangeQuery,
       responses: { 200: { description: 'Counts and rates over the range', schema: HandoverAnalytics } },
-    }),
-    async (req, res) => {
-      const r = resolveRange(RangeQuery.parse(req.query), MAX_RANGE_DAYS.month);
+    }, async ({ query }) => {
+      const r = resolveRange(query, MAX_RANGE_DAYS.month);
       const h = await handoverCounts(deps.db, r);
-      res.json({
+      return {
         period: period(r),
         conversations: h.conversations,
         handed_over: h.handedOver,
@@ -155,13 +150,13 @@ export function analyticsRouter(deps: AppDeps): Router {
         resolved: h.resolved,
         resolution_rate: ratio(h.resolved, h.conversations),
         handover_reasons: { operator_replied: h.operatorReplied, model_handoff: h.modelHandoff, held_now: h.heldNow },
-      });
-    },
+      };
+    }),
   );
 
   router.get(
     '/messages/hourly',
-    routeAccess({
+    route({
       ...doc,
       summary: 'Messages per hour (seed 002 hourly analytics)',
       description:
@@ -170,21 +165,20 @@ export function analyticsRouter(deps: AppDeps): Router {
         `repeated hour holds both. ${RESPONSE_TIME}`,
       query: RangeQuery,
       responses: { 200: { description: 'Hour-of-day profile and every hour of the range', schema: HourlyAnalytics } },
-    }),
-    async (req, res) => {
-      const r = resolveRange(RangeQuery.parse(req.query), MAX_RANGE_DAYS.hour);
+    }, async ({ query }) => {
+      const r = resolveRange(query, MAX_RANGE_DAYS.hour);
       const [profile, hours] = await Promise.all([bucketStats(deps.db, r, 'hour_of_day'), bucketStats(deps.db, r, { period: 'hour' })]);
-      res.json({
+      return {
         period: period(r),
         hour_of_day: profile.map((b) => ({ hour: Number(b.label), ...hourStats(b) })),
         hourly_data: hours.map((b) => ({ ...bucket(b), hour: Number(b.label.slice(11, 13)), ...hourStats(b) })),
-      });
-    },
+      };
+    }),
   );
 
   router.get(
     '/llm-usage',
-    routeAccess({
+    route({
       ...doc,
       summary: 'LLM calls, tokens and cost per model',
       description:
@@ -192,9 +186,8 @@ export function analyticsRouter(deps: AppDeps): Router {
         'Cost is computed when asked from the tokens and the current prices: built-in list prices, overridden or extended by LLM_PRICES.',
       query: RangeQuery,
       responses: { 200: { description: 'Usage per model and totals', schema: LlmUsageAnalytics } },
-    }),
-    async (req, res) => {
-      const r = resolveRange(RangeQuery.parse(req.query), MAX_RANGE_DAYS.month);
+    }, async ({ query }) => {
+      const r = resolveRange(query, MAX_RANGE_DAYS.month);
       const models = (await llmUsageByModel(deps.db, r)).map((m) => {
         const price = priceOf(prices, m.model);
         return {
@@ -213,7 +206,7 @@ export function analyticsRouter(deps: AppDeps): Router {
         };
       });
       const sum = (f: (m: (typeof models)[number]) => number) => models.reduce((n, m) => n + f(m), 0);
-      res.json({
+      return {
         period: period(r),
         models,
         totals: {
@@ -225,8 +218,8 @@ export function analyticsRouter(deps: AppDeps): Router {
           cost_usd: Math.round(sum((m) => m.cost_usd ?? 0) * 1e8) / 1e8,
           unpriced_models: models.filter((m) => m.cost_usd === null).map((m) => m.model),
         },
-      });
-    },
+      };
+    }),
   );
 
   return router;

@@ -9,7 +9,8 @@ import type { User } from '../../db/schema';
 import { consumeRefreshToken, findUserByEmail, getUser, recordLogin, revokeRefreshFamily, storeRefreshToken } from '../../db/users';
 import { HttpError } from '../errors';
 import type { AppDeps } from '../deps';
-import { routeAccess } from '../route-doc';
+import { route } from '../route-doc';
+import { runMiddleware } from '../run-middleware';
 import { LoginBody, RefreshBody, TokenPair, userView } from './user-schemas';
 
 async function issueTokens(db: Db, tokens: TokenSettings, user: User, family: string = randomUUID()) {
@@ -43,7 +44,8 @@ type LimitedRequest = Request & Partial<Record<string, RateLimitInfo>>;
 /**
  * One limiter. Only answers in `counted` use up the budget (express-rate-limit counts a request
  * when it arrives and takes it back when it ends otherwise), so a 429 from another limiter or from
- * a full hashing queue costs nobody a try. Refusals are cheap: no body parsing, no bcrypt.
+ * a full hashing queue costs nobody a try. Refusals are cheap: no bcrypt (the login's body is parsed
+ * first, so a malformed one is a 400 and counts for nothing).
  */
 function loginLimiter(name: string, o: { windowMs: number; limit: number; counted: number[]; key: (req: Request) => string; message: string }): RequestHandler {
   const property = `loginLimit_${name}`;
@@ -96,7 +98,7 @@ export function authRouter(deps: AppDeps & { tokens: TokenSettings }): Router {
 
   router.post(
     '/login',
-    routeAccess({
+    route({
       summary: 'Sign in with email and password',
       description:
         'Returns a short-lived access token (JWT) and a refresh token. Send the access token as `Authorization: Bearer <token>`. ' +
@@ -105,10 +107,8 @@ export function authRouter(deps: AppDeps & { tokens: TokenSettings }): Router {
       body: LoginBody,
       responses: { 200: { description: 'Signed in', schema: TokenPair } },
       errors: ['AUTHENTICATION_ERROR', 'RATE_LIMIT_EXCEEDED'],
-    }),
-    ...limiters,
-    async (req, res) => {
-      const { email, password } = LoginBody.parse(req.body ?? {});
+    }, async ({ body: { email, password }, req, res }) => {
+      for (const limiter of limiters) await runMiddleware(limiter, req, res);
       const user = await findUserByEmail(deps.db, email);
       // Same answer (and same time, see verifyPassword) for an unknown email and a wrong password.
       const ok = await verifyPassword(password, user?.password_hash).catch((err: unknown) => {
@@ -119,21 +119,19 @@ export function authRouter(deps: AppDeps & { tokens: TokenSettings }): Router {
       if (!user || !ok) throw new HttpError('AUTHENTICATION_ERROR', 'Email or password is wrong');
       if (!user.is_active) throw new HttpError('AUTHENTICATION_ERROR', 'This user is deactivated');
       await recordLogin(deps.db, user.id);
-      res.json(await issueTokens(deps.db, deps.tokens, user));
-    },
+      return issueTokens(deps.db, deps.tokens, user);
+    }),
   );
 
   router.post(
     '/refresh',
-    routeAccess({
+    route({
       summary: 'Trade a refresh token for a new token pair',
       description: 'Each refresh token works once. Presenting a used one again revokes every token of that login.',
       access: 'public',
       body: RefreshBody,
       responses: { 200: { description: 'A new access token and refresh token', schema: TokenPair } },
-    }),
-    async (req, res) => {
-      const { refresh_token } = RefreshBody.parse(req.body ?? {});
+    }, async ({ body: { refresh_token } }) => {
       const outcome = await consumeRefreshToken(deps.db, hashRefreshToken(refresh_token));
       if (!outcome.ok) {
         const why = { unknown: 'is not valid', expired: 'has expired', revoked: 'was revoked', reused: 'was already used; every token of this login is now revoked' }[outcome.reason];
@@ -141,24 +139,22 @@ export function authRouter(deps: AppDeps & { tokens: TokenSettings }): Router {
       }
       const user = await getUser(deps.db, outcome.userId);
       if (!user?.is_active) throw new HttpError('AUTHENTICATION_ERROR', 'This user no longer exists or is deactivated');
-      res.json(await issueTokens(deps.db, deps.tokens, user, outcome.family));
-    },
+      return issueTokens(deps.db, deps.tokens, user, outcome.family);
+    }),
   );
 
   router.post(
     '/logout',
-    routeAccess({
+    route({
       summary: 'Revoke a refresh token and every token refreshed from the same login',
       description: 'The access tokens issued by that login (and its refreshes) stop working at once too.',
       access: 'public',
       body: RefreshBody,
       responses: { 200: { description: 'Revoked', schema: z.object({ status: z.literal('logged_out') }) } },
-    }),
-    async (req, res) => {
-      const { refresh_token } = RefreshBody.parse(req.body ?? {});
+    }, async ({ body: { refresh_token } }) => {
       if (!(await revokeRefreshFamily(deps.db, hashRefreshToken(refresh_token)))) throw new HttpError('AUTHENTICATION_ERROR', 'Refresh token is not valid');
-      res.json({ status: 'logged_out' });
-    },
+      return { status: 'logged_out' };
+    }),
   );
 
   return router;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import express, { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../deps';
-import { routeAccess } from '../route-doc';
+import { route } from '../route-doc';
 
 /** Where `npm run dev` serves the Temporal Web UI. */
 export const DEFAULT_TEMPORAL_UI_URL = 'http://127.0.0.1:8233';
@@ -69,16 +69,13 @@ export function consoleRouter(deps: AppDeps): Router {
 
   router.get(
     '/console/config.json',
-    routeAccess({
+    route({
       summary: "The operator console's settings",
       description: 'Where the Temporal Web UI is and which namespace the chats run in, so the console can link each chat to its workflow.',
       access: 'public',
       tag: 'console',
       responses: { 200: { description: 'The settings', schema: ConsoleConfig } },
-    }),
-    (_req, res) => {
-      res.json(config);
-    },
+    }, () => config),
   );
   router.use('/console/vendor/preact', express.static(PREACT_DIR, { index: false }));
   router.use('/console/vendor/htm', express.static(HTM_DIR, { index: false }));

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../deps';
 import { readinessChecker } from '../readiness';
-import { routeAccess } from '../route-doc';
+import { route } from '../route-doc';
 
 const Checks = z.object({
   database: z.enum(['connected', 'disconnected']),
@@ -36,21 +36,20 @@ export function healthRouter(deps: AppDeps): Router {
 
   router.get(
     '/health',
-    routeAccess({
+    route({
       summary: 'Health of the API, its database, Temporal and the workers',
       access: 'public',
       tag: 'system',
       responses: { 200: { description: 'Healthy: webhooks are taken and answered', schema: Health }, 503: { description: NOT_READY, schema: Health } },
-    }),
-    async (_req, res) => {
+    }, async ({ res }) => {
       const { ready, checks } = await readiness();
       res.status(ready ? 200 : 503).json({ status: ready ? 'healthy' : 'unhealthy', checks, timestamp: new Date().toISOString(), version: deps.version, llm: deps.llmLabel });
-    },
+    }),
   );
 
   router.get(
     '/ready',
-    routeAccess({
+    route({
       summary: 'Readiness probe: the same checks as /health',
       access: 'public',
       tag: 'system',
@@ -58,36 +57,32 @@ export function healthRouter(deps: AppDeps): Router {
         200: { description: 'Ready', schema: z.object({ status: z.literal('ready'), checks: Checks }) },
         503: { description: NOT_READY, schema: z.object({ status: z.literal('not_ready'), checks: Checks }) },
       },
-    }),
-    async (_req, res) => {
+    }, async ({ res }) => {
       const { ready, checks } = await readiness();
       res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
-    },
+    }),
   );
 
   router.get(
     '/live',
-    routeAccess({ summary: 'Liveness probe: 200 while the process serves requests', access: 'public', tag: 'system', responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('alive') }) } } }),
-    (_req, res) => {
-      res.json({ status: 'alive' });
-    },
+    route(
+      { summary: 'Liveness probe: 200 while the process serves requests', access: 'public', tag: 'system', responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('alive') }) } } },
+      () => ({ status: 'alive' }),
+    ),
   );
 
   router.get(
     '/',
-    routeAccess({ summary: 'What this is and where its docs are', access: 'public', tag: 'system', responses: { 200: 'Name, version and links' } }),
-    (_req, res) => {
-      res.json({
-        message: 'WhatsApp assistant on Temporal is running',
-        name: 'whatsapp-temporal',
-        version: deps.version,
-        docs: '/docs',
-        console: '/console',
-        openapi: '/openapi.json',
-        health: '/health',
-        metrics: '/metrics',
-      });
-    },
+    route({ summary: 'What this is and where its docs are', access: 'public', tag: 'system', responses: { 200: 'Name, version and links' } }, () => ({
+      message: 'WhatsApp assistant on Temporal is running',
+      name: 'whatsapp-temporal',
+      version: deps.version,
+      docs: '/docs',
+      console: '/console',
+      openapi: '/openapi.json',
+      health: '/health',
+      metrics: '/metrics',
+    })),
   );
 
   return router;

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { chatCountsFor, exposeChatCounts } from '../../metrics/chat-counts';
 import { registry } from '../../metrics/registry';
 import type { AppDeps } from '../deps';
-import { routeAccess } from '../route-doc';
+import { route } from '../route-doc';
 
 /**
  * GET /metrics (open, SPEC §5): this process's registry. In the API that is webhook requests and
@@ -15,7 +15,7 @@ export function metricsRouter(deps: AppDeps): Router {
 
   router.get(
     '/metrics',
-    routeAccess({
+    route({
       summary: 'Prometheus metrics',
       description:
         'Prometheus text format. The API reports whatsapp_webhook_requests_total, whatsapp_webhook_duration_seconds, ' +
@@ -25,10 +25,9 @@ export function metricsRouter(deps: AppDeps): Router {
       tag: 'system',
       access: 'public',
       responses: { 200: { description: 'Prometheus exposition format 0.0.4', contentType: 'text/plain' } },
-    }),
-    async (_req, res) => {
+    }, async ({ res }) => {
       res.set('Content-Type', registry.contentType).send(await registry.metrics());
-    },
+    }),
   );
 
   return router;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { chatRecordStats } from '../../db/chat-stats';
 import { chatCountsFor } from '../../metrics/chat-counts';
 import type { AppDeps } from '../deps';
-import { READ, routeAccess } from '../route-doc';
+import { READ, route } from '../route-doc';
 
 const n = z.number().int().nonnegative();
 
@@ -46,7 +46,7 @@ export function statsRouter(deps: AppDeps): Router {
 
   router.get(
     '/stats',
-    routeAccess({
+    route({
       summary: 'System statistics',
       description:
         "Seed 001's GET /stats, here under /api/v1 with read access because it exposes business figures. " +
@@ -56,8 +56,7 @@ export function statsRouter(deps: AppDeps): Router {
       tag: 'system',
       access: READ,
       responses: { 200: { description: 'Statistics', schema: StatsView } },
-    }),
-    async (_req, res) => {
+    }, async () => {
       const [record, live] = await Promise.all([chatRecordStats(deps.db), counts.get()]);
       const body: z.infer<typeof StatsView> = {
         ...record,
@@ -73,8 +72,8 @@ export function statsRouter(deps: AppDeps): Router {
         version: deps.version,
         timestamp: new Date().toISOString(),
       };
-      res.json(body);
-    },
+      return body;
+    }),
   );
 
   return router;

@@ -5,7 +5,8 @@ import { LastAdminError, createUser, deleteUser, getUser, listUsers, updateUser 
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { requireId } from '../ids';
-import { routeAccess } from '../route-doc';
+import { OFFSET_FOR_SKIP } from '../paging';
+import { route } from '../route-doc';
 import { CreateUserBody, UpdateMeBody, UpdateUserBody, UserList, UserListQuery, UserView, userView } from './user-schemas';
 import { z } from 'zod';
 
@@ -24,26 +25,23 @@ export function usersRouter(deps: AppDeps): Router {
 
   router.get(
     '/me',
-    routeAccess({ summary: 'The signed-in user', access: 'authenticated', responses: { 200: { description: 'The user', schema: UserView } } }),
-    async (req, res) => {
+    route({ summary: 'The signed-in user', access: 'authenticated', responses: { 200: { description: 'The user', schema: UserView } } }, async ({ req }) => {
       const user = await getUser(deps.db, me(req.principal?.userId));
       if (!user) throw new HttpError('NOT_FOUND', 'User not found');
-      res.json(userView(user));
-    },
+      return userView(user);
+    }),
   );
 
   router.put(
     '/me',
-    routeAccess({
+    route({
       summary: 'Change your name or password',
       description: 'A new password needs the current one; it signs out every other session (their refresh tokens stop working).',
       access: 'authenticated',
       body: UpdateMeBody,
       responses: { 200: { description: 'The updated user', schema: UserView } },
-    }),
-    async (req, res) => {
+    }, async ({ body: b, req }) => {
       const id = me(req.principal?.userId);
-      const b = UpdateMeBody.parse(req.body ?? {});
       const user = await getUser(deps.db, id);
       if (!user) throw new HttpError('NOT_FOUND', 'User not found');
       if (b.password !== undefined && !(await verifyPassword(b.current_password ?? '', user.password_hash))) {
@@ -53,25 +51,24 @@ export function usersRouter(deps: AppDeps): Router {
         ...(b.full_name !== undefined ? { full_name: b.full_name } : {}),
         ...(b.password !== undefined ? { password_hash: await hashPassword(b.password) } : {}),
       });
-      res.json(userView(updated!));
-    },
+      return userView(updated!);
+    }),
   );
 
   router.get(
     '/',
-    routeAccess({ summary: 'List users', access: admin, query: UserListQuery, responses: { 200: { description: 'A page of users', schema: UserList } } }),
-    async (req, res) => {
-      const q = UserListQuery.parse(req.query);
-      const { rows, total } = await listUsers(deps.db, { role: q.role, active: q.is_active, search: q.search || undefined, skip: q.skip, limit: q.limit });
-      res.json({ users: rows.map(userView), total, skip: q.skip, limit: q.limit });
-    },
+    route(
+      { summary: 'List users', access: admin, query: UserListQuery, queryAliases: OFFSET_FOR_SKIP, responses: { 200: { description: 'A page of users', schema: UserList } } },
+      async ({ query: q }) => {
+        const { rows, total } = await listUsers(deps.db, { role: q.role, active: q.is_active, search: q.search || undefined, skip: q.skip, limit: q.limit });
+        return { users: rows.map(userView), total, skip: q.skip, limit: q.limit };
+      },
+    ),
   );
 
   router.post(
     '/',
-    routeAccess({ summary: 'Create a user', access: admin, body: CreateUserBody, responses: { 201: { description: 'Created', schema: UserView } }, errors: ['CONFLICT'] }),
-    async (req, res) => {
-      const b = CreateUserBody.parse(req.body ?? {});
+    route({ summary: 'Create a user', access: admin, body: CreateUserBody, responses: { 201: { description: 'Created', schema: UserView } }, errors: ['CONFLICT'] }, async ({ body: b, res }) => {
       try {
         const user = await createUser(deps.db, { email: b.email, full_name: b.full_name ?? null, role: b.role, is_active: b.is_active, password_hash: await hashPassword(b.password) });
         res.status(201).json(userView(user));
@@ -79,22 +76,21 @@ export function usersRouter(deps: AppDeps): Router {
         if (isUniqueViolation(err)) throw emailTaken(b.email);
         throw err;
       }
-    },
+    }),
   );
 
   router.get(
     '/:id',
-    routeAccess({ summary: 'Get a user', access: admin, params: IdParams, responses: { 200: { description: 'The user', schema: UserView } }, errors: ['NOT_FOUND'] }),
-    async (req, res) => {
-      const user = await getUser(deps.db, requireId(req.params.id, 'User'));
-      if (!user) throw new HttpError('NOT_FOUND', `User ${req.params.id} not found`);
-      res.json(userView(user));
-    },
+    route({ summary: 'Get a user', access: admin, params: IdParams, responses: { 200: { description: 'The user', schema: UserView } }, errors: ['NOT_FOUND'] }, async ({ params }) => {
+      const user = await getUser(deps.db, requireId(params.id, 'User'));
+      if (!user) throw new HttpError('NOT_FOUND', `User ${params.id} not found`);
+      return userView(user);
+    }),
   );
 
   router.put(
     '/:id',
-    routeAccess({
+    route({
       summary: 'Change a user: email, name, role, active, password',
       description: 'Deactivating a user or setting a new password revokes their refresh tokens at once. The last active admin cannot be demoted or deactivated (409).',
       access: admin,
@@ -102,10 +98,8 @@ export function usersRouter(deps: AppDeps): Router {
       body: UpdateUserBody,
       responses: { 200: { description: 'The updated user', schema: UserView } },
       errors: ['NOT_FOUND', 'CONFLICT'],
-    }),
-    async (req, res) => {
-      const id = requireId(req.params.id, 'User');
-      const b = UpdateUserBody.parse(req.body ?? {});
+    }, async ({ params, body: b, res }) => {
+      const id = requireId(params.id, 'User');
       const { password, ...rest } = b;
       try {
         const user = await updateUser(deps.db, id, { ...rest, ...(password ? { password_hash: await hashPassword(password) } : {}) });
@@ -116,21 +110,20 @@ export function usersRouter(deps: AppDeps): Router {
         if (isUniqueViolation(err)) throw emailTaken(b.email ?? '');
         throw err;
       }
-    },
+    }),
   );
 
   router.delete(
     '/:id',
-    routeAccess({
+    route({
       summary: 'Delete a user',
       description: 'Records they made keep their email as the actor. The last active admin cannot be deleted (409).',
       access: admin,
       params: IdParams,
       responses: { 204: 'Deleted' },
       errors: ['NOT_FOUND', 'CONFLICT'],
-    }),
-    async (req, res) => {
-      const id = requireId(req.params.id, 'User');
+    }, async ({ params, res }) => {
+      const id = requireId(params.id, 'User');
       try {
         if (!(await deleteUser(deps.db, id))) throw new HttpError('NOT_FOUND', `User ${id} not found`);
       } catch (err) {
@@ -138,7 +131,7 @@ export function usersRouter(deps: AppDeps): Router {
         throw err;
       }
       res.status(204).end();
-    },
+    }),
   );
 
   return router;

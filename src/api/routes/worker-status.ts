@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { temporal as proto } from '@temporalio/proto';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
-import { READ, routeAccess } from '../route-doc';
+import { READ, route } from '../route-doc';
 
 const TaskQueueType = proto.api.enums.v1.TaskQueueType;
 type Seconds = { seconds?: unknown; nanos?: number | null } | null | undefined;
@@ -52,7 +52,7 @@ export function workerStatusRouter(deps: AppDeps): Router {
 
   router.get(
     '/workers/status',
-    routeAccess({
+    route({
       summary: 'Worker status: pollers and backlog of the task queue',
       description:
         "Seed 002's GET /workers/whatsapp, answered by Temporal (DescribeTaskQueue with stats): the workers polling " +
@@ -63,8 +63,7 @@ export function workerStatusRouter(deps: AppDeps): Router {
       access: READ,
       responses: { 200: { description: 'Pollers and backlog', schema: WorkerStatusView } },
       errors: ['EXTERNAL_SERVICE_ERROR'],
-    }),
-    async (req, res) => {
+    }, async ({ req }) => {
       let workflow, activity;
       try {
         [workflow, activity] = await Promise.all([
@@ -84,8 +83,8 @@ export function workerStatusRouter(deps: AppDeps): Router {
         queues,
         timestamp: new Date().toISOString(),
       };
-      res.json(body);
-    },
+      return body;
+    }),
   );
 
   return router;
