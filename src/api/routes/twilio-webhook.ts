@@ -1,4 +1,4 @@
-import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { SEND_KEY_PARAM } from '../../channels/twilio';
 import { recordReceipts } from '../../db/messages';
@@ -8,7 +8,8 @@ import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../../config';
 import { setWebhookOutcome, webhookMetrics } from '../../metrics/webhook';
-import { routeAccess } from '../route-doc';
+import { route } from '../route-doc';
+import { runMiddleware } from '../run-middleware';
 import { parseTwilioInbound, parseTwilioStatus } from '../webhook/twilio-payload';
 import { signalDeliveryFailures } from '../webhook/delivery-failures';
 import { verifyTwilioSignature, type TwilioParams } from '../webhook/twilio-signature';
@@ -59,7 +60,9 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
   const signedUrl = (req: Request) =>
     deps.twilio?.publicBaseUrl ? `${deps.twilio.publicBaseUrl.replace(/\/+$/, '')}${req.originalUrl}` : `${req.protocol}://${req.get('host')}${req.originalUrl}`;
 
-  const verify: RequestHandler = (req, _res, next) => {
+  /** The form body, read here (after the route's checks) and then its signature checked. */
+  const readSigned = async (req: Request, res: Response) => {
+    await runMiddleware(form, req, res);
     // No Twilio settings at all only happens in production without TWILIO_AUTH_TOKEN: nothing is trusted.
     if (!deps.twilio) throw new HttpError('AUTHORIZATION_ERROR', 'The Twilio webhook is not configured');
     const { authToken } = deps.twilio;
@@ -67,12 +70,14 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
     if (authToken && !verifyTwilioSignature(authToken, signedUrl(req), params(req), req.get('x-twilio-signature'))) {
       throw new HttpError('AUTHORIZATION_ERROR', 'Missing or invalid X-Twilio-Signature');
     }
-    next();
   };
+
+  // Twilio calls these, not our clients: query parameters it adds that we do not know are let
+  // through (anyQuery), never refused, so a change on Twilio's side cannot stop messages or receipts.
 
   router.post(
     '/',
-    routeAccess({
+    route({
       summary: 'Twilio inbound WhatsApp message',
       description: 'Called by Twilio. Answers an empty TwiML document once the message is accepted by Temporal; the reply goes out through the Messages API.',
       tag: 'webhooks',
@@ -81,10 +86,10 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
       bodyContentTypes: [FORM],
       responses: { 200: { description: 'Empty TwiML', contentType: 'text/xml' } },
       errors: ['AUTHORIZATION_ERROR', 'PAYLOAD_TOO_LARGE', 'EXTERNAL_SERVICE_ERROR'],
-    }),
-    form,
-    verify,
-    async (req, res) => {
+      readsOwnBody: true,
+      anyQuery: true,
+    }, async ({ req, res }) => {
+      await readSigned(req, res);
       const message = parseTwilioInbound(params(req), Date.now());
       if (typeof message === 'string') {
         // Validly signed but nothing for the bot (an SMS to the same number, say): acknowledge.
@@ -102,12 +107,12 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
         throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the webhook right now; retry later');
       }
       twiml(res);
-    },
+    }),
   );
 
   router.post(
     '/status',
-    routeAccess({
+    route({
       summary: 'Twilio message status callback',
       description: `Called by Twilio for messages we sent. Statuses only move forward (sent → delivered → read, or failed). A permanent failure of a chat's reply flags the chat NeedsHuman (63016, outside the window: templates only until the user writes). The optional ?${SEND_KEY_PARAM}= is our send key, set by the sender.`,
       tag: 'webhooks',
@@ -115,12 +120,13 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
       body: StatusForm,
       bodyContentTypes: [FORM],
       responses: { 204: 'Recorded (or not a status we track)' },
+      query: z.object({ [SEND_KEY_PARAM]: z.string().optional().describe('Our send key, set by the sender on the callback URL') }),
       errors: ['AUTHORIZATION_ERROR', 'PAYLOAD_TOO_LARGE', 'EXTERNAL_SERVICE_ERROR'],
-    }),
-    form,
-    verify,
-    async (req, res) => {
-      const key = req.query[SEND_KEY_PARAM];
+      readsOwnBody: true,
+      anyQuery: true,
+    }, async ({ query, req, res }) => {
+      await readSigned(req, res);
+      const key = query[SEND_KEY_PARAM];
       const receipt = parseTwilioStatus(params(req), typeof key === 'string' && key ? key : undefined, new Date());
       if (typeof receipt === 'string') {
         req.log.info({ reason: receipt }, 'twilio status not handled');
@@ -136,7 +142,7 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
         }
       }
       res.status(204).end();
-    },
+    }),
   );
 
   return router;

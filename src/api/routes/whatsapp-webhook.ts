@@ -1,4 +1,4 @@
-import express, { Router, type Request } from 'express';
+import express, { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import { signalInbound } from '../../temporal/chat-signals';
 import { idsOf, type WorkflowIds } from '../../temporal/workflow-ids';
@@ -7,7 +7,8 @@ import { recordReceipts } from '../../db/messages';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../../config';
-import { routeAccess } from '../route-doc';
+import { route } from '../route-doc';
+import { runMiddleware } from '../run-middleware';
 import { z } from 'zod';
 import { setWebhookOutcome, webhookMetrics } from '../../metrics/webhook';
 import { webhookElementsSkipped } from '../../metrics/registry';
@@ -20,34 +21,35 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
   const router = Router();
   const timeoutMs = deps.temporalTimeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
   router.use(webhookMetrics('meta'));
+  // Meta calls these, not our clients: query parameters Meta adds that we do not know are let
+  // through (anyQuery), never refused, so a change on Meta's side cannot stop verification or delivery.
 
   router.get(
     '/',
-    routeAccess({
+    route({
       summary: "Meta's webhook verification handshake",
-      description: 'Answers hub.challenge as text when hub.verify_token matches WHATSAPP_VERIFY_TOKEN; otherwise 403.',
+      description: 'Answers hub.challenge as text when hub.verify_token matches WHATSAPP_VERIFY_TOKEN; otherwise 403. Other query parameters are ignored.',
       access: 'public',
       tag: 'webhooks',
       query: z.object({ 'hub.mode': z.string().optional(), 'hub.verify_token': z.string().optional(), 'hub.challenge': z.string().optional() }),
+      anyQuery: true,
       responses: { 200: { description: 'The challenge, echoed', contentType: 'text/plain' } },
       errors: ['AUTHORIZATION_ERROR'],
-    }),
-    (req, res) => {
-    const mode = req.query['hub.mode'];
-    const token = req.query['hub.verify_token'];
-    const challenge = req.query['hub.challenge'];
+    }, ({ query, res }) => {
+    const { 'hub.mode': mode, 'hub.verify_token': token, 'hub.challenge': challenge } = query;
     if (mode === 'subscribe' && deps.whatsapp.verifyToken && token === deps.whatsapp.verifyToken && typeof challenge === 'string') {
       setWebhookOutcome(res, 'verified');
       res.type('text/plain').send(challenge);
       return;
     }
     throw new HttpError('AUTHORIZATION_ERROR', 'Verification failed');
-  });
+  }));
 
   // The raw bytes are needed for the signature; JSON is parsed only after it checks out.
+  const readRaw = express.raw({ type: () => true, limit: '1mb' });
   router.post(
     '/',
-    routeAccess({
+    route({
       summary: 'Messages and delivery statuses from Meta',
       description:
         'Checks X-Hub-Signature-256 over the raw body (401 when missing or wrong, nothing processed), signals each chat in order and records statuses, then answers 200. Answers 502 when Temporal cannot take the messages, so Meta retries. Validly signed events it does not handle are acknowledged and logged. Each message and status is validated on its own: an invalid one is logged, counted and skipped, the rest are processed. Texts are cut at 4,096 characters, characters Postgres cannot store are stripped, impossible timestamps are replaced by the receive time (see README, hostile input).',
@@ -66,8 +68,11 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
         },
       },
       errors: ['AUTHENTICATION_ERROR', 'EXTERNAL_SERVICE_ERROR'],
-    }),
-    express.raw({ type: () => true, limit: '1mb' }), async (req: Request, res) => {
+      // Read here as raw bytes (the signature covers them), checked against the schema only once signed.
+      readsOwnBody: true,
+      anyQuery: true,
+    }, async ({ req, res }) => {
+    await runMiddleware(readRaw, req, res);
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (deps.whatsapp.appSecret && !verifySignature(raw, req.get('x-hub-signature-256'), deps.whatsapp.appSecret)) {
       throw new HttpError('AUTHENTICATION_ERROR', 'Missing or invalid X-Hub-Signature-256');
@@ -107,7 +112,7 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
       throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the webhook right now; retry later');
     }
     res.json({ status: 'received', messages: messages.length, statuses: receipts.length, ...(skipped.length ? { skipped: skipped.length } : {}) });
-  });
+  }));
 
   return router;
 }
