@@ -8,7 +8,8 @@ import { authenticate } from './auth';
 import { cors } from './cors';
 import { openApiDocument } from './openapi/document';
 import { apiRateLimit } from './rate-limit';
-import { routeAccess } from './route-doc';
+import { refuseUnknownPaths } from './known-paths';
+import { route } from './route-doc';
 import { authRouter } from './routes/auth';
 import { usersRouter } from './routes/users';
 import type { AppDeps } from './deps';
@@ -80,11 +81,10 @@ export function createApp(deps: AppDeps): Express {
   let openApi: Record<string, unknown> | undefined;
   app.get(
     '/openapi.json',
-    routeAccess({ summary: 'This API as an OpenAPI 3.1 document', access: 'public', tag: 'system', responses: { 200: 'The OpenAPI document' } }),
-    (_req, res) => {
+    route({ summary: 'This API as an OpenAPI 3.1 document', access: 'public', tag: 'system', responses: { 200: 'The OpenAPI document' } }, () => {
       openApi ??= openApiDocument(app, { version: deps.version });
-      res.json(openApi);
-    },
+      return openApi;
+    }),
   );
   // Swagger UI's assets come from the swagger-ui-dist package: /docs works with no internet.
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' }, customSiteTitle: 'WhatsApp assistant API' }));
@@ -93,6 +93,8 @@ export function createApp(deps: AppDeps): Express {
   // Before authentication: a browser's preflight carries no credentials.
   app.use('/api/v1', cors(deps.corsOrigins ?? []));
   const v1 = express.Router();
+  // An unknown path is a 404 with or without a credential, not a 401 (known-paths.ts).
+  v1.use(refuseUnknownPaths(v1));
   // Login and refresh come before authentication: they are how a user gets a credential.
   v1.use('/auth', authRouter({ ...deps, tokens }));
   v1.use(authenticate({ apiKeys: deps.apiKeys, tokens, db: deps.db }));
