@@ -20,6 +20,7 @@ import { isContactImportPath } from './routes/contact-bulk';
 import { contactsRouter } from './routes/contacts';
 import { campaignsRouter } from './routes/campaigns';
 import { conversationsRouter } from './routes/conversations';
+import { messagesRouter } from './routes/conversation-create';
 import { consoleRouter } from './routes/console';
 import { healthRouter } from './routes/health';
 import { metricsRouter } from './routes/metrics';
@@ -101,6 +102,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(...apiRateLimit(deps.rateLimits ?? { perMinute: 100, perHour: 6000 }));
   v1.use('/users', usersRouter(deps));
   v1.use('/conversations', conversationsRouter(deps));
+  v1.use('/messages', messagesRouter(deps));
   v1.use('/campaigns', campaignsRouter(deps));
   v1.use('/contacts', contactsRouter(deps));
   v1.use('/templates', templatesRouter(deps));

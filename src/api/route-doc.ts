@@ -132,21 +132,5 @@ export function route<const D extends RouteDoc>(doc: D, handler: (input: RouteIn
   return Object.assign(run, { [DOC]: doc });
 }
 
-/**
- * The role check alone, for the routes not yet written as `route(doc, handler)`.
- * @deprecated use route(doc, handler), which also parses the input the doc declares.
- */
-export function routeAccess(doc: RouteDoc): DocumentedHandler {
-  const check: RequestHandler = (req, _res, next) => {
-    try {
-      checkAccess(doc.access, req);
-      next();
-    } catch (err) {
-      next(err);
-    }
-  };
-  return Object.assign(check, { [DOC]: doc });
-}
-
 /** Every role but admin may read; admin may anyway. */
 export const READ: readonly Role[] = ['viewer', 'operator', 'marketer', 'sales'];

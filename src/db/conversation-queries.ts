@@ -130,6 +130,8 @@ export interface MessagePage {
   before?: Date;
   after?: Date;
   senderType?: SenderType;
+  /** Outbound only: seed 004's "replies" (bot, operator and campaign messages). */
+  outboundOnly?: boolean;
 }
 
 export async function listMessages(db: Db, p: MessagePage) {
@@ -137,6 +139,7 @@ export async function listMessages(db: Db, p: MessagePage) {
   if (p.before) q = q.where('created_at', '<', p.before);
   if (p.after) q = q.where('created_at', '>', p.after);
   if (p.senderType) q = q.where('sender_type', '=', p.senderType);
+  if (p.outboundOnly) q = q.where('direction', '=', 'outbound');
   const total = await q.clearSelect().select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
   if (p.afterId) q = q.where(sql`id`, p.order === 'asc' ? '>' : '<', sql`${p.afterId}::bigint`);
   const rows = await q
@@ -144,4 +147,33 @@ export async function listMessages(db: Db, p: MessagePage) {
     .limit(p.limit + 1)
     .execute();
   return { rows: rows.slice(0, p.limit), hasMore: rows.length > p.limit, total: Number(total.n) };
+}
+
+/** Seed 004's conversation overview: the inbox's counts, archived conversations apart. */
+export async function conversationOverview(db: Db) {
+  const row = await db
+    .selectFrom('conversations')
+    .select([
+      sql<number>`count(*) filter (where archived_at is null)::int`.as('total'),
+      sql<number>`count(*) filter (where status = 'open' and archived_at is null)::int`.as('open'),
+      sql<number>`count(*) filter (where status = 'closed' and archived_at is null)::int`.as('closed'),
+      sql<number>`count(*) filter (where archived_at is not null)::int`.as('archived'),
+      sql<number>`count(*) filter (where status = 'open' and assigned_to is null)::int`.as('unassigned'),
+      sql<number>`count(*) filter (where status = 'open' and unread_count > 0)::int`.as('unread'),
+      sql<number>`coalesce(sum(unread_count) filter (where status = 'open'), 0)::int`.as('unread_messages'),
+      sql<number>`count(*) filter (where status = 'open' and (priority = 'urgent' or needs_human))::int`.as('urgent'),
+      sql<number>`count(*) filter (where status = 'open' and needs_human)::int`.as('needs_human'),
+      sql<number>`count(*) filter (where status = 'open' and mode = 'operator')::int`.as('operator'),
+    ])
+    .executeTakeFirstOrThrow();
+  const priorities = await db
+    .selectFrom('conversations')
+    .select(['priority', sql<number>`count(*)::int`.as('n')])
+    .where('status', '=', 'open')
+    .where('archived_at', 'is', null)
+    .groupBy('priority')
+    .execute();
+  const byPriority: Record<ConversationPriority, number> = { low: 0, normal: 0, high: 0, urgent: 0 };
+  for (const p of priorities) byPriority[p.priority] = p.n;
+  return { ...row, open_by_priority: byPriority };
 }

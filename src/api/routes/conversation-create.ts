@@ -108,11 +108,11 @@ export function conversationCreateRouter(deps: AppDeps): Router {
     ),
   );
 
-  router.post(
-    '/:id/messages',
+  for (const path of ['/:id/messages', '/:id/replies']) router.post(
+    path,
     route(
       {
-        summary: 'Send a message in a conversation',
+        summary: path.endsWith('replies') ? 'Create a reply (seed 004; the same as POST /:id/messages)' : 'Send a message in a conversation',
         description: `Text, media (by id or https link; the text becomes its caption) or an APPROVED template, sent through the chat so it is recorded and joins the assistant's context. Outside the 24-hour window only a template (409 otherwise). Sales only in conversations assigned to them (or unassigned ones, which this gives them). ${IDEMPOTENCY}`,
         access: CONVERSATION_WRITE,
         params: z.object({ id: z.uuid().describe('conversation id') }),

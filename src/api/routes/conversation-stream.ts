@@ -7,7 +7,7 @@ import { conversationView } from '../conversation-view';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { phoneField } from '../phone';
-import { READ, routeAccess } from '../route-doc';
+import { READ, route } from '../route-doc';
 
 const messageId = z.string().regex(/^\d{1,18}$/, 'must be a message id');
 
@@ -20,11 +20,11 @@ const StreamQuery = z.object({
 const DESCRIPTION = `Server-Sent Events (text/event-stream). Read it with a streaming fetch: it needs the Authorization header, which EventSource cannot send.
 
 With \`phone\` or \`conversation_id\`:
-- \`event: conversation\` once at the start (or when the conversation first appears, for a phone that has not written yet), then whenever its mode, needs_human or operator changes (takeover, handback, handoff). Data: the conversation as GET /api/v1/conversations lists it.
+- \`event: conversation\` once at the start (or when the conversation first appears, for a phone that has not written yet), then whenever its mode, needs_human, operator, status, assignee, tags or priority changes (takeover, handback, handoff, close, assign …). Data: the conversation as GET /api/v1/conversations lists it.
 - \`event: message\` with \`id: <message id>\` for every message recorded after the stream started, or after \`since_id\` / \`Last-Event-ID\`. Data: the message as GET /api/v1/conversations/{id}/messages returns it. Ids increase, except that a message committed late can follow one with a larger id: keep messages by id.
 - \`event: message_update\` (no id) when a message already sent on this stream changes delivery status or gets its wamid (pending → sent → delivered → read, or failed). Data: the whole message again.
 
-Without a filter (an inbox): \`event: conversation\` for every conversation whose last_message_at, mode, needs_human, operator or contact name changes from now on.
+Without a filter (an inbox): \`event: conversation\` for every conversation that changes from now on (a message, its handling, its inbox state, its unread count).
 
 A comment line (\`: heartbeat\`) every 15 s keeps proxies from closing the stream. Changes reach the stream within about half a second (the API polls Postgres). Beyond the open-stream limits (per caller, and per API process) it answers 429 with Retry-After; a closed stream frees its place at once.`;
 
@@ -116,16 +116,16 @@ export function mountConversationStream(router: Router, deps: Pick<AppDeps, 'db'
   const ids = idsOf(deps);
   router.get(
     '/stream',
-    routeAccess({
+    route(
+    {
       summary: 'Live events of one conversation, or of all (Server-Sent Events)',
       description: DESCRIPTION,
       access: READ,
       query: StreamQuery,
       responses: { 200: { description: 'An event stream that stays open until the client leaves', contentType: 'text/event-stream' } },
       errors: ['NOT_FOUND'],
-    }),
-    async (req, res) => {
-      const q = StreamQuery.parse(req.query);
+    },
+    async ({ req, res, query: q }) => {
       if (q.phone && q.conversation_id) throw new HttpError('VALIDATION_ERROR', 'Give phone or conversation_id, not both');
       const since = resumeFrom(req, q.since_id);
       const sink = sseSink(res, ids);
@@ -144,7 +144,7 @@ export function mountConversationStream(router: Router, deps: Pick<AppDeps, 'db'
       }
       if (gone) close();
       else sink.start();
-    },
+    }),
   );
   return hub;
 }

@@ -2,8 +2,9 @@ import { Router, type Request } from 'express';
 import { sql } from 'kysely';
 import { CONVERSATION_PRIORITIES } from '../../workflows/definitions';
 import { z } from 'zod';
-import { listConversations, listMessages, senderCounts } from '../../db/conversation-queries';
-import { idsOf, type WorkflowIds } from '../../temporal/workflow-ids';
+import { conversationOverview, listConversations, listMessages, senderCounts } from '../../db/conversation-queries';
+import { idsOf } from '../../temporal/workflow-ids';
+import type { Db } from '../../db/database';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { phoneField } from '../phone';
@@ -75,6 +76,20 @@ const MessageView = z.object({
   timestamp: z.date(),
 });
 
+const Overview = z.object({
+  total: z.number().int().describe('Conversations not archived'),
+  open: z.number().int(),
+  closed: z.number().int(),
+  archived: z.number().int(),
+  unassigned: z.number().int().describe('Open and owned by no one'),
+  unread: z.number().int().describe('Open with unread inbound messages'),
+  unread_messages: z.number().int(),
+  urgent: z.number().int().describe('Open, and urgent or needing a human'),
+  needs_human: z.number().int(),
+  operator: z.number().int().describe('Open and held by an operator'),
+  open_by_priority: z.object({ low: z.number().int(), normal: z.number().int(), high: z.number().int(), urgent: z.number().int() }),
+});
+
 const ConversationList = z.object({
   conversations: z.array(
     ConversationView.extend({
@@ -126,6 +141,27 @@ async function requireMessage(deps: AppDeps, id: string) {
   const found = await deps.db.selectFrom('messages').selectAll().where(sql`id`, '=', sql`${id}::bigint`).executeTakeFirst();
   if (!found) throw new HttpError('NOT_FOUND', `Message ${id} not found`);
   return found;
+}
+
+/** A page of a conversation's messages (outbound only: its replies). */
+async function messagePage(db: Db, c: { id: string }, q: z.output<typeof MessagesQuery>, outboundOnly: boolean) {
+  const page = await listMessages(db, {
+    conversationId: c.id,
+    limit: q.limit,
+    order: q.order,
+    afterId: q.cursor ? decodeCursor(q.cursor) : undefined,
+    before: q.before,
+    after: q.after,
+    senderType: q.sender_type,
+    outboundOnly,
+  });
+  const last = page.rows[page.rows.length - 1];
+  return {
+    messages: page.rows.map(messageView),
+    total: page.total,
+    has_more: page.hasMore,
+    next_cursor: page.hasMore && last ? encodeCursor(last.id) : null,
+  };
 }
 
 /** queue=mine and /assigned need a signed-in user (an API key owns no conversations). */
@@ -208,6 +244,19 @@ export function conversationsRouter(deps: AppDeps): Router {
   });
 
   router.get(
+    '/stats/overview',
+    route(
+      {
+        summary: 'Conversation statistics',
+        description: "The inbox's counts now: open, closed, archived, unassigned, unread, urgent, needing a human, held by an operator, and open ones by priority.",
+        access: READ,
+        responses: { 200: { description: 'The counts', schema: Overview } },
+      },
+      () => conversationOverview(deps.db),
+    ),
+  );
+
+  router.get(
     '/messages/:message_id',
     route(
       {
@@ -266,25 +315,23 @@ export function conversationsRouter(deps: AppDeps): Router {
         responses: { 200: { description: 'A page of messages', schema: MessagePage } },
         errors: ['NOT_FOUND'],
       },
-      async ({ params, query: q }) => {
-        const c = await requireConversation(deps, params.id);
-        const page = await listMessages(deps.db, {
-          conversationId: c.id,
-          limit: q.limit,
-          order: q.order,
-          afterId: q.cursor ? decodeCursor(q.cursor) : undefined,
-          before: q.before,
-          after: q.after,
-          senderType: q.sender_type,
-        });
-        const last = page.rows[page.rows.length - 1];
-        return {
-          messages: page.rows.map(messageView),
-          total: page.total,
-          has_more: page.hasMore,
-          next_cursor: page.hasMore && last ? encodeCursor(last.id) : null,
-        };
+      async ({ params, query }) => messagePage(deps.db, await requireConversation(deps, params.id), query, false),
+    ),
+  );
+
+  router.get(
+    '/:id/replies',
+    route(
+      {
+        summary: "A conversation's replies",
+        description: "Seed 004's replies: the outbound messages (bot, operator, campaign), paged like /messages. Send one with POST /conversations/:id/replies (the same as POST /:id/messages).",
+        access: READ,
+        params: IdParams,
+        query: MessagesQuery,
+        responses: { 200: { description: 'A page of outbound messages', schema: MessagePage } },
+        errors: ['NOT_FOUND'],
       },
+      async ({ params, query }) => messagePage(deps.db, await requireConversation(deps, params.id), query, true),
     ),
   );
 
