@@ -281,6 +281,25 @@ describe('unread and the seed 004 reads', () => {
     expect((await h.api('GET', '/api/v1/conversations/assigned', { key: KEYS.operator })).status).toBe(400);
   });
 
+  test('seed 004 replies and the overview', async () => {
+    const { id } = await chatWith('what are your hours?');
+    const before = (await h.api('GET', '/api/v1/conversations/stats/overview')).body;
+    const reply = await h.api('POST', `/api/v1/conversations/${id}/replies`, { body: { message: 'We open at 9.' }, key: KEYS.operator });
+    expect(reply).toMatchObject({ status: 201, body: { kind: 'text', conversation_id: id } });
+    const replies = await h.api('GET', `/api/v1/conversations/${id}/replies`);
+    expect(replies.status).toBe(200);
+    expect(replies.body.messages.map((m: { sender_type: string; content: string }) => [m.sender_type, m.content])).toEqual([
+      ['bot', expect.any(String)],
+      ['operator', 'We open at 9.'],
+    ]);
+    await h.api('POST', `/api/v1/conversations/${id}/close`, { body: {}, key: KEYS.operator });
+    const after = (await h.api('GET', '/api/v1/conversations/stats/overview')).body;
+    // Other tests run beside this one in the same database: this conversation moved from open to closed.
+    expect(after.closed).toBeGreaterThanOrEqual(before.closed + 1);
+    expect(Object.keys(after.open_by_priority)).toEqual(['low', 'normal', 'high', 'urgent']);
+    expect(after.total).toBe(after.open + after.closed);
+  });
+
   test('list filters: tag, search, seed aliases, and unknown parameters named in a 400', async () => {
     const { waId, id } = await chatWith();
     await h.api('PUT', `/api/v1/conversations/${id}`, { body: { tags: ['refund'] }, key: KEYS.operator });
