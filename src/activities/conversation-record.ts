@@ -138,8 +138,6 @@ async function writeInbound(db: ActivityDeps['db'], waId: string, contactName: s
         // greatest() ignores nulls, and a redelivered old message never moves these back.
         last_inbound_at: sql<Date>`greatest(last_inbound_at, ${last})`,
         last_message_at: sql<Date>`greatest(last_message_at, ${last})`,
-        // The customer writing reopens a closed conversation (the chat does too, and mirrors it).
-        ...(inserted > 0 ? { status: 'open' as const, archived_at: null } : {}),
         updated_at: new Date(),
       })
       .where('id', '=', conversationId)

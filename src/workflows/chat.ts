@@ -114,6 +114,8 @@ export class ChatRun {
       this.phase = 'idle';
       await condition(() => this.session.hasWork() || this.continueAsNewDue());
       if (this.session.mustRecordNow()) await this.record();
+      // Since the inbox, Postgres learns of a reopened conversation before the burst's debounce.
+      else if (this.inbox && s.conversationDirty) await this.mirror();
       else if (s.optRequests.length > 0) await this.applyOptRequests();
       else if (s.pending.length > 0) await this.answerBurst();
       else if (s.conversationDirty) await this.mirror();

@@ -1,0 +1,79 @@
+/**
+ * Live chats upgrade, never restart: a chat started by the release before the inbox (the chat
+ * workflow as of commit ab5dbe9, taken from git) is closed, assigned, reopened by its customer
+ * and answered once by today's code, in the same run.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { CHAT_PATCHES } from '../src/workflows/chat-patches';
+import { chatWorkflowId } from '../src/workflows/definitions';
+import { eventually, KEYS, startHarness, type Harness } from './helpers/harness';
+import { randomPhone } from './helpers/webhook-payload';
+
+const EventType = temporal.api.enums.v1.EventType;
+/** The last release before the inbox. */
+const BEFORE_INBOX = 'ab5dbe9';
+
+let h: Harness;
+const fixture = path.join(__dirname, '..', '.data', 'fixtures', 'before-inbox');
+
+beforeAll(async () => {
+  // The workflow code of that release, from this repository's own history (CI clones it whole).
+  rmSync(fixture, { recursive: true, force: true });
+  mkdirSync(fixture, { recursive: true });
+  const archive = execFileSync('git', ['archive', BEFORE_INBOX, 'src/workflows'], { cwd: path.join(__dirname, '..'), maxBuffer: 64 << 20 });
+  execFileSync('tar', ['-x', '-C', fixture], { input: archive });
+  const before = await bundleWorkflowCode({ workflowsPath: path.join(fixture, 'src', 'workflows', 'index.ts'), logger: quiet });
+  h = await startHarness({ workflowBundle: { code: before.code } });
+}, 120_000);
+afterAll(async () => {
+  await h?.stop();
+});
+
+const patchIds = (events: temporal.api.history.v1.IHistoryEvent[]) =>
+  events
+    .filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED)
+    .map((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data)
+    .map((data) => (data ? (JSON.parse(Buffer.from(data).toString()) as { id?: string }).id : undefined));
+
+test('a chat from before the inbox is closed, assigned and reopened by today’s code in the same run', async () => {
+  const waId = randomPhone();
+  await h.inbound([{ from: waId, text: 'before the inbox' }]);
+  await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(1));
+  await h.settled(waId);
+  const handle = h.client.workflow.getHandle(chatWorkflowId(waId));
+  const runId = (await handle.describe()).runId;
+  const { id } = await h.db.selectFrom('conversations').select('id').where('wa_id', '=', waId).executeTakeFirstOrThrow();
+
+  // The deployment: today's worker takes the running chat over.
+  await h.restartWorker();
+
+  const closed = await h.api('POST', `/api/v1/conversations/${id}/close`, { body: {}, key: KEYS.operator });
+  expect(closed).toMatchObject({ status: 200, body: { status: 'closed' } });
+  const tagged = await h.api('PUT', `/api/v1/conversations/${id}`, { body: { tags: ['legacy'], priority: 'high' }, key: KEYS.operator });
+  expect(tagged).toMatchObject({ status: 200, body: { status: 'closed', tags: ['legacy'], priority: 'high' } });
+  // Its search attributes appear once something sets them.
+  expect((await handle.describe()).searchAttributes).toMatchObject({ ConversationStatus: ['closed'] });
+
+  await h.inbound([{ from: waId, text: 'after the inbox' }]);
+  await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(2));
+  await h.settled(waId);
+  const row = (await h.api('GET', `/api/v1/conversations?phone=${waId}`)).body.conversations[0];
+  expect(row).toMatchObject({ status: 'open', tags: ['legacy'], priority: 'high' });
+  expect(h.graph.sentTo(waId).map((s) => s.text)).toEqual(['Reply to: before the inbox', 'Reply to: after the inbox']);
+  expect((await h.recorded(waId)).filter((m) => m.direction === 'inbound').map((m) => m.content)).toEqual(['before the inbox', 'after the inbox']);
+  await eventually(async () => expect((await handle.describe()).searchAttributes).toMatchObject({ ConversationStatus: ['open'] }));
+
+  // The same run throughout, without the inbox's patch: upgraded in place, not restarted.
+  const described = await handle.describe();
+  expect(described.runId).toBe(runId);
+  const events = (await handle.fetchHistory()).events ?? [];
+  expect(patchIds(events)).not.toContain(CHAT_PATCHES.inbox);
+  expect(patchIds(events)).toContain(CHAT_PATCHES.v2);
+});
+
+const noop = () => undefined;
+const quiet = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
