@@ -216,6 +216,17 @@ describe('lifecycle', () => {
     expect(stale).toEqual([]);
   });
 
+  test('a conversation whose workflow was terminated by hand starts again with the assignee and tags Postgres has', async () => {
+    const { waId, id } = await chatWith();
+    await h.api('POST', `/api/v1/conversations/${id}/assign`, { body: { assigned_to: users.ana.id }, key: KEYS.operator });
+    await h.api('PUT', `/api/v1/conversations/${id}`, { body: { tags: ['kept'] }, key: KEYS.operator });
+    await h.client.workflow.getHandle(`chat-${waId}`).terminate('an operator cleaned up by hand');
+    const res = await h.api('PUT', `/api/v1/conversations/${id}`, { body: { priority: 'high' }, key: KEYS.operator });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ assigned_to: users.ana.id, tags: ['kept'], priority: 'high', status: 'open' });
+    expect((await h.chatState(waId)).lifecycle).toMatchObject({ assignedTo: users.ana.id, tags: ['kept'], priority: 'high' });
+  });
+
   test('an unknown, deactivated or read-only assignee is a 400 and changes nothing', async () => {
     const { id } = await chatWith();
     const hash = await hashPassword(PASSWORD);

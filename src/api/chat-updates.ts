@@ -10,14 +10,17 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { WorkflowIds } from '../temporal/workflow-ids';
 import { chatStartAttributes } from '../temporal/chat-signals';
 import type { chatWorkflow } from '../workflows/chat';
-import { CHAT_WORKFLOW_TYPE, INVALID_CONVERSATION_CHANGE, INVALID_OPERATOR_MESSAGE, NOT_ASSIGNED, SEND_FAILED, WINDOW_CLOSED } from '../workflows/definitions';
+import { CHAT_WORKFLOW_TYPE, type ConversationChange, INVALID_CONVERSATION_CHANGE, INVALID_OPERATOR_MESSAGE, NOT_ASSIGNED, SEND_FAILED, WINDOW_CLOSED } from '../workflows/definitions';
 import { HttpError } from './errors';
 
 /** How to reach the chat: an existing one only (404 otherwise), or started if it is not running. */
 export interface ChatUpdateOptions {
   timeoutMs: number;
-  /** Start the chat if it is not running (update-with-start): a conversation begun by the business. */
-  start?: { taskQueue: string };
+  /**
+   * Start the chat if it is not running (update-with-start): a conversation begun by the business,
+   * or one whose workflow is gone, which starts again with the inbox state Postgres has for it.
+   */
+  start?: { taskQueue: string; lifecycle?: ConversationChange };
   /** The update's id: the same id asked again within a run answers the first outcome (Idempotency-Key). */
   updateId?: string;
 }
@@ -44,7 +47,7 @@ export async function updateChat<Ret, Arg>(
           startWorkflowOperation: new WithStartWorkflowOperation<typeof chatWorkflow>(CHAT_WORKFLOW_TYPE, {
             workflowId,
             taskQueue: start.taskQueue,
-            args: [{ waId }],
+            args: [{ waId, ...(start.lifecycle ? { lifecycle: start.lifecycle } : {}) }],
             workflowIdConflictPolicy: 'USE_EXISTING',
             typedSearchAttributes: chatStartAttributes(waId),
           }),

@@ -46,7 +46,7 @@ import {
   type MediaInfo,
   type TemplateMessage,
 } from './definitions';
-import { lifecycleOf } from './chat-lifecycle';
+import { applyChange, lifecycleOf } from './chat-lifecycle';
 import { assignedToKey, chatModeKey, conversationStatusKey, lastInboundAtKey, needsHumanKey, whatsAppPhoneKey } from './search-attributes';
 
 export { FALLBACK_REPLY } from './definitions';
@@ -99,6 +99,7 @@ export class ChatRun {
       ? { messages: settings.inboundLimitMessages, windowMs: settings.inboundLimitWindowMs }
       : undefined;
     this.session = new ChatSession(input.waId, input.state, settings, limit);
+    if (!input.state && input.lifecycle) applyChange(this.session.state, input.lifecycle, Date.now());
     this.bootstrapped = input.state !== undefined;
     this.replyToBurst = replyActivity(settings);
   }

@@ -130,6 +130,11 @@ export interface ChatWorkflowInput {
   waId: string;
   /** Present after continue-as-new: the whole state of the previous run. */
   state?: ChatState;
+  /**
+   * The inbox's state Postgres already has, for a chat started again for a conversation whose
+   * workflow is gone (terminated by hand): the first mirror must not wipe its assignee and tags.
+   */
+  lifecycle?: ConversationChange;
 }
 
 export interface ChatSettings {

@@ -104,7 +104,7 @@ test('takeover and handback clear NeedsHuman and mark Postgres behind; the opera
   expect(chat.state).toMatchObject({ mode: 'operator', operator: 'ana', needsHuman: false, conversationDirty: true });
   chat.setMode('bot', 'ana');
   expect(chat.state.operator).toBeUndefined();
-  expect(chat.attributes()).toEqual({ mode: 'bot', needsHuman: false, lastInboundAt: undefined });
+  expect(chat.attributes()).toEqual({ mode: 'bot', needsHuman: false, lastInboundAt: undefined, status: 'open', assignedTo: undefined });
 });
 
 test('client keys are unique along the chain and continue from the carried counter', () => {

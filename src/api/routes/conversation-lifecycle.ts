@@ -58,7 +58,10 @@ export function conversationLifecycleRouter(deps: AppDeps): Router {
   async function change(req: Request, id: string, wanted: ConversationChange) {
     const c = await requireConversation(deps, id);
     if (typeof wanted.assignedTo === 'number') await requireAssignableUser(deps.db, wanted.assignedTo);
-    await updateChat(deps.temporal, ids, c.wa_id, conversationUpdate, { change: wanted, actor: actorOf(req) }, { timeoutMs: 10_000, start: { taskQueue: deps.taskQueue } });
+    await updateChat(deps.temporal, ids, c.wa_id, conversationUpdate, { change: wanted, actor: actorOf(req) }, {
+      timeoutMs: 10_000,
+      start: { taskQueue: deps.taskQueue, lifecycle: lifecycleOfRow(c) },
+    });
     return conversationView(await requireConversation(deps, id), ids);
   }
 
@@ -174,6 +177,11 @@ export function conversationLifecycleRouter(deps: AppDeps): Router {
   }
 
   return router;
+}
+
+/** The inbox state Postgres has, for a chat that must start again (see ChatWorkflowInput.lifecycle). */
+export function lifecycleOfRow(c: { status: 'open' | 'closed'; archived_at: Date | null; assigned_to: number | null; tags: string[]; priority: ConversationChange['priority'] }): ConversationChange {
+  return { status: c.status, archived: c.archived_at !== null, assignedTo: c.assigned_to, tags: c.tags, ...(c.priority ? { priority: c.priority } : {}) };
 }
 
 /** Read state lives in Postgres, so this rule is checked here rather than by the chat. */
