@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 import { createCampaign, createTemplate, importContacts, uniqueTag, uniqueWaIds } from './helpers/campaigns';
 import { burstOf } from './helpers/fake-openai';
 import { eventually, startHarness, type Harness } from './helpers/harness';
@@ -22,6 +22,7 @@ let page: Page;
 const pageErrors: string[] = [];
 // One database per test run (global setup), so the address is free.
 const email = 'ana.operator@example.com';
+let anaId: number;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -38,6 +39,7 @@ beforeAll(async () => {
   };
   const created = await h.api('POST', '/api/v1/users', { body: { email, password: PASSWORD, full_name: 'Ana Operator', role: 'admin' } });
   expect(created.status).toBe(201);
+  anaId = created.body.id;
 
   // launch() starts from a fresh temporary profile; the flags keep Chromium off the network (on a
   // machine without one it would stall on background connections).
@@ -69,17 +71,17 @@ afterEach(() => {
   expect(pageErrors).toEqual([]);
 });
 
-/** Opens the console at `hash`, signing in first when the tab has no session yet. */
-async function openConsole(hash = '#/inbox') {
-  await page.goto(`${h.apiUrl}/console/${hash}`);
-  await page.locator('input[name=password], .topbar').first().waitFor();
-  if (await page.locator('input[name=password]').isVisible()) {
-    await page.fill('input[name=email]', email);
-    await page.fill('input[name=password]', PASSWORD);
-    await page.click('button[type=submit]');
+/** Opens the console at `hash`, signing in first (as `as`, Ana by default) when the tab has no session yet. */
+async function openConsole(hash = '#/inbox', { on = page, as = email } = {}) {
+  await on.goto(`${h.apiUrl}/console/${hash}`);
+  await on.locator('input[name=password], .topbar').first().waitFor();
+  if (await on.locator('input[name=password]').isVisible()) {
+    await on.fill('input[name=email]', as);
+    await on.fill('input[name=password]', PASSWORD);
+    await on.click('button[type=submit]');
   }
-  await page.locator('.topbar').waitFor();
-  expect(await page.locator('.topbar .who').textContent()).toContain(email);
+  await on.locator('.topbar').waitFor();
+  expect(await on.locator('.topbar .who').textContent()).toContain(as);
 }
 
 const row = (waId: string) => page.locator(`.conversation-row[data-phone="${waId}"]`);
@@ -103,10 +105,10 @@ async function operatorRound(screenshot?: string) {
   await row(maria).filter({ hasText: 'Where is my order #1042?' }).waitFor();
   expect(await row(maria).textContent()).toContain('Maria Lopez');
 
-  await page.click('.segmented button:text-is("Needs human")');
+  await page.selectOption('select[name=handling]', 'needs_human');
   await eventually(async () => expect(await row(maria).count()).toBe(0));
   expect(await row(rahul).count()).toBe(1);
-  await page.click('.segmented button:text-is("All")');
+  await page.selectOption('select[name=handling]', '');
 
   // The conversation view, live: the message, the bot's answer, then a message sent while it is open.
   await row(maria).click();
@@ -326,4 +328,245 @@ test('the leads board moves a card to another stage; an expired token is refresh
   await page.locator('input[name=password]').waitFor();
   expect(await stored()).toBeNull();
   await eventually(async () => expect((await h.api('POST', '/api/v1/auth/refresh', { body: { refresh_token: after.refreshToken }, key: null })).status).toBe(401));
+}, 60_000);
+
+// The inbox (issue 12, docs/inbox-api.md): starting conversations, assignment, lifecycle, tags,
+// unread counts, queues and roles.
+
+/** A user of `role` (created once per run) and a page of their own, signed in to the console at `hash`. */
+const rolePages: Page[] = [];
+async function signedInAs(role: 'viewer' | 'sales' | 'operator', hash = '#/inbox') {
+  const roleEmail = `${role}.${Date.now().toString(36)}@example.com`;
+  const created = await h.api('POST', '/api/v1/users', { body: { email: roleEmail, password: PASSWORD, full_name: `Sam ${role}`, role } });
+  expect(created.status).toBe(201);
+  const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  other.setDefaultTimeout(20_000);
+  other.on('pageerror', (err) => pageErrors.push(err.message));
+  rolePages.push(other);
+  await openConsole(hash, { on: other, as: roleEmail });
+  return { page: other, id: created.body.id as number, email: roleEmail };
+}
+
+afterAll(async () => {
+  await Promise.all(rolePages.map((p) => p.close()));
+});
+
+/** A conversation started by a customer's message, as the API lists it. */
+async function inboundConversation(text: string, name = 'Kim Doe') {
+  const waId = randomPhone();
+  await h.inbound([{ from: waId, text, name }]);
+  const conversation = await eventually(async () => {
+    const list = await h.api('GET', `/api/v1/conversations?phone=${waId}`);
+    expect(list.body.conversations).toHaveLength(1);
+    return list.body.conversations[0] as { id: string };
+  });
+  await h.settled(waId);
+  return { waId, id: conversation.id };
+}
+
+const detail = async (id: string) => (await h.api('GET', `/api/v1/conversations/${id}`)).body;
+
+test('a new conversation: free text to a new number is refused (409, outside the window) and a template goes, once, with one key per submission', async () => {
+  const template = await createTemplate(h, 'Hi {{first_name}}, your order {{order}} has shipped.');
+  // A number the API would send to (randomPhone's 12-digit +1 numbers come in, but are too long to write to).
+  const [waId] = uniqueWaIds(1) as [string];
+  const keys: string[] = [];
+  const starts = (req: Request) => {
+    if (req.method() === 'POST' && req.url().endsWith('/api/v1/conversations')) keys.push(req.headers()['idempotency-key'] ?? '');
+  };
+  page.on('request', starts);
+  await openConsole('#/inbox');
+  await page.click('a:text-is("New conversation")');
+  await page.fill('.new-conversation input[name=phone]', `+${waId}`);
+  await page.fill('.new-conversation textarea[name=text]', 'Hello, are you still interested?');
+  await page.click('.new-conversation button[type=submit]');
+
+  // Refused: the number never wrote, so the window is closed; the form says so and offers a template.
+  const refusal = page.locator('.window-closed[data-reason="outside_24h_window"]');
+  await refusal.waitFor();
+  expect(await refusal.textContent()).toContain('24-hour window is closed');
+  expect(h.graph.sentTo(waId)).toHaveLength(0);
+
+  await refusal.locator('button:text-is("Send a template instead")').click();
+  await page.selectOption('.new-conversation select[name=template]', String(template.id));
+  await page.fill('.new-conversation input[data-variable="first_name"]', 'Kim');
+  await page.fill('.new-conversation input[data-variable="order"]', '#2077');
+  expect(await page.locator('.template-preview').textContent()).toBe('Hi Kim, your order #2077 has shipped.');
+
+  // The first answer is lost on its way back (the API did start the conversation): the console
+  // tries again with the same key, and the API answers the first result rather than sending twice.
+  const pattern = '**/api/v1/conversations';
+  let lost = 0;
+  await page.route(pattern, async (route) => {
+    if (route.request().method() !== 'POST' || lost > 0) return route.fallback();
+    lost += 1;
+    await route.fetch();
+    await route.abort('connectionreset');
+  });
+  try {
+    await page.click('.new-conversation button[type=submit]');
+    // It opens the new conversation.
+    await page.waitForURL(/#\/inbox\/[0-9a-f-]{36}$/);
+  } finally {
+    await page.unroute(pattern);
+    page.off('request', starts);
+  }
+  const id = page.url().split('/').pop()!;
+  await page.locator(`.chat[data-conversation-id="${id}"]`).waitFor();
+  await page.locator('.message.outbound', { hasText: 'your order #2077' }).waitFor();
+  await row(waId).waitFor();
+
+  expect(lost).toBe(1);
+  expect(keys).toHaveLength(3);
+  expect(keys.every((k) => /^[0-9a-f]{32}$/.test(k))).toBe(true);
+  // The refused text and the template were two submissions; the retry reused the template's key.
+  expect(keys[1]).not.toBe(keys[0]);
+  expect(keys[2]).toBe(keys[1]);
+  await eventually(() => expect(h.graph.sentTo(waId).map((s) => s.type)).toEqual(['template']));
+  expect((await detail(id)).phone).toBe(waId);
+}, 60_000);
+
+test('assign to me, a user from the list, close and reopen, priority and tags: the conversation and its inbox row follow', async () => {
+  const { waId, id } = await inboundConversation('Do you ship to Norway?', 'Ola Nordmann');
+  const colleague = await h.api('POST', '/api/v1/users', {
+    body: { email: `bo.${Date.now().toString(36)}@example.com`, password: PASSWORD, full_name: 'Bo Sales', role: 'sales' },
+  });
+  expect(colleague.status).toBe(201);
+  await openConsole(`#/inbox/${id}`);
+  const chat = page.locator(`.chat[data-conversation-id="${id}"]`);
+  await chat.waitFor();
+  expect(await chat.locator('.assignee').textContent()).toBe('nobody');
+  expect(await row(waId).locator('.row-assignee').textContent()).toBe('unassigned');
+
+  await chat.locator('button:text-is("Assign to me")').click();
+  await page.locator(`.chat[data-assigned-to="${anaId}"]`).waitFor();
+  expect(await chat.locator('.assignee').textContent()).toBe('you');
+  expect((await detail(id)).assigned_to).toBe(anaId);
+  await row(waId).locator('.row-assignee', { hasText: '→ you' }).waitFor();
+
+  // An admin picks anyone who may hold conversations from the list of users.
+  await chat.locator('select[name=assignee]').selectOption(String(colleague.body.id));
+  await page.locator(`.chat[data-assigned-to="${colleague.body.id}"]`).waitFor();
+  expect(await chat.locator('.assignee').textContent()).toBe('Bo Sales');
+  expect((await detail(id)).assignee).toMatchObject({ id: colleague.body.id, full_name: 'Bo Sales' });
+  await row(waId).locator('.row-assignee', { hasText: '→ Bo Sales' }).waitFor();
+  await chat.locator('button:text-is("Unassign")').click();
+  await page.locator(`.chat[data-assigned-to=""]`).waitFor();
+  expect((await detail(id)).assigned_to).toBeNull();
+
+  // Close: gone from the open inbox, listed among the closed; reopen brings it back.
+  await chat.locator('button:text-is("Close")').click();
+  await page.locator(`.chat[data-conversation-id="${id}"][data-status="closed"]`).waitFor();
+  expect((await detail(id)).status).toBe('closed');
+  await eventually(async () => expect(await row(waId).count()).toBe(0));
+  await page.selectOption('select[name=status]', 'closed');
+  await row(waId).locator('.badge', { hasText: 'Closed' }).waitFor();
+  await chat.locator('button:text-is("Reopen")').click();
+  await page.locator(`.chat[data-conversation-id="${id}"][data-status="open"]`).waitFor();
+  expect((await detail(id)).status).toBe('open');
+  await eventually(async () => expect(await row(waId).count()).toBe(0));
+  await page.selectOption('select[name=status]', 'open');
+  await row(waId).waitFor();
+
+  await chat.locator('select[name=priority]').selectOption('urgent');
+  await page.locator(`.conversation-row[data-phone="${waId}"][data-priority="urgent"]`).waitFor();
+  expect((await detail(id)).priority).toBe('urgent');
+
+  await chat.locator('input[name=tag]').fill('VIP customer');
+  await chat.locator('.tag-add button[type=submit]').click();
+  await chat.locator('.tag[data-tag="vip customer"]').waitFor();
+  await chat.locator('input[name=tag]').fill('norway');
+  await chat.locator('input[name=tag]').press('Enter');
+  await chat.locator('.tag[data-tag="norway"]').waitFor();
+  expect((await detail(id)).tags).toEqual(['vip customer', 'norway']);
+  await row(waId).locator('.tag[data-tag="norway"]').waitFor();
+  await chat.locator('button[aria-label="Remove tag vip customer"]').click();
+  await eventually(async () => expect(await chat.locator('.tag').count()).toBe(1));
+  expect((await detail(id)).tags).toEqual(['norway']);
+  await eventually(async () => expect(await row(waId).locator('.tag').count()).toBe(1));
+}, 60_000);
+
+test('an inbound message shows an unread badge in the inbox; opening the conversation marks it read', async () => {
+  await openConsole('#/inbox');
+  const waId = randomPhone();
+  await h.inbound([{ from: waId, text: 'Is anyone there?', name: 'Una Read' }]);
+  await page.locator(`.conversation-row[data-phone="${waId}"][data-unread="1"] .unread-count`).waitFor();
+  await h.inbound([{ from: waId, text: 'Hello?', name: 'Una Read' }]);
+  await page.locator(`.conversation-row[data-phone="${waId}"][data-unread="2"]`).waitFor();
+  expect(await row(waId).locator('.unread-count').textContent()).toBe('2');
+
+  await row(waId).click();
+  await page.locator(`.chat[data-unread="0"]`).waitFor();
+  await page.locator(`.conversation-row[data-phone="${waId}"][data-unread="0"]`).waitFor();
+  expect(await row(waId).locator('.unread-count').count()).toBe(0);
+  const id = await page.locator('.chat').getAttribute('data-conversation-id');
+  expect((await detail(id!)).unread_count).toBe(0);
+  await h.settled(waId);
+}, 60_000);
+
+test('the queues: mine lists what is assigned to me, unassigned what nobody holds, live as it changes', async () => {
+  const a = await inboundConversation('Queue test: mine', 'Mia Mine');
+  const b = await inboundConversation('Queue test: nobody', 'Nora Nobody');
+  expect((await h.api('POST', `/api/v1/conversations/${a.id}/assign`, { body: { assigned_to: anaId } })).status).toBe(200);
+  await openConsole('#/inbox');
+
+  await page.click('.segmented[aria-label=Queue] button:text-is("Mine")');
+  await row(a.waId).waitFor();
+  await eventually(async () => expect(await row(b.waId).count()).toBe(0));
+  expect(await page.locator('.conversation-row').evaluateAll((rows, me) => rows.every((r) => r.getAttribute('data-assigned-to') === me), String(anaId))).toBe(true);
+
+  await page.click('.segmented[aria-label=Queue] button:text-is("Unassigned")');
+  await row(b.waId).waitFor();
+  await eventually(async () => expect(await row(a.waId).count()).toBe(0));
+  expect(await page.locator('.conversation-row').evaluateAll((rows) => rows.every((r) => r.getAttribute('data-assigned-to') === ''))).toBe(true);
+
+  // Taking one leaves the unassigned queue at once.
+  await row(b.waId).click();
+  await page.locator(`.chat[data-conversation-id="${b.id}"] button:text-is("Assign to me")`).click();
+  await eventually(async () => expect(await row(b.waId).count()).toBe(0));
+
+  await page.click('.segmented[aria-label=Queue] button:text-is("Mine")');
+  await row(a.waId).waitFor();
+  await row(b.waId).waitFor();
+  await page.click('.segmented[aria-label=Queue] button:text-is("All")');
+}, 60_000);
+
+test('roles: a viewer sees no write controls; sales writes only to conversations assigned to them', async () => {
+  const { waId, id } = await inboundConversation('Who can see this?', 'Vera Viewer');
+  const writes: string[] = [];
+
+  const viewer = await signedInAs('viewer');
+  viewer.page.on('request', (req) => req.method() !== 'GET' && writes.push(`${req.method()} ${req.url()}`));
+  await viewer.page.goto(`${h.apiUrl}/console/#/inbox/${id}`);
+  const chat = viewer.page.locator(`.chat[data-conversation-id="${id}"]`);
+  await chat.locator('.conversation-controls[data-writable="false"]').waitFor();
+  await viewer.page.locator(`.conversation-row[data-phone="${waId}"]`).waitFor();
+  expect(await chat.locator('button').count()).toBe(0);
+  expect(await chat.locator('select, input, textarea').count()).toBe(0);
+  expect(await chat.locator('.read-only').textContent()).toContain('Read only');
+  expect(await viewer.page.locator('a:text-is("New conversation")').count()).toBe(0);
+  // Still reads everything: the lifecycle as values.
+  expect(await chat.locator('.conversation-controls').textContent()).toMatch(/Open[\s\S]*Assigned to[\s\S]*nobody/);
+
+  const sales = await signedInAs('sales', `#/inbox/${id}`);
+  const salesChat = sales.page.locator(`.chat[data-conversation-id="${id}"]`);
+  await salesChat.locator('.conversation-controls[data-writable="false"]').waitFor();
+  // Unassigned: sales may only claim it.
+  expect(await salesChat.locator('button').allTextContents()).toEqual(['Assign to me']);
+  expect(await salesChat.locator('textarea').count()).toBe(0);
+  await salesChat.locator('button:text-is("Assign to me")').click();
+  await salesChat.locator('.conversation-controls[data-writable="true"]').waitFor();
+  expect((await detail(id)).assigned_to).toBe(sales.id);
+  for (const label of ['Take over', 'Close', 'Unassign']) await salesChat.locator(`button:text-is("${label}")`).waitFor();
+  expect(await salesChat.locator('select[name=assignee]').count()).toBe(0); // only admins list users
+
+  // Someone else's conversation: read only for sales.
+  expect((await h.api('POST', `/api/v1/conversations/${id}/assign`, { body: { assigned_to: anaId } })).status).toBe(200);
+  await sales.page.reload();
+  await sales.page.locator(`.chat[data-conversation-id="${id}"][data-assigned-to="${anaId}"] .conversation-controls[data-writable="false"]`).waitFor();
+  expect(await salesChat.locator('button').count()).toBe(0);
+  expect(await salesChat.locator('.read-only').textContent()).toContain('Assigned to someone else');
+
+  // The viewer's page asked for nothing but reads.
+  expect(writes).toEqual([]);
 }, 60_000);

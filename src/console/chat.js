@@ -53,13 +53,14 @@ export function Chat({ id, config, me }) {
   const load = async () => {
     const { messages: newest, ...rest } = await api('GET', `/api/v1/conversations/${id}`);
     const confirmed = confirmedMode.current;
-    if (confirmed && Date.now() < confirmed.until && rest.mode !== confirmed.mode) Object.assign(rest, { mode: confirmed.mode, needs_human: false });
+    if (confirmed && Date.now() < confirmed.until && rest.mode !== confirmed.mode) Object.assign(rest, { mode: confirmed.mode, needs_human: false, handling: confirmed.mode });
     const loaded = normalizeConversation(rest);
     setConversation(loaded);
     latest.current = loaded;
     setMessages((current) => mergeMessages(current, newest));
     setLoadError(undefined);
     if (loaded.unread_count > 0) marker.current?.want();
+    return loaded;
   };
 
   useEffect(() => {
@@ -99,15 +100,16 @@ export function Chat({ id, config, me }) {
     setBusy(true);
     setActionError(undefined);
     try {
-      const answer = await api('POST', path, body);
-      if (answer?.id === c.id) apply(answer);
+      await api('POST', path, body);
       if (mode) {
         // Either hand clears NeedsHuman: the operator has dealt with it.
         confirmedMode.current = { mode, until: Date.now() + 5000 };
         setConversation((current) => ({ ...current, mode, needs_human: false }));
       }
-      // Done even if this read fails: the composer must not offer to send the message again.
-      await load().catch(setLoadError);
+      // Done even if this read fails: the composer must not offer to send the message again. The
+      // inbox hears the result (taking over an unassigned conversation assigns it, say).
+      const fresh = await load().catch(setLoadError);
+      if (fresh) announce(fresh);
       return true;
     } catch (err) {
       setActionError(err);

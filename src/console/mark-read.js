@@ -19,7 +19,8 @@ export function readMarker(id, { apply, allowed, onError }) {
     if (inFlight) return void (again = true);
     inFlight = true;
     api('POST', `/api/v1/conversations/${encodeURIComponent(id)}/read`)
-      .then((c) => stopped || apply(c))
+      // The API answers {conversation_id, unread_count, last_read_at} (the docs say the conversation): either is applied.
+      .then((answer) => stopped || apply(answer?.id ? answer : { id, unread_count: answer?.unread_count ?? 0, last_read_at: answer?.last_read_at }))
       .catch((err) => stopped || onError(err))
       .finally(() => {
         inFlight = false;

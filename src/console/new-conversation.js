@@ -92,7 +92,7 @@ export function NewConversation({ me }) {
       <label
         >Priority
         <select name="priority" value=${priority} onChange=${(e) => edit(setPriority)(e.currentTarget.value)}>
-          ${PRIORITIES.map((p) => html`<option value=${p}>${p}</option>`)}
+          ${PRIORITIES.map((p) => html`<option value=${p}>${p[0].toUpperCase() + p.slice(1)}</option>`)}
         </select></label
       >
       ${outsideWindow(error)

@@ -5,20 +5,18 @@ import { api, ApiError } from './api.js';
 // Viewers and marketers hold no conversations (the API answers 400 for them).
 const ASSIGNABLE = new Set(['sales', 'operator', 'admin']);
 
-let cached; // { userId, list: Promise }
+// Users who were refused the list: not asked again while the page lives.
+const refused = new Set();
 
-/** Active users who may hold conversations, or null when `me` may not list users. Asked once per signed-in user. */
-export function assignableUsers(me) {
-  if (cached?.userId !== me?.id) {
-    const entry = { userId: me?.id };
-    entry.list = api('GET', '/api/v1/users?is_active=true&limit=200')
-      .then(({ users }) => users.filter((u) => ASSIGNABLE.has(u.role)))
-      .catch((err) => {
-        if (err instanceof ApiError && err.status === 403) return null;
-        if (cached === entry) cached = undefined; // e.g. the network: ask again next time
-        throw err;
-      });
-    cached = entry;
+/** Active users who may hold conversations (asked afresh each time), or null when `me` may not list users. */
+export async function assignableUsers(me) {
+  if (refused.has(me?.id)) return null;
+  try {
+    const { users } = await api('GET', '/api/v1/users?is_active=true&limit=200');
+    return users.filter((u) => ASSIGNABLE.has(u.role));
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 403)) throw err;
+    refused.add(me?.id);
+    return null;
   }
-  return cached.list;
 }
