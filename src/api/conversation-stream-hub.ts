@@ -72,7 +72,8 @@ const FINAL = new Set(['received', 'read', 'failed']);
 // Not the unread count: a conversation's own stream shows the messages themselves.
 const chatState = (c: StateRow) =>
   [c.mode, c.needs_human, c.operator ?? '', c.status, c.archived_at !== null, c.assigned_to ?? '', c.tags.join(','), c.priority].join('|');
-const inboxState = (c: StateRow) => `${chatState(c)}|${c.last_message_at?.getTime() ?? ''}|${c.contact_name ?? ''}`;
+// An inbox also shows unread badges: a conversation marked read is news to the other consoles.
+const inboxState = (c: StateRow) => `${chatState(c)}|${c.last_message_at?.getTime() ?? ''}|${c.contact_name ?? ''}|${c.unread_count}`;
 const statusKey = (m: Message) => `${m.delivery_status}|${m.wamid ?? ''}`;
 const uniq = <T>(xs: T[]) => [...new Set(xs)];
 

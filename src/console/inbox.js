@@ -26,14 +26,12 @@ const HANDLINGS = [
 
 const activity = (c) => c.last_message_at ?? c.created_at ?? '';
 
-/**
- * The API's query for the filters. `status` is one value, open/closed or a handling: with both a
- * handling and open/closed chosen, it asks for the handling and the list keeps the open or closed ones.
- */
+/** The API's query for the filters: `status` is open or closed, `handling` who answers. */
 function queryOf({ queue, status, handling, phone }) {
   const params = { limit: '50' };
   if (queue !== 'all') params.queue = queue;
-  if (handling || status) params.status = handling || status;
+  if (status) params.status = status;
+  if (handling) params.handling = handling;
   if (phone) params.phone = phone;
   return new URLSearchParams(params).toString();
 }

@@ -18,6 +18,7 @@ const stateColumns = [
   'c.assigned_to',
   'c.tags',
   'c.priority',
+  'c.unread_count',
 ] as const;
 
 /** The conversations with these ids or WhatsApp ids (the streams that watch one conversation). */
