@@ -19,6 +19,7 @@ import { refuseNul } from './nul';
 import { isContactImportPath } from './routes/contact-bulk';
 import { contactsRouter } from './routes/contacts';
 import { campaignsRouter } from './routes/campaigns';
+import { filesRouter, mediaRouter } from './routes/files';
 import { conversationsRouter } from './routes/conversations';
 import { messagesRouter } from './routes/conversation-create';
 import { consoleRouter } from './routes/console';
@@ -77,6 +78,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(deps));
   app.use(metricsRouter(deps));
   app.use(consoleRouter(deps));
+  app.use(mediaRouter(deps));
 
   // Built on first request, once every route is registered; the route table is its index.
   let openApi: Record<string, unknown> | undefined;
@@ -108,6 +110,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/templates', templatesRouter(deps));
   v1.use('/leads', leadsRouter(deps));
   v1.use('/analytics', analyticsRouter(deps));
+  v1.use('/files', filesRouter(deps));
   v1.use(operatorRouter(deps));
   v1.use(statsRouter(deps));
   v1.use(workerStatusRouter(deps));

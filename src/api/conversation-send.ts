@@ -10,6 +10,7 @@ import { actorOf, idempotencyOf } from './conversation-access';
 import type { AppDeps } from './deps';
 import { HttpError } from './errors';
 import { TemplateRef, resolveTemplate } from './outbound-template';
+import { mediaOfFile } from './file-media';
 
 export const MessageText = z.string().max(4096, 'message may be at most 4096 characters');
 
@@ -21,8 +22,10 @@ export const MediaField = z
     mimeType: z.string().min(3).optional(),
     caption: z.string().max(1024).optional(),
     filename: z.string().max(240).optional(),
+    // A file uploaded with POST /api/v1/files/upload: its provider id (or link) and stored type are sent.
+    file_id: z.string().min(1).max(64).optional().describe('A file uploaded with POST /api/v1/files/upload; its stored type and name are used'),
   })
-  .refine((m) => Boolean(m.id) !== Boolean(m.link), 'media needs exactly one of id or link');
+  .refine((m) => [m.id, m.link, m.file_id].filter(Boolean).length === 1, 'media needs exactly one of id, link or file_id');
 
 /** What an operator sends: text, media (text becomes its caption), or an approved template. */
 export interface OutboundContent {
@@ -119,7 +122,9 @@ export async function sendThroughChat(deps: AppDeps, req: Request, waId: string,
   await refuseFreeTextToStranger(deps, waId, content);
   const template = content.template ? await resolveTemplate(deps.db, content.template, waId) : undefined;
   const text = content.message?.trim() ? content.message : undefined;
-  const media = content.media ? { ...content.media, ...(text ? { caption: text } : {}) } : undefined;
+  // media.file_id becomes the provider's media id (or Twilio link) here, so the chat sends a fixed reference.
+  const given = content.media?.file_id ? await mediaOfFile(deps, content.media, text) : content.media;
+  const media = given ? { ...given, ...(text ? { caption: text } : {}) } : undefined;
   const actor = actorOf(req);
   const result = await updateChat(
     deps.temporal,

@@ -7,6 +7,7 @@ import type { ApiKey } from './auth';
 import type { ApiRateLimits } from './rate-limit';
 import type { LoginLimits } from './routes/auth';
 import type { WorkflowIds } from '../temporal/workflow-ids';
+import type { MediaSettings } from '../media/files';
 
 export interface AppDeps {
   db: Db;
@@ -48,6 +49,8 @@ export interface AppDeps {
   corsOrigins?: string[];
   /** TRUST_PROXY: the proxies whose X-Forwarded-For names the caller (per-address limits). */
   trustProxy?: string;
+  /** File uploads (POST /api/v1/files/upload): the provider, Graph's uploader, Twilio's public URL. Absent: the console provider. */
+  media?: MediaSettings;
   /** The Temporal Web UI the operator console links each chat to; absent: http://127.0.0.1:8233. */
   temporalUiUrl?: string;
 }

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMIT_EXCEEDED'
   | 'EXTERNAL_SERVICE_ERROR'
   | 'SERVICE_UNAVAILABLE'
@@ -22,6 +23,8 @@ export const STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  // Beyond SPEC §5's list: a file upload of a type WhatsApp does not take, or whose bytes are not what it claims.
+  UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMIT_EXCEEDED: 429,
   EXTERNAL_SERVICE_ERROR: 502,
   // Beyond SPEC §5's list: our own database is unreachable for now (see Retry-After).

@@ -5,6 +5,7 @@ import { createLogger } from '../logger';
 import { priceTable } from '../llm/pricing';
 import { describeLlm } from '../llm/offline-responder';
 import { workflowIds } from '../temporal/workflow-ids';
+import { mediaSettings } from '../media/settings';
 import { createApp } from './app';
 import { closeConversationStreams } from './conversation-stream-hub';
 import { generateDevApiKey } from './auth';
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
     llmPrices: priceTable(config.LLM_PRICES),
     llmLabel: describeLlm({ apiKey: config.OPENAI_API_KEY, model: config.OPENAI_MODEL, baseUrl: config.OPENAI_BASE_URL }),
     temporalUiUrl: config.TEMPORAL_UI_URL,
+    media: mediaSettings(config, log),
     temporalTimeoutMs: config.WEBHOOK_TEMPORAL_TIMEOUT_MS,
     trustProxy: config.TRUST_PROXY,
     corsOrigins: config.CORS_ORIGINS,

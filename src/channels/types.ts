@@ -29,6 +29,20 @@ export interface WhatsAppSender {
   send(to: string, content: OutboundContent, options?: SendOptions): Promise<SendResult>;
 }
 
+/** A file to upload, read from disk as it is sent (up to WhatsApp's 100 MB documents). */
+export interface MediaUploadFile {
+  path: string;
+  mimeType: string;
+  size: number;
+  filename: string;
+}
+
+/** A provider that keeps uploaded media and hands back an id to send it by (Meta's Graph API). */
+export interface MediaUploader {
+  readonly provider: string;
+  uploadMedia(file: MediaUploadFile): Promise<{ id: string }>;
+}
+
 /** What went wrong at the provider, classified so activities know whether a retry can help. */
 export class SendError extends Error {
   constructor(

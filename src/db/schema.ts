@@ -294,3 +294,36 @@ export interface Database {
 }
 
 export type User = Selectable<UsersTable>;
+
+/** An uploaded file (issue 13): one per content, type and provider; see migrations/…0010_media_files. */
+export interface MediaFilesTable {
+  id: string;
+  sha256: string;
+  mime_type: string;
+  size: number;
+  filename: string | null;
+  caption: string | null;
+  provider: 'meta' | 'twilio' | 'console';
+  state: 'uploading' | 'ready';
+  upload_claim: string | null;
+  upload_started_at: Timestamp | null;
+  provider_media_id: string | null;
+  token: string | null;
+  uploaded_at: Timestamp | null;
+  expires_at: Timestamp | null;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
+export interface MediaFileChunksTable {
+  file_id: string;
+  seq: number;
+  data: Buffer;
+}
+
+export interface Database {
+  media_files: MediaFilesTable;
+  media_file_chunks: MediaFileChunksTable;
+}
+
+export type MediaFile = Selectable<MediaFilesTable>;

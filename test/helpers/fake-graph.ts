@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import { signBody } from '../../src/api/webhook/signature';
-import { HttpFake } from './http-fake';
+import { HttpFake, type Fault } from './http-fake';
 import { webhookBody } from './webhook-payload';
 
 export interface GraphSend {
@@ -14,9 +15,31 @@ export interface GraphSend {
   body: Record<string, unknown>;
 }
 
-/** WhatsApp Cloud API stand-in: POST /{phone-number-id}/messages, answering like Graph does. */
+/** A file Graph took at POST /{phone-number-id}/media. */
+export interface GraphUpload {
+  at: number;
+  phoneNumberId: string;
+  /** The media id answered. */
+  id: string;
+  /** The form's `type`. */
+  type: string;
+  /** The file part's own Content-Type and name. */
+  fileType: string;
+  filename: string;
+  size: number;
+  sha256: string;
+  authorization?: string;
+}
+
+/** WhatsApp Cloud API stand-in: POST /{phone-number-id}/messages and /media, answering like Graph does. */
 export class FakeGraph extends HttpFake {
   readonly sends: GraphSend[] = [];
+  /** Media uploads Graph took (answered with an id); refused ones are not here. */
+  readonly uploads: GraphUpload[] = [];
+  /** Answered to the next uploads, in order, instead of taking them (the general `faults` apply to any request). */
+  readonly uploadFaults: Fault[] = [];
+  /** Called as each upload is taken, before the answer goes back. */
+  onUpload: ((upload: GraphUpload) => void) | undefined;
   /** GET requests for a phone number's details (validate-config), with their Authorization header. */
   readonly lookups: { url: string; authorization?: string }[] = [];
   /** Called as each send is accepted, before the answer goes back (a test may kill the sender here). */
@@ -25,13 +48,15 @@ export class FakeGraph extends HttpFake {
   receiptsTo: { url: string; appSecret: string } | undefined;
   private seq = 0;
 
-  protected async handle(req: http.IncomingMessage, body: unknown) {
+  protected async handle(req: http.IncomingMessage, body: unknown, raw: Buffer) {
     // GET /{phone-number-id}?fields=...: the number's details, as validate-config reads them.
     const number = /^\/([^/?]+)(\?.*)?$/.exec(req.url ?? '');
     if (req.method === 'GET' && number) {
       this.lookups.push({ url: req.url!, authorization: req.headers.authorization });
       return { status: 200, body: { id: number[1], display_phone_number: '+1 555-000-0000', verified_name: 'Test Business' } };
     }
+    const upload = /^\/([^/]+)\/media$/.exec(req.url ?? '');
+    if (req.method === 'POST' && upload) return this.upload(req, upload[1]!, raw);
     const match = /^\/([^/]+)\/messages$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !match) {
       return { status: 404, body: { error: { message: 'Unknown path', code: 100 } } };
@@ -52,6 +77,44 @@ export class FakeGraph extends HttpFake {
     this.onSend?.(send);
     if (this.receiptsTo) setTimeout(() => void this.postReceipt(send), 20);
     return { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: b.to, wa_id: b.to }], messages: [{ id: wamid }] } };
+  }
+
+  /**
+   * POST /{phone-number-id}/media: multipart with messaging_product=whatsapp, type and file, as
+   * Graph takes it; the body is read with the platform's own multipart parser (undici's), not the
+   * API's. Answers {id} like Graph, or Graph's (#100) errors for a missing or wrong parameter.
+   */
+  private async upload(req: http.IncomingMessage, phoneNumberId: string, raw: Buffer) {
+    if (!req.headers.authorization?.startsWith('Bearer ')) return FakeGraph.graphError(401, 190, 'Invalid OAuth access token');
+    const fault = this.uploadFaults.shift();
+    if (fault) return fault;
+    let form: FormData;
+    try {
+      form = await new Request('http://graph.local/', { method: 'POST', headers: { 'content-type': String(req.headers['content-type']) }, body: raw }).formData();
+    } catch {
+      return FakeGraph.graphError(400, 100, '(#100) The request body is not multipart/form-data');
+    }
+    if (form.get('messaging_product') !== 'whatsapp') return FakeGraph.graphError(400, 100, '(#100) The parameter messaging_product is required.');
+    const type = form.get('type');
+    if (typeof type !== 'string' || !type) return FakeGraph.graphError(400, 100, '(#100) The parameter type is required.');
+    const file = form.get('file');
+    if (!(file instanceof Blob)) return FakeGraph.graphError(400, 100, '(#100) The parameter file is required.');
+    const bytes = Buffer.from(await file.arrayBuffer());
+    if (file.type !== type) return FakeGraph.graphError(400, 131053, `Media upload error: the file is ${file.type}, type says ${type}`);
+    const taken: GraphUpload = {
+      at: Date.now(),
+      phoneNumberId,
+      id: String(1_013_859_600_000_000 + ++this.seq),
+      type,
+      fileType: file.type,
+      filename: (file as File).name ?? '',
+      size: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      authorization: req.headers.authorization,
+    };
+    this.uploads.push(taken);
+    this.onUpload?.(taken);
+    return { status: 200, body: { id: taken.id } };
   }
 
   private async postReceipt(send: GraphSend): Promise<void> {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { twilioSignature } from '../../src/api/webhook/twilio-signature';
 import { HttpFake, type Fault } from './http-fake';
@@ -14,6 +14,15 @@ export interface TwilioSend {
   params: Record<string, string>;
 }
 
+/** What Twilio got when it fetched a message's MediaUrl. */
+export interface TwilioMediaFetch {
+  url: string;
+  status: number;
+  contentType: string | null;
+  size: number;
+  sha256: string;
+}
+
 export const twilioSid = (prefix: 'SM' | 'MM' | 'AC' | 'ME') => `${prefix}${randomBytes(16).toString('hex')}`;
 
 /**
@@ -22,6 +31,9 @@ export const twilioSid = (prefix: 'SM' | 'MM' | 'AC' | 'ME') => `${prefix}${rand
  */
 export class FakeTwilio extends HttpFake {
   readonly sends: TwilioSend[] = [];
+  /** Like Twilio, fetch each MediaUrl of a send before answering (off by default: other tests' links lead nowhere). */
+  fetchMedia = false;
+  readonly mediaFetches: TwilioMediaFetch[] = [];
 
   constructor(
     readonly accountSid: string,
@@ -48,6 +60,21 @@ export class FakeTwilio extends HttpFake {
     const mediaUrls = form.getAll('MediaUrl');
     if (!form.get('Body') && mediaUrls.length === 0) return FakeTwilio.twilioError(400, 21602, 'Message body is required');
 
+    if (this.fetchMedia) {
+      for (const url of mediaUrls) {
+        const res = await fetch(url).catch(() => undefined);
+        const bytes = res ? Buffer.from(await res.arrayBuffer()) : Buffer.alloc(0);
+        this.mediaFetches.push({
+          url,
+          status: res?.status ?? 0,
+          contentType: res?.headers.get('content-type') ?? null,
+          size: bytes.length,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+        });
+        // Twilio takes the message and fails it later (11200) when the media cannot be had; refused here at once.
+        if (!res?.ok) return FakeTwilio.twilioError(400, 11200, `HTTP retrieval failure: ${url}`);
+      }
+    }
     const send: TwilioSend = {
       at: Date.now(),
       sid: twilioSid(mediaUrls.length ? 'MM' : 'SM'),

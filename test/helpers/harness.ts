@@ -10,6 +10,7 @@ import type { ApiKey } from '../../src/api/auth';
 import { tokenSettings } from '../../src/auth/tokens';
 import type { AppDeps } from '../../src/api/deps';
 import type { ActivityDeps } from '../../src/activities';
+import { MetaGraphSender } from '../../src/channels/meta-graph';
 import type { WhatsAppSender } from '../../src/channels/types';
 import { signBody } from '../../src/api/webhook/signature';
 import { createDb, type Db } from '../../src/db/database';
@@ -117,6 +118,8 @@ export interface HarnessOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** TEMPORAL_ID_PREFIX of this deployment (API and worker); default '' (today's ids). */
   idPrefix?: string;
+  /** The API's file uploads; default Meta, uploading to `graph` as the worker's sender sends there. */
+  media?: AppDeps['media'];
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -162,6 +165,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     tokens: TEST_TOKENS,
     twilio: opts.twilio,
     llmLabel: opts.llm?.label,
+    media: opts.media ?? { provider: 'meta', uploader: new MetaGraphSender({ baseUrl: graph.url, phoneNumberId: 'PNID', accessToken: 'graph-token' }) },
   };
   const extraServers: Server[] = [];
   const listen = async (served: Express): Promise<{ server: Server; url: string }> => {

@@ -13,6 +13,8 @@ export abstract class HttpFake {
   /** Answer every request with this fault until cleared (outage simulation). */
   outage: Fault | undefined;
   delayMs = 0;
+  /** The next this-many requests are handled (recorded, accepted) and then their connection is cut without an answer. */
+  dropAfterHandling = 0;
   private server?: http.Server;
   url = '';
 
@@ -28,14 +30,15 @@ export abstract class HttpFake {
     }
   }
 
-  protected abstract handle(req: http.IncomingMessage, body: unknown): Promise<{ status: number; body: unknown }>;
+  /** `body` is the request's JSON (or its text when it is not JSON); `raw` its bytes (multipart uploads). */
+  protected abstract handle(req: http.IncomingMessage, body: unknown, raw: Buffer): Promise<{ status: number; body: unknown }>;
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        void this.respond(req, res, Buffer.concat(chunks).toString('utf8'));
+        void this.respond(req, res, Buffer.concat(chunks));
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -43,8 +46,9 @@ export abstract class HttpFake {
     return this;
   }
 
-  private async respond(req: http.IncomingMessage, res: http.ServerResponse, raw: string): Promise<void> {
+  private async respond(req: http.IncomingMessage, res: http.ServerResponse, bytes: Buffer): Promise<void> {
     const fault = this.outage ?? this.faults.shift();
+    const raw = bytes.toString('utf8');
     let parsed: unknown = undefined;
     try {
       parsed = raw ? JSON.parse(raw) : undefined;
@@ -52,7 +56,12 @@ export abstract class HttpFake {
       parsed = raw;
     }
     // The request is recorded before the delay, so tests can act while a response is in flight.
-    const answer = fault ?? (await this.handle(req, parsed));
+    const answer = fault ?? (await this.handle(req, parsed, bytes));
+    if (!fault && this.dropAfterHandling > 0) {
+      this.dropAfterHandling--;
+      res.socket?.destroy();
+      return;
+    }
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     res.writeHead(answer.status, { 'content-type': 'application/json', ...(fault?.headers ?? {}) });
     res.end(JSON.stringify(answer.body));

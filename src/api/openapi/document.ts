@@ -50,6 +50,7 @@ const ERROR_TEXT: Record<ErrorCode, string> = {
   NOT_FOUND: 'Not found',
   CONFLICT: 'Conflicts with the current state',
   PAYLOAD_TOO_LARGE: 'Request body too large',
+  UNSUPPORTED_MEDIA_TYPE: 'A file type WhatsApp does not take, or bytes that are not the type given',
   RATE_LIMIT_EXCEEDED: 'Too many requests: see Retry-After and the X-RateLimit headers',
   EXTERNAL_SERVICE_ERROR: 'Temporal, WhatsApp or another service did not answer; retry later',
   SERVICE_UNAVAILABLE: 'The database is unreachable for now: retry after Retry-After seconds',
