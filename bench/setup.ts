@@ -9,7 +9,9 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
+import { parseConfig } from '../src/config';
 import { migrateToLatest } from '../src/db/migrate';
+import { temporalConnectionOptions } from '../src/temporal/connection-options';
 import { registerSearchAttributes } from '../src/temporal/search-attributes';
 import { allSearchAttributeKeys } from '../src/workflows/search-attributes';
 import { ensureTemporalCli, freePort, startDevServer, ROOT, type DevServer } from '../scripts/temporal-cli';
@@ -76,6 +78,9 @@ async function benchTemporal(): Promise<BenchTemporal> {
   };
 }
 
+/** The Temporal connection's security settings (README "Temporal connection"). */
+const TEMPORAL_TLS_ENV = ['TEMPORAL_TLS', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA', 'TEMPORAL_TLS_SERVER_NAME', 'TEMPORAL_API_KEY'];
+
 /** "the Temporal dev server" or "the Temporal at <address>", for reports. */
 export const describeTemporal = (t: BenchTemporal) => (t.external ? `the Temporal at ${t.address} (namespace ${t.namespace}, BENCH_TEMPORAL_ADDRESS)` : 'its own Temporal dev server');
 
@@ -123,7 +128,10 @@ export async function startBenchStack(env: Record<string, string> = {}, options:
   const graph = await new FakeGraph().start();
   const llm = await new FakeOpenAI().start();
 
-  const admin = await Connection.connect({ address: temporal.address });
+  // An external Temporal is reached with the TEMPORAL_TLS* / TEMPORAL_API_KEY of this environment (the
+  // worker and API inherit them); the bench's own dev server speaks plain gRPC, so they are cleared for it.
+  const tlsEnv = Object.fromEntries(TEMPORAL_TLS_ENV.map((name) => [name, temporal.external ? (process.env[name] ?? '') : '']));
+  const admin = await Connection.connect(temporalConnectionOptions(parseConfig({ TEMPORAL_ADDRESS: temporal.address, ...tlsEnv })));
   await registerSearchAttributes(admin, temporal.namespace, allSearchAttributeKeys);
   const client = new Client({ connection: admin, namespace: temporal.namespace });
   const port = await freePort();
@@ -134,6 +142,7 @@ export async function startBenchStack(env: Record<string, string> = {}, options:
     PORT: String(port),
     DATABASE_URL: options.childDatabaseUrl?.(databaseUrl) ?? databaseUrl,
     TEMPORAL_ADDRESS: temporal.address,
+    ...tlsEnv,
     TEMPORAL_NAMESPACE: temporal.namespace,
     TEMPORAL_TASK_QUEUE: 'bench',
     WHATSAPP_PROVIDER: 'meta',

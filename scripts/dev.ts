@@ -12,6 +12,7 @@ import { generateDevApiKey } from '../src/api/auth';
 import { loadConfigOrExit } from '../src/config';
 import { migrateToLatest } from '../src/db/migrate';
 import { describeLlm } from '../src/llm/offline-responder';
+import { describeTemporalConnection } from '../src/temporal/connection-options';
 import { postgresAnswers, redactUrl, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 import { ROOT, ensureTemporalCli, isListening, parseAddress, startDevServer, type DevServer } from './temporal-cli';
 import { writeDevInfo } from './chat/dev-info';
@@ -40,7 +41,12 @@ async function main(): Promise<void> {
 
   const { host, port } = parseAddress(config.TEMPORAL_ADDRESS);
   if (await isListening(host, port)) {
-    say(`using the Temporal server already at ${config.TEMPORAL_ADDRESS}`);
+    say(`using the Temporal server already at ${describeTemporalConnection(config)}`);
+  } else if (config.TEMPORAL_TLS) {
+    // The dev server speaks plain gRPC only: starting one would not answer these settings.
+    say(`nothing answers at ${config.TEMPORAL_ADDRESS}, and the TLS settings (TEMPORAL_TLS, TEMPORAL_TLS_*, TEMPORAL_API_KEY) point at a Temporal of your own;`);
+    say('start it (or check the address), or unset those settings to let npm run dev start a local dev server');
+    process.exit(1);
   } else {
     const binary = ensureTemporalCli(say);
     say(`starting a Temporal dev server on ${config.TEMPORAL_ADDRESS} (state in .data/temporal.db)`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseLlmPrices } from './llm/pricing';
+import { checkTemporalTlsFiles } from './temporal/connection-options';
 
 const ROLES = ['admin', 'operator', 'marketer', 'sales', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -51,6 +52,20 @@ const booleanFlag = (def: boolean) =>
     return value;
   });
 
+/** As booleanFlag, but unset stays undefined (so a default can depend on other settings). */
+const optionalBooleanFlag = optionalString.transform((v, ctx) => {
+  if (v === undefined) return undefined;
+  const value = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false }[v.toLowerCase()];
+  if (value === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+    return z.NEVER;
+  }
+  return value;
+});
+
+/** The settings that turn TLS on when TEMPORAL_TLS is unset. */
+const TEMPORAL_TLS_SETTINGS = ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA', 'TEMPORAL_TLS_SERVER_NAME', 'TEMPORAL_API_KEY'] as const;
+
 const KEY_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
 
 /** `secret:role` or `secret:role:name` entries, comma separated; the name is what audit records show. */
@@ -83,6 +98,18 @@ export const ConfigSchema = z
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('whatsapp'),
     TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
+    /**
+     * The Temporal connection (issue 13). TLS: on when set true or when any setting below is set;
+     * system roots unless TEMPORAL_TLS_CA names a CA bundle. TEMPORAL_TLS_CERT + TEMPORAL_TLS_KEY:
+     * the client certificate (mTLS). TEMPORAL_API_KEY: sent as `authorization: Bearer <key>`
+     * (Temporal Cloud). The files are read and checked here, at start.
+     */
+    TEMPORAL_TLS: optionalBooleanFlag,
+    TEMPORAL_TLS_CERT: optionalString,
+    TEMPORAL_TLS_KEY: optionalString,
+    TEMPORAL_TLS_CA: optionalString,
+    TEMPORAL_TLS_SERVER_NAME: optionalString.refine((v) => v === undefined || /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(v), 'must be a host name (e.g. temporal.internal), no port or scheme'),
+    TEMPORAL_API_KEY: optionalString.refine((v) => v === undefined || !/^bearer\s/i.test(v), 'is the key alone, without "Bearer "').refine((v) => v === undefined || /^bearer\s/i.test(v) || !/\s/.test(v), 'must not contain spaces or line breaks'),
     /**
      * Whether the worker may create what the namespace lacks (search attributes). On by default
      * (the dev server, a cluster you own); off for Temporal Cloud, where it only verifies.
@@ -212,10 +239,20 @@ export const ConfigSchema = z
     if (c.DEBOUNCE_MAX_WAIT_MS < c.DEBOUNCE_MS) {
       ctx.addIssue({ code: 'custom', path: ['DEBOUNCE_MAX_WAIT_MS'], message: 'must be >= DEBOUNCE_MS' });
     }
+    if (c.TEMPORAL_TLS === false) {
+      const set = TEMPORAL_TLS_SETTINGS.filter((name) => c[name] !== undefined);
+      if (set.length > 0) {
+        const why = set.includes('TEMPORAL_API_KEY') ? ' (the API key would travel unencrypted)' : '';
+        ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS'], message: `is false but ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set${why}: unset TEMPORAL_TLS or them` });
+      }
+    }
+    // Both files, readable, PEM, and the key the certificate's (a start-up error naming the setting).
+    for (const issue of checkTemporalTlsFiles(c)) ctx.addIssue({ code: 'custom', path: [issue.setting], message: issue.message });
   })
   .transform((c) => ({
     ...c,
     WHATSAPP_PROVIDER: c.WHATSAPP_PROVIDER ?? (c.WHATSAPP_ACCESS_TOKEN ? 'meta' : 'console'),
+    TEMPORAL_TLS: c.TEMPORAL_TLS ?? TEMPORAL_TLS_SETTINGS.some((name) => c[name] !== undefined),
   }));
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -9,13 +9,14 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import OpenAI from 'openai';
 import { MetaGraphSender } from '../../src/channels/meta-graph';
 import { parseConfig } from '../../src/config';
+import { temporalConnectionOptions } from '../../src/temporal/connection-options';
 import { createFloorActivities } from './floor-activities';
 import { FLOOR_TASK_QUEUE } from './floor-definitions';
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,

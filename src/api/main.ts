@@ -6,6 +6,7 @@ import { priceTable } from '../llm/pricing';
 import { describeLlm } from '../llm/offline-responder';
 import { workflowIds } from '../temporal/workflow-ids';
 import { mediaSettings } from '../media/settings';
+import { describeTemporalConnection, temporalConnectionOptions } from '../temporal/connection-options';
 import { createApp } from './app';
 import { closeConversationStreams } from './conversation-stream-hub';
 import { generateDevApiKey } from './auth';
@@ -43,7 +44,9 @@ async function main(): Promise<void> {
     );
   }
   // Connection.lazy lets the API start (and report 503 on /health) while Temporal is still coming up.
-  const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
+  // Plain gRPC, TLS, mTLS or an API key, as configured (TEMPORAL_TLS*, TEMPORAL_API_KEY); the files are read here.
+  const connection = Connection.lazy(temporalConnectionOptions(config));
+  log.info({ temporal: describeTemporalConnection(config), namespace: config.TEMPORAL_NAMESPACE }, 'Temporal connection');
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const app = createApp({
     db,

@@ -4,6 +4,14 @@ import OpenAI, { APIConnectionError, APIError } from 'openai';
 import pg from 'pg';
 import { ConfigSchema, type Config } from '../config';
 import { migrationStatus } from '../db/migrate';
+import {
+  clientCertificateValidity,
+  connectFailureReason,
+  describeTemporalConnection,
+  probeTemporalTls,
+  temporalConnectionOptions,
+  type TemporalConnectionOptions,
+} from '../temporal/connection-options';
 import { searchAttributeStatus } from '../temporal/search-attributes';
 import { allSearchAttributeKeys } from '../workflows/search-attributes';
 import { fail, pass, reason, skip, warn, withTimeout, type CheckResult } from './report';
@@ -19,7 +27,7 @@ export function checkConfig(env: NodeJS.ProcessEnv): { config?: Config; results:
   const c = parsed.data;
   const detail =
     `environment parsed (${c.NODE_ENV}; WhatsApp provider ${c.WHATSAPP_PROVIDER}; database ${databaseName(c.DATABASE_URL)}; ` +
-    `Temporal ${c.TEMPORAL_ADDRESS}, namespace ${c.TEMPORAL_NAMESPACE}, task queue ${c.TEMPORAL_TASK_QUEUE})`;
+    `Temporal ${describeTemporalConnection(c)}, namespace ${c.TEMPORAL_NAMESPACE}, task queue ${c.TEMPORAL_TASK_QUEUE})`;
   return { config: c, results: [pass('config', detail)] };
 }
 
@@ -32,7 +40,8 @@ function databaseName(url: string): string {
 const errorCode = (err: unknown) => (err as { code?: unknown }).code;
 /** A system error by its code (ECONNREFUSED, ENOTFOUND...), anything else by its message. */
 const shortReason = (err: unknown): string => {
-  for (let e = err; e instanceof Error; e = e.cause) {
+  // Not instanceof Error: errors from another realm (a test runner's sandbox) count too.
+  for (let e = err as { cause?: unknown } | undefined; e && typeof e === 'object'; e = e.cause as typeof e) {
     const code = errorCode(e);
     if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
   }
@@ -71,15 +80,46 @@ export async function checkDatabase(config: Config): Promise<CheckResult[]> {
   return results;
 }
 
+/** How the connection is secured, for the PASS line: nothing for plain gRPC. */
+function securedBy(config: Config): string {
+  if (!config.TEMPORAL_TLS) return '';
+  const auth = [config.TEMPORAL_TLS_CERT ? 'a client certificate' : '', config.TEMPORAL_API_KEY ? 'an API key' : ''].filter(Boolean);
+  return ` over ${config.TEMPORAL_TLS_CERT ? 'mTLS' : 'TLS'}${auth.length ? ` with ${auth.join(' and ')}` : ''}`;
+}
+
 export async function checkTemporal(config: Config): Promise<CheckResult[]> {
   const { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace } = config;
+  const unreachable = (why: string) => [fail('temporal', why), skip('search attributes', 'Temporal is not reachable')];
+  let options: TemporalConnectionOptions;
   let connection: Connection;
+  const early: CheckResult[] = [];
+  try {
+    options = temporalConnectionOptions(config);
+    const { problem, validTo } = clientCertificateValidity(config);
+    if (problem) return unreachable(problem);
+    const daysLeft = validTo ? (new Date(validTo).getTime() - Date.now()) / 86_400_000 : Infinity;
+    if (validTo && daysLeft < 14) {
+      const days = Math.floor(daysLeft);
+      early.push(warn('temporal tls', `the client certificate in TEMPORAL_TLS_CERT expires on ${new Date(validTo).toISOString().slice(0, 10)} (in ${days} day${days === 1 ? '' : 's'}); renew it`));
+    }
+  } catch (err) {
+    return unreachable((err as Error).message);
+  }
   try {
     // A plain TCP connect first: a refused port is reported as such, at once.
     await tcpProbe(address);
-    connection = await withTimeout(Connection.connect({ address, connectTimeout: 5000 }), TIMEOUT_MS, 'Temporal');
   } catch (err) {
-    return [fail('temporal', `cannot connect to ${address} (${shortReason(err)})`), skip('search attributes', 'Temporal is not reachable')];
+    return unreachable(`cannot connect to ${address} (${shortReason(err)})`);
+  }
+  if (config.TEMPORAL_TLS) {
+    // The handshake on its own: the SDK reports every TLS problem as "Failed to connect before the deadline".
+    const probe = await probeTemporalTls(config);
+    if (!probe.ok) return unreachable(`${address}: ${probe.reason}`);
+  }
+  try {
+    connection = await withTimeout(Connection.connect({ ...options, connectTimeout: 5000 }), TIMEOUT_MS, 'Temporal');
+  } catch (err) {
+    return unreachable(`cannot connect to ${address} (${await connectFailureReason(err, config)})`);
   }
   try {
     const deadline = () => Date.now() + 5000;
@@ -93,9 +133,13 @@ export async function checkTemporal(config: Config): Promise<CheckResult[]> {
           skip('search attributes', 'no namespace'),
         ];
       }
+      // UNAUTHENTICATED, PERMISSION_DENIED: the credentials, not the namespace.
+      if (errorCode(err) === 16 || errorCode(err) === 7) {
+        return [fail('temporal', `${address}${securedBy(config)}: ${await connectFailureReason(err, config)}`), skip('search attributes', 'no access to the namespace')];
+      }
       throw err;
     }
-    const results = [pass('temporal', `${address} reachable, namespace ${namespace} exists`)];
+    const results = [...early, pass('temporal', `${address} reachable${securedBy(config)}, namespace ${namespace} exists`)];
     const { missing, mistyped } = await connection.withDeadline(deadline(), () =>
       searchAttributeStatus(connection, namespace, allSearchAttributeKeys),
     );

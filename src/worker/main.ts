@@ -10,6 +10,7 @@ import { loadSystemPrompt } from '../llm/system-prompt';
 import { createLogger } from '../logger';
 import { startMetricsServer } from '../metrics/server';
 import { ensureLeadSweepSchedule } from '../temporal/lead-follow-ups';
+import { describeTemporalConnection, temporalConnectionOptions } from '../temporal/connection-options';
 import { createWorker } from './create-worker';
 import { installSdkLogger } from './sdk-logger';
 import { workflowIds } from '../temporal/workflow-ids';
@@ -25,7 +26,15 @@ async function main(): Promise<void> {
 
   // Waits for Temporal and the namespace (a first docker compose up creates it a little later),
   // then adds or verifies the search attributes (TEMPORAL_MANAGE_NAMESPACE).
-  const admin = await prepareNamespace({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, manage: config.TEMPORAL_MANAGE_NAMESPACE, log });
+  // Plain gRPC, TLS, mTLS or an API key, as configured (TEMPORAL_TLS*, TEMPORAL_API_KEY); the files are read here.
+  const temporalOptions = temporalConnectionOptions(config);
+  const admin = await prepareNamespace({
+    connection: temporalOptions,
+    settings: config,
+    namespace: config.TEMPORAL_NAMESPACE,
+    manage: config.TEMPORAL_MANAGE_NAMESPACE,
+    log,
+  });
   await ensureLeadSweepSchedule(
     new Client({ connection: admin, namespace: config.TEMPORAL_NAMESPACE }),
     config.TEMPORAL_TASK_QUEUE,
@@ -49,7 +58,7 @@ async function main(): Promise<void> {
     : new OfflineResponder();
   const llmName = describeLlm({ apiKey: config.OPENAI_API_KEY, model: config.OPENAI_MODEL, baseUrl: config.OPENAI_BASE_URL });
   if (!config.OPENAI_API_KEY) log.warn(`LLM: ${OFFLINE_LLM} (set OPENAI_API_KEY for real answers)`);
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(temporalOptions);
   // Activities signal chats and manage campaign Schedules over the worker's own connection.
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const worker = await createWorker({
@@ -62,7 +71,7 @@ async function main(): Promise<void> {
     deps: { db, llm, llmModel: config.OPENAI_API_KEY ? config.OPENAI_MODEL : OFFLINE_MODEL, whatsapp: createSender(config, log), log, settings: chatSettingsFromConfig(config), sendConfirmGraceMs: config.CHAT_SEND_CONFIRM_GRACE_MS, temporal, ids },
   });
   log.info(
-    { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, provider: config.WHATSAPP_PROVIDER, llm: llmName },
+    { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, temporal: describeTemporalConnection(config), provider: config.WHATSAPP_PROVIDER, llm: llmName },
     'worker started',
   );
   // LLM and send series live in this process, so it serves its own /metrics (src/metrics/registry.ts).

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import type { Logger } from '../logger';
+import { connectFailureReason, describeTemporalConnection, type TemporalConnectionOptions, type TemporalConnectionSettings } from '../temporal/connection-options';
 import { namespaceExists, registerSearchAttributes, searchAttributeStatus } from '../temporal/search-attributes';
 import { allSearchAttributeKeys } from '../workflows/search-attributes';
 
@@ -15,10 +16,19 @@ import { allSearchAttributeKeys } from '../workflows/search-attributes';
  * 3. refuses to start, with a clear message, when an attribute exists with another type or the
  *    visibility store has no room left for one (neither fixes itself by waiting).
  */
-export async function prepareNamespace(opts: { address: string; namespace: string; manage: boolean; log: Logger; retryMs?: number }): Promise<Connection> {
+export async function prepareNamespace(opts: {
+  /** temporalConnectionOptions(config): address, TLS, API key. */
+  connection: TemporalConnectionOptions;
+  /** The settings they came from, to explain a TLS failure by setting. */
+  settings: TemporalConnectionSettings;
+  namespace: string;
+  manage: boolean;
+  log: Logger;
+  retryMs?: number;
+}): Promise<Connection> {
   const { namespace, log } = opts;
   const retryMs = opts.retryMs ?? 5000;
-  const connection = await connectWhenUp(opts.address, log, retryMs);
+  const connection = await connectWhenUp(opts.connection, opts.settings, log, retryMs);
   for (let attempt = 0; !(await namespaceExists(connection, namespace)); attempt++) {
     if (attempt % 12 === 0) {
       log.warn(
@@ -52,12 +62,17 @@ export async function prepareNamespace(opts: { address: string; namespace: strin
   }
 }
 
-async function connectWhenUp(address: string, log: Logger, retryMs: number): Promise<Connection> {
+async function connectWhenUp(options: TemporalConnectionOptions, settings: TemporalConnectionSettings, log: Logger, retryMs: number): Promise<Connection> {
+  const address = options.address;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await Connection.connect({ address });
+      return await Connection.connect(options);
     } catch (err) {
-      if (attempt % 12 === 0) log.warn({ err: String(err), address }, 'Temporal does not answer yet; retrying');
+      if (attempt % 12 === 0) {
+        // The SDK says little more than "Failed to connect before the deadline"; say why when we can.
+        const reason = await connectFailureReason(err, settings);
+        log.warn({ err: String(err), address, temporal: describeTemporalConnection(settings), reason }, `Temporal does not answer yet (${reason}); retrying`);
+      }
       await sleep(retryMs);
     }
   }
