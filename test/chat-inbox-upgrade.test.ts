@@ -9,9 +9,10 @@ import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { CHAT_PATCHES } from '../src/workflows/chat-patches';
-import { chatWorkflowId } from '../src/workflows/definitions';
+import { CHAT_WORKFLOW_TYPE, chatWorkflowId, inboundMessageSignal, type InboundMessage } from '../src/workflows/definitions';
+import { chatModeKey, needsHumanKey, whatsAppPhoneKey } from '../src/workflows/search-attributes';
 import { eventually, KEYS, startHarness, type Harness } from './helpers/harness';
-import { randomPhone } from './helpers/webhook-payload';
+import { newWamid, randomPhone } from './helpers/webhook-payload';
 
 const EventType = temporal.api.enums.v1.EventType;
 /** The last release before the inbox. */
@@ -27,7 +28,7 @@ beforeAll(async () => {
   const archive = execFileSync('git', ['archive', BEFORE_INBOX, 'src/workflows'], { cwd: path.join(__dirname, '..'), maxBuffer: 64 << 20 });
   execFileSync('tar', ['-x', '-C', fixture], { input: archive });
   const before = await bundleWorkflowCode({ workflowsPath: path.join(fixture, 'src', 'workflows', 'index.ts'), logger: quiet });
-  h = await startHarness({ workflowBundle: { code: before.code } });
+  h = await startHarness({ workflowBundle: { code: before.code }, settings: { continueAsNewAfterEvents: 70 } });
 }, 120_000);
 afterAll(async () => {
   await h?.stop();
@@ -67,12 +68,44 @@ test('a chat from before the inbox is closed, assigned and reopened by today’s
   expect((await h.recorded(waId)).filter((m) => m.direction === 'inbound').map((m) => m.content)).toEqual(['before the inbox', 'after the inbox']);
   await eventually(async () => expect((await handle.describe()).searchAttributes).toMatchObject({ ConversationStatus: ['open'] }));
 
-  // The same run throughout, without the inbox's patch: upgraded in place, not restarted.
+  // The same run throughout: upgraded in place, not restarted, and with no patch of its own.
   const described = await handle.describe();
   expect(described.runId).toBe(runId);
   const events = (await handle.fetchHistory()).events ?? [];
-  expect(patchIds(events)).not.toContain(CHAT_PATCHES.inbox);
-  expect(patchIds(events)).toContain(CHAT_PATCHES.v2);
+  expect(patchIds(events)).toEqual([CHAT_PATCHES.v2]);
+});
+
+test('a chat from before the inbox that nobody touches shows ConversationStatus from its next run', async () => {
+  const waId = randomPhone();
+  // Started as that release's webhook started chats: without ConversationStatus.
+  const message: InboundMessage = { wamid: newWamid(), waId, sentAt: Date.now(), type: 'text', text: 'one', answerable: true };
+  await h.client.workflow.signalWithStart(CHAT_WORKFLOW_TYPE, {
+    workflowId: chatWorkflowId(waId),
+    taskQueue: h.taskQueue,
+    args: [{ waId }],
+    signal: inboundMessageSignal,
+    signalArgs: [message],
+    typedSearchAttributes: [
+      { key: whatsAppPhoneKey, value: waId },
+      { key: chatModeKey, value: 'bot' },
+      { key: needsHumanKey, value: false },
+    ],
+  });
+  await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(1));
+  await h.settled(waId);
+  const handle = h.client.workflow.getHandle(chatWorkflowId(waId));
+  const first = await handle.describe();
+  expect(first.searchAttributes.ConversationStatus).toBeUndefined();
+  await h.restartWorker();
+  // Enough history that today's code continues it as new (CHAT_CONTINUE_AS_NEW_EVENTS is low here).
+  for (const text of ['two', 'three', 'four', 'five']) {
+    await h.inbound([{ from: waId, text }]);
+    await eventually(() => expect(h.graph.sentTo(waId).map((s) => s.text)).toContain(`Reply to: ${text}`));
+    await h.settled(waId);
+  }
+  await eventually(async () => expect((await handle.describe()).runId).not.toBe(first.runId));
+  const next = await handle.describe();
+  expect(next.searchAttributes).toMatchObject({ ConversationStatus: ['open'], WhatsAppPhone: [waId], ChatMode: ['bot'] });
 });
 
 const noop = () => undefined;

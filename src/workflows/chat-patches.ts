@@ -5,12 +5,6 @@
 export const CHAT_PATCHES = {
   /** chat.ts: runs started before v2 take the v1 code path (legacy/chat-v1.ts) for the rest of that run. */
   v2: 'chat-v2',
-  /**
-   * chat.ts: runs from here on show ConversationStatus from their start. Runs started before it
-   * publish the inbox's search attributes only once something changes them (an update, or a
-   * customer reopening a closed conversation), which no saved history holds.
-   */
-  inbox: 'chat-inbox',
   /** legacy/chat-v1.ts: a v1 run continues as new (into v2) at its next quiet moment. */
   upgradeToV2: 'chat-v1-upgrade-to-v2',
   /** legacy/chat-v1.ts only: LastInboundAt published to the minute instead of on every message. */

@@ -21,8 +21,8 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
-  continueAsNew,
   isCancellation,
+  makeContinueAsNewFunc,
   log,
   patched,
   upsertSearchAttributes,
@@ -88,8 +88,6 @@ export class ChatRun {
   /** The pending burst's reply key, kept across folds so a part sent before a cancel is never sent again. */
   private burstKey?: string;
   private readonly replyToBurst;
-  /** Runs started since the inbox show ConversationStatus from the start (see CHAT_PATCHES.inbox). */
-  private readonly inbox = patched(CHAT_PATCHES.inbox);
 
   constructor(
     input: ChatWorkflowInput,
@@ -115,14 +113,15 @@ export class ChatRun {
       this.phase = 'idle';
       await condition(() => this.session.hasWork() || this.continueAsNewDue());
       if (this.session.mustRecordNow()) await this.record();
-      // Since the inbox, Postgres learns of a reopened conversation before the burst's debounce.
-      else if (this.inbox && s.conversationDirty) await this.mirror();
+      // A conversation the inbox has touched (no run from before the inbox had one) is mirrored
+      // before a burst's debounce: Postgres learns of a reopened conversation at once.
+      else if (s.status !== undefined && s.conversationDirty) await this.mirror();
       else if (s.optRequests.length > 0) await this.applyOptRequests();
       else if (s.pending.length > 0) await this.answerBurst();
       else if (s.conversationDirty) await this.mirror();
       else if (s.overLimit.length > 0) this.session.flushOverLimit();
       else if (s.limitNoticeDue) await this.sendLimitNotice();
-      else if (await this.quietAfterHandlers()) await continueAsNew<typeof chatWorkflow>({ waId: s.waId, state: s });
+      else if (await this.quietAfterHandlers()) await this.continueAsNew();
     }
   }
 
@@ -265,8 +264,10 @@ export class ChatRun {
     if (inbound !== undefined && (shown === undefined || inbound - shown >= LAST_INBOUND_AT_STEP_MS)) {
       updates.push({ key: lastInboundAtKey, value: want.lastInboundAt! });
     }
-    // Runs from before the inbox add these only once something sets them (see CHAT_PATCHES.inbox).
-    if (this.inbox || this.state.status !== undefined || this.state.assignedTo !== undefined) {
+    // Chats start with ConversationStatus (chatStartAttributes). Runs from before the inbox, which
+    // did not, publish it once something sets it, or carry it into their next run (continueAsNew
+    // below): replaying their histories adds no command.
+    if (have.get(conversationStatusKey) !== undefined || this.state.status !== undefined || this.state.assignedTo !== undefined) {
       if (have.get(conversationStatusKey) !== want.status) updates.push({ key: conversationStatusKey, value: want.status });
       // A removed attribute may read back as null.
       if ((have.get(assignedToKey) ?? undefined) !== want.assignedTo) updates.push({ key: assignedToKey, value: want.assignedTo ?? null });
@@ -322,6 +323,19 @@ export class ChatRun {
     } catch (err) {
       log.error(`${what} could not be delivered`, { error: String(err) });
     }
+  }
+
+  /**
+   * The next run, with the search attributes this one should show: a run from before the inbox
+   * hands its chat on with ConversationStatus, at no cost in events.
+   */
+  private async continueAsNew(): Promise<never> {
+    const want = this.session.attributes();
+    const attributes = workflowInfo().typedSearchAttributes.updateCopy([
+      { key: conversationStatusKey, value: want.status },
+      { key: assignedToKey, value: want.assignedTo ?? null },
+    ]);
+    return makeContinueAsNewFunc<typeof chatWorkflow>({ typedSearchAttributes: attributes })({ waId: this.state.waId, state: this.state });
   }
 
   private continueAsNewDue(): boolean {
