@@ -1,4 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { checkConfig } from '../../src/cli/checks';
 import { parseConfig } from '../../src/config';
+import { describeTemporalConnection, temporalConnectionOptions } from '../../src/temporal/connection-options';
+import { makePki, type Pki } from '../helpers/temporal-tls';
 
 test('defaults follow SPEC 3.2', () => {
   const c = parseConfig({});
@@ -99,4 +105,101 @@ test('CORS_ORIGINS is a comma list of origins; anything else names the variable'
   for (const bad of ['https://dash.example.com/app', 'ftp://files.example.com', 'dash.example.com']) {
     expect(() => parseConfig({ CORS_ORIGINS: bad })).toThrow(/CORS_ORIGINS/);
   }
+});
+
+describe('the Temporal connection: TEMPORAL_TLS, TEMPORAL_TLS_CERT/KEY/CA/SERVER_NAME, TEMPORAL_API_KEY', () => {
+  let pki: Pki;
+  beforeAll(() => {
+    pki = makePki();
+  });
+  afterAll(() => pki?.remove());
+  const mtls = () => ({ TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_TLS_CERT: pki.client.cert, TEMPORAL_TLS_KEY: pki.client.key });
+
+  test('plain gRPC by default; TEMPORAL_TLS=true alone is TLS against the system CAs', () => {
+    const plain = parseConfig({});
+    expect([plain.TEMPORAL_TLS, plain.TEMPORAL_TLS_CERT, plain.TEMPORAL_TLS_KEY, plain.TEMPORAL_TLS_CA, plain.TEMPORAL_TLS_SERVER_NAME, plain.TEMPORAL_API_KEY]).toEqual([false, undefined, undefined, undefined, undefined, undefined]);
+    expect(temporalConnectionOptions(plain)).toEqual({ address: '127.0.0.1:7233' });
+    expect(describeTemporalConnection(plain)).toBe('127.0.0.1:7233 (plain gRPC, no TLS)');
+    for (const on of ['true', '1', 'yes', 'on', 'TRUE']) {
+      expect(temporalConnectionOptions(parseConfig({ TEMPORAL_ADDRESS: 'temporal.example.com:7233', TEMPORAL_TLS: on }))).toEqual({ address: 'temporal.example.com:7233', tls: {} });
+    }
+    expect(parseConfig({ TEMPORAL_TLS: 'off' }).TEMPORAL_TLS).toBe(false);
+    expect(() => parseConfig({ TEMPORAL_TLS: 'maybe' })).toThrow('Invalid configuration: TEMPORAL_TLS must be true or false');
+  });
+
+  test('an API key implies TLS and is sent as the SDK apiKey (a bearer token), never described', () => {
+    const key = 'eyJhbGciOiJFUzI1NiJ9.test-api-key';
+    const c = parseConfig({ TEMPORAL_ADDRESS: 'us-east-1.aws.api.temporal.io:7233', TEMPORAL_API_KEY: key });
+    expect(c.TEMPORAL_TLS).toBe(true);
+    expect(temporalConnectionOptions(c)).toEqual({ address: 'us-east-1.aws.api.temporal.io:7233', tls: {}, apiKey: key });
+    expect(describeTemporalConnection(c)).toBe("us-east-1.aws.api.temporal.io:7233 over TLS (server checked against the system's CAs; API key)");
+    expect(() => parseConfig({ TEMPORAL_API_KEY: `Bearer ${key}` })).toThrow('Invalid configuration: TEMPORAL_API_KEY is the key alone, without "Bearer "');
+    expect(() => parseConfig({ TEMPORAL_API_KEY: 'two words' })).toThrow('Invalid configuration: TEMPORAL_API_KEY must not contain spaces or line breaks');
+  });
+
+  test('any TLS setting implies TLS; TEMPORAL_TLS=false beside one is an error naming them', () => {
+    expect(parseConfig({ TEMPORAL_TLS_CA: pki.ca }).TEMPORAL_TLS).toBe(true);
+    expect(parseConfig({ TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' }).TEMPORAL_TLS).toBe(true);
+    expect(parseConfig({ ...mtls() }).TEMPORAL_TLS).toBe(true);
+    expect(() => parseConfig({ TEMPORAL_TLS: 'false', TEMPORAL_TLS_CA: pki.ca })).toThrow('Invalid configuration: TEMPORAL_TLS is false but TEMPORAL_TLS_CA is set: unset TEMPORAL_TLS or them');
+    expect(() => parseConfig({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'k' })).toThrow(
+      'Invalid configuration: TEMPORAL_TLS is false but TEMPORAL_API_KEY is set (the API key would travel unencrypted): unset TEMPORAL_TLS or them',
+    );
+    expect(() => parseConfig({ TEMPORAL_TLS_SERVER_NAME: 'temporal.internal:7233' })).toThrow(/^Invalid configuration: TEMPORAL_TLS_SERVER_NAME must be a host name/);
+  });
+
+  test('mTLS: the certificate and key files are read into the options, with the CA and server name', () => {
+    const c = parseConfig({ ...mtls(), TEMPORAL_TLS_CA: pki.ca, TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' });
+    expect(temporalConnectionOptions(c)).toEqual({
+      address: 'ns.acct.tmprl.cloud:7233',
+      tls: {
+        serverNameOverride: 'temporal.internal',
+        serverRootCACertificate: readFileSync(pki.ca),
+        clientCertPair: { crt: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) },
+      },
+    });
+    // What is printed names files and the certificate's subject; never the key's content.
+    const described = describeTemporalConnection(c);
+    expect(described).toMatch(
+      new RegExp(`^ns\\.acct\\.tmprl\\.cloud:7233 over TLS \\(server checked against the CA in ${pki.ca}; as temporal\\.internal; client certificate CN=whatsapp-worker, valid until \\d{4}-\\d\\d-\\d\\d, from ${pki.client.cert}\\)$`),
+    );
+    expect(described).not.toContain(readFileSync(pki.client.key, 'utf8').split('\n')[1]);
+  });
+
+  test('a certificate without its key, or a key without its certificate, stops the start naming the missing one', () => {
+    expect(() => parseConfig({ TEMPORAL_TLS_CERT: pki.client.cert })).toThrow(
+      "Invalid configuration: TEMPORAL_TLS_KEY is required with TEMPORAL_TLS_CERT (the client certificate's private key, PEM)",
+    );
+    expect(() => parseConfig({ TEMPORAL_TLS_KEY: pki.client.key })).toThrow('Invalid configuration: TEMPORAL_TLS_CERT is required with TEMPORAL_TLS_KEY (the client certificate, PEM)');
+  });
+
+  test('files that are missing, unreadable, not PEM, encrypted or not a pair name the setting', () => {
+    const missing = path.join(pki.dir, 'nope.pem');
+    expect(() => parseConfig({ TEMPORAL_TLS_CA: missing })).toThrow(`Invalid configuration: TEMPORAL_TLS_CA cannot be read: ${missing} (no such file)`);
+    expect(() => parseConfig({ TEMPORAL_TLS_CA: pki.dir })).toThrow(`Invalid configuration: TEMPORAL_TLS_CA cannot be read: ${pki.dir} (a directory)`);
+    expect(() => parseConfig({ ...mtls(), TEMPORAL_TLS_KEY: missing })).toThrow(`Invalid configuration: TEMPORAL_TLS_KEY cannot be read: ${missing} (no such file)`);
+    // The certificate where the CA goes is fine (a chain); a key where a certificate goes is not.
+    expect(() => parseConfig({ TEMPORAL_TLS_CA: pki.client.key })).toThrow(`Invalid configuration: TEMPORAL_TLS_CA is not a PEM certificate file: ${pki.client.key} has no -----BEGIN CERTIFICATE----- block`);
+    expect(() => parseConfig({ ...mtls(), TEMPORAL_TLS_KEY: pki.client.cert })).toThrow(/^Invalid configuration: TEMPORAL_TLS_KEY is not a PEM private key/);
+    expect(() => parseConfig({ ...mtls(), TEMPORAL_TLS_KEY: pki.otherKey })).toThrow(
+      `Invalid configuration: TEMPORAL_TLS_KEY is not the key of the certificate in TEMPORAL_TLS_CERT (${pki.otherKey} does not match ${pki.client.cert})`,
+    );
+    const encrypted = path.join(pki.dir, 'encrypted.key');
+    execFileSync('openssl', ['pkey', '-in', pki.client.key, '-aes256', '-passout', 'pass:secret', '-out', encrypted]);
+    expect(() => parseConfig({ ...mtls(), TEMPORAL_TLS_KEY: encrypted })).toThrow(`Invalid configuration: TEMPORAL_TLS_KEY is encrypted (${encrypted}); give it unencrypted`);
+    const garbage = path.join(pki.dir, 'garbage.pem');
+    writeFileSync(garbage, '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n');
+    expect(() => parseConfig({ TEMPORAL_TLS_CA: garbage })).toThrow(`Invalid configuration: TEMPORAL_TLS_CA holds a certificate that cannot be parsed (block 1 of ${garbage})`);
+  });
+
+  test('validate-config lists every bad Temporal setting, one line each', () => {
+    const { results } = checkConfig({ TEMPORAL_TLS_CERT: pki.client.cert, TEMPORAL_API_KEY: 'Bearer x' });
+    expect(results.map((r) => `${r.status} ${r.name}: ${r.detail}`)).toEqual([
+      'FAIL config: TEMPORAL_API_KEY is the key alone, without "Bearer "',
+      "FAIL config: TEMPORAL_TLS_KEY is required with TEMPORAL_TLS_CERT (the client certificate's private key, PEM)",
+    ]);
+    // The key itself is never repeated.
+    const { results: badKey } = checkConfig({ TEMPORAL_API_KEY: 'sk-secret value' });
+    expect(badKey.map((r) => `${r.status} ${r.name}: ${r.detail}`)).toEqual(['FAIL config: TEMPORAL_API_KEY must not contain spaces or line breaks']);
+  });
 });
