@@ -236,6 +236,8 @@ describe('on Meta (Graph)', () => {
     const none = await fetch(`${h.apiUrl}/api/v1/files/upload`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.operator}` }, body: form });
     expect(none.status).toBe(400);
     expect(((await none.json()) as any).error.message).toMatch(/file is required/);
+    // A refused form leaves no temporary file behind, even when its file part came after the refusal.
+    expect(await leftovers()).toEqual([]);
   });
 
   test('a part without a Content-Type is typed by its bytes', async () => {

@@ -74,6 +74,7 @@ export function receiveUpload(req: Request, options: ReceiveOptions): Promise<Re
     };
 
     parser.on('field', (name, value, info) => {
+      if (done) return;
       const max = options.fields[name];
       if (max === undefined) return fail(invalid(`Unknown form field "${name}": this upload takes file, ${Object.keys(options.fields).join(', ')}`, name));
       if (info.valueTruncated || value.length > max) return fail(invalid(`${name}: at most ${max} characters`, name));
@@ -81,6 +82,8 @@ export function receiveUpload(req: Request, options: ReceiveOptions): Promise<Re
       fields[name] = value;
     });
     parser.on('file', (name, stream, info) => {
+      // Refused already (busboy goes on through the chunk it has): nothing more is written.
+      if (done) return void stream.resume();
       if (name !== 'file' || saving) {
         stream.resume();
         return fail(invalid(name !== 'file' ? `The file goes in the form field "file", not "${name}"` : 'One file per upload', name));
