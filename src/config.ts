@@ -122,6 +122,16 @@ export const ConfigSchema = z
       .default(''),
     /** How long a webhook waits for Temporal to take its messages before answering 502 (the provider retries). */
     WEBHOOK_TEMPORAL_TIMEOUT_MS: int(DEFAULT_WEBHOOK_TIMEOUT_MS, 500),
+    /**
+     * Webhook logs (issue 13, seed 003): every request a webhook receives, recorded by the API after
+     * it answered. Days a row is kept (the webhook-log-retention Schedule deletes older ones, read by
+     * the worker); 0 records nothing and deletes every row (read by the API and the worker).
+     */
+    WEBHOOK_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(14),
+    /** The most of a request's body a log row keeps (the rest is cut, and the row says so); 0 keeps none. */
+    WEBHOOK_LOG_MAX_BODY_BYTES: z.coerce.number().int().min(0).max(1_048_576, 'must be at most 1048576 (the webhook takes 1 MB at most)').default(65_536),
+    /** Message texts and captions in stored bodies are replaced by a placeholder, the structure kept. */
+    WEBHOOK_LOG_REDACT_TEXT: booleanFlag(false),
     /** A workflow bundle built ahead (npm run build:bundle): the worker polls at once instead of bundling at start. */
     WORKFLOW_BUNDLE_PATH: optionalString,
     /**

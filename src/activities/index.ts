@@ -13,6 +13,7 @@ import { createLlmActivities } from './llm';
 import { createOptKeywordActivities } from './opt-keywords';
 import { createReplyActivities } from './reply';
 import { createSendActivities } from './send';
+import { createWebhookLogActivities } from './webhook-log-retention';
 
 export interface ActivityDeps {
   db: Db;
@@ -53,6 +54,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCampaignRunActivities(deps),
     ...createCampaignSenderActivities(deps),
     ...createLeadFollowUpActivities(deps),
+    ...createWebhookLogActivities(deps),
   };
 }
 

@@ -33,6 +33,7 @@ import { operatorRouter } from './routes/operator';
 import { templatesRouter } from './routes/templates';
 import { twilioWebhookRouter } from './routes/twilio-webhook';
 import { whatsAppWebhookRouter } from './routes/whatsapp-webhook';
+import { webhookLogsRouter } from './routes/webhook-logs';
 
 /** TRUST_PROXY as Express takes it: a hop count, a boolean, or a list of addresses and subnets. */
 export function trustProxySetting(value: string): number | boolean | string {
@@ -110,6 +111,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/templates', templatesRouter(deps));
   v1.use('/leads', leadsRouter(deps));
   v1.use('/analytics', analyticsRouter(deps));
+  v1.use('/webhook-logs', webhookLogsRouter(deps));
   v1.use('/files', filesRouter(deps));
   v1.use(operatorRouter(deps));
   v1.use(statsRouter(deps));

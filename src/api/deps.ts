@@ -7,6 +7,7 @@ import type { ApiKey } from './auth';
 import type { ApiRateLimits } from './rate-limit';
 import type { LoginLimits } from './routes/auth';
 import type { WorkflowIds } from '../temporal/workflow-ids';
+import type { WebhookLogSettings } from './webhook/webhook-log';
 import type { MediaSettings } from '../media/files';
 
 export interface AppDeps {
@@ -53,4 +54,6 @@ export interface AppDeps {
   media?: MediaSettings;
   /** The Temporal Web UI the operator console links each chat to; absent: http://127.0.0.1:8233. */
   temporalUiUrl?: string;
+  /** Webhook logs (WEBHOOK_LOG_*): whether and how webhook requests are recorded. Absent: recorded, 64 KiB of body, text kept. */
+  webhookLogs?: WebhookLogSettings;
 }

@@ -8,6 +8,7 @@ import { workflowIds } from '../temporal/workflow-ids';
 import { mediaSettings } from '../media/settings';
 import { describeTemporalConnection, temporalConnectionOptions } from '../temporal/connection-options';
 import { createApp } from './app';
+import { webhookLogSettings } from './webhook/webhook-log';
 import { closeConversationStreams } from './conversation-stream-hub';
 import { generateDevApiKey } from './auth';
 import { randomBytes } from 'node:crypto';
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     temporalUiUrl: config.TEMPORAL_UI_URL,
     media: mediaSettings(config, log),
     temporalTimeoutMs: config.WEBHOOK_TEMPORAL_TIMEOUT_MS,
+    webhookLogs: webhookLogSettings(config),
     trustProxy: config.TRUST_PROXY,
     corsOrigins: config.CORS_ORIGINS,
     version,

@@ -9,6 +9,7 @@ import { Inbox } from './inbox.js';
 import { Leads } from './leads.js';
 import { Login } from './login.js';
 import { NewConversation } from './new-conversation.js';
+import { WebhookLogs } from './webhook-logs.js';
 
 /** Pages live in the URL's hash (#/inbox/<id>, #/inbox/new, #/campaigns, #/leads): the API serves one file. */
 function useRoute() {
@@ -37,11 +38,13 @@ function App() {
   return html`<div class="shell">
     <header class="topbar">
       <strong class="brand">WhatsApp assistant</strong>
-      <nav>${tab('inbox', 'Inbox')} ${tab('campaigns', 'Campaigns')} ${tab('leads', 'Leads')}</nav>
+      <nav>${tab('inbox', 'Inbox')} ${tab('campaigns', 'Campaigns')} ${tab('leads', 'Leads')} ${session.user?.role === 'admin' ? tab('webhook-logs', 'Webhook logs') : null}</nav>
       <span class="who">${session.user?.email} <span class="badge">${session.user?.role}</span></span>
       <button class="link" onClick=${() => void logout()}>Sign out</button>
     </header>
-    ${page === 'campaigns'
+    ${page === 'webhook-logs'
+      ? html`<${WebhookLogs} selectedId=${id} />`
+      : page === 'campaigns'
       ? html`<${Campaigns} />`
       : page === 'leads'
         ? html`<${Leads} />`

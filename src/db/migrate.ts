@@ -8,6 +8,7 @@ import * as llmUsage from '../../migrations/2026-11-23T0005_llm_usage';
 import * as streamIndex from '../../migrations/2026-11-23T0006_conversation_stream_index';
 import * as sendStarted from '../../migrations/2026-11-23T0007_message_send_started';
 import * as lifecycle from '../../migrations/2026-12-04T0008_conversation_lifecycle';
+import * as webhookLogs from '../../migrations/2026-12-04T0009_webhook_logs';
 import * as mediaFiles from '../../migrations/2026-12-04T0010_media_files';
 
 /** Listed explicitly, in order: no directory scanning, so bundling and renames cannot reorder them. */
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-23T0006_conversation_stream_index': streamIndex,
   '2026-11-23T0007_message_send_started': sendStarted,
   '2026-12-04T0008_conversation_lifecycle': lifecycle,
+  '2026-12-04T0009_webhook_logs': webhookLogs,
   '2026-12-04T0010_media_files': mediaFiles,
 };
 

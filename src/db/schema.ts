@@ -327,3 +327,38 @@ export interface Database {
 }
 
 export type MediaFile = Selectable<MediaFilesTable>;
+
+/** One request a webhook received (issue 13, seed 003's webhook logs); see migrations/…0009_webhook_logs. */
+export type WebhookLogProvider = 'meta' | 'twilio';
+export type SignatureVerdict = 'valid' | 'missing' | 'invalid' | 'not_checked';
+
+export interface WebhookLogsTable {
+  id: Generated<string>;
+  received_at: Timestamp;
+  provider: WebhookLogProvider;
+  method: string;
+  path: string;
+  business_numbers: ColumnType<string[], string[] | undefined, string[]>;
+  signature: SignatureVerdict;
+  status_code: number | null;
+  outcome: string;
+  messages: ColumnType<number, number | undefined, number>;
+  statuses: ColumnType<number, number | undefined, number>;
+  skipped: ColumnType<number, number | undefined, number>;
+  error: string | null;
+  duration_ms: number;
+  request_id: string | null;
+  content_type: string | null;
+  body: string | null;
+  body_bytes: ColumnType<number, number | undefined, number>;
+  body_truncated: ColumnType<boolean, boolean | undefined, boolean>;
+  body_redacted: ColumnType<boolean, boolean | undefined, boolean>;
+  message_ids: ColumnType<string[], string[] | undefined, string[]>;
+}
+
+export interface Database {
+  webhook_logs: WebhookLogsTable;
+}
+
+export type WebhookLog = Selectable<WebhookLogsTable>;
+export type NewWebhookLog = Insertable<WebhookLogsTable>;

@@ -40,6 +40,19 @@ export const webhookElementsSkipped = new Counter({
   registers: [registry],
 });
 
+export const webhookLogRowsWritten = new Counter({
+  name: 'whatsapp_webhook_log_rows_written_total',
+  help: 'Webhook log rows written to Postgres (one per webhook request; see README, webhook logs)',
+  registers: [registry],
+});
+
+export const webhookLogRowsDropped = new Counter({
+  name: 'whatsapp_webhook_log_rows_dropped_total',
+  help: 'Webhook log rows not written, by reason (queue_full: the in-process queue was at its cap; write_failed: Postgres refused or did not answer). The webhooks themselves are not affected',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
 export const chatSignals = new Counter({
   name: 'chat_signals_total',
   help: 'Signal-with-start calls to chat workflows by signal name and outcome (ok, error)',

@@ -13,6 +13,11 @@ export function setWebhookOutcome(res: Response, outcome: WebhookOutcome): void 
   chosen.set(res, outcome);
 }
 
+/** The outcome a handler named with setWebhookOutcome, if any (the webhook log reads it too). */
+export function webhookOutcomeOf(res: Response): WebhookOutcome | undefined {
+  return chosen.get(res);
+}
+
 /**
  * Counts and times every request of a webhook router, however it ends (thrown errors reach the
  * error middleware first, so the final status is known): `router.use(webhookMetrics('twilio'))`.

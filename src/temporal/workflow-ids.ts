@@ -1,6 +1,7 @@
 import { campaignScheduleId, campaignWorkflowIdPrefix } from '../workflows/campaign-definitions';
 import { chatWorkflowId } from '../workflows/definitions';
 import { LEAD_SWEEP_SCHEDULE_ID, leadFollowUpWorkflowId } from '../workflows/lead-definitions';
+import { WEBHOOK_LOG_RETENTION_SCHEDULE_ID } from '../workflows/webhook-log-definitions';
 
 /** What TEMPORAL_ID_PREFIX may be (src/config.ts checks the same). */
 const PREFIX = /^[A-Za-z0-9._-]{0,40}$/;
@@ -25,6 +26,10 @@ export interface WorkflowIds {
   readonly leadSweepSchedule: string;
   /** The workflow id the sweep's Schedule starts runs under. */
   readonly leadSweepWorkflow: string;
+  /** The webhook log retention's Schedule: `<prefix>webhook-log-retention`. */
+  readonly webhookLogRetentionSchedule: string;
+  /** The workflow id its Schedule starts runs under. */
+  readonly webhookLogRetentionWorkflow: string;
 }
 
 export function workflowIds(prefix = ''): WorkflowIds {
@@ -37,6 +42,8 @@ export function workflowIds(prefix = ''): WorkflowIds {
     leadFollowUp: (leadId) => prefix + leadFollowUpWorkflowId(leadId),
     leadSweepSchedule: prefix + LEAD_SWEEP_SCHEDULE_ID,
     leadSweepWorkflow: prefix + LEAD_SWEEP_SCHEDULE_ID,
+    webhookLogRetentionSchedule: prefix + WEBHOOK_LOG_RETENTION_SCHEDULE_ID,
+    webhookLogRetentionWorkflow: prefix + WEBHOOK_LOG_RETENTION_SCHEDULE_ID,
   };
 }
 

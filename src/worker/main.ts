@@ -10,6 +10,7 @@ import { loadSystemPrompt } from '../llm/system-prompt';
 import { createLogger } from '../logger';
 import { startMetricsServer } from '../metrics/server';
 import { ensureLeadSweepSchedule } from '../temporal/lead-follow-ups';
+import { ensureWebhookLogRetentionSchedule } from '../temporal/webhook-log-retention';
 import { describeTemporalConnection, temporalConnectionOptions } from '../temporal/connection-options';
 import { createWorker } from './create-worker';
 import { installSdkLogger } from './sdk-logger';
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     config.LEAD_SWEEP_INTERVAL_MS,
     ids,
   );
+  await ensureWebhookLogRetentionSchedule(new Client({ connection: admin, namespace: config.TEMPORAL_NAMESPACE }), config.TEMPORAL_TASK_QUEUE, config.WEBHOOK_LOG_RETENTION_DAYS, ids);
   await admin.close();
 
   const db = createDb(config.DATABASE_URL, config.DB_POOL_SIZE);

@@ -5,6 +5,7 @@ import { checkConfig } from '../../src/cli/checks';
 import { parseConfig } from '../../src/config';
 import { describeTemporalConnection, temporalConnectionOptions } from '../../src/temporal/connection-options';
 import { makePki, type Pki } from '../helpers/temporal-tls';
+import { webhookLogSettings } from '../../src/api/webhook/webhook-log';
 
 test('defaults follow SPEC 3.2', () => {
   const c = parseConfig({});
@@ -105,6 +106,19 @@ test('CORS_ORIGINS is a comma list of origins; anything else names the variable'
   for (const bad of ['https://dash.example.com/app', 'ftp://files.example.com', 'dash.example.com']) {
     expect(() => parseConfig({ CORS_ORIGINS: bad })).toThrow(/CORS_ORIGINS/);
   }
+});
+
+test('webhook logs: kept 14 days, 64 KiB of body, text kept; 0 days records nothing', () => {
+  const c = parseConfig({});
+  expect(c).toMatchObject({ WEBHOOK_LOG_RETENTION_DAYS: 14, WEBHOOK_LOG_MAX_BODY_BYTES: 65_536, WEBHOOK_LOG_REDACT_TEXT: false });
+  expect(webhookLogSettings(c)).toEqual({ enabled: true, maxBodyBytes: 65_536, redactText: false });
+  const off = parseConfig({ WEBHOOK_LOG_RETENTION_DAYS: '0', WEBHOOK_LOG_MAX_BODY_BYTES: '0', WEBHOOK_LOG_REDACT_TEXT: 'true' });
+  expect(webhookLogSettings(off)).toEqual({ enabled: false, maxBodyBytes: 0, redactText: true });
+  expect(parseConfig({ WEBHOOK_LOG_REDACT_TEXT: 'yes', WEBHOOK_LOG_MAX_BODY_BYTES: '1048576' })).toMatchObject({ WEBHOOK_LOG_REDACT_TEXT: true, WEBHOOK_LOG_MAX_BODY_BYTES: 1_048_576 });
+  expect(() => parseConfig({ WEBHOOK_LOG_RETENTION_DAYS: '-1' })).toThrow(/^Invalid configuration: WEBHOOK_LOG_RETENTION_DAYS/);
+  expect(() => parseConfig({ WEBHOOK_LOG_RETENTION_DAYS: 'two weeks' })).toThrow(/^Invalid configuration: WEBHOOK_LOG_RETENTION_DAYS/);
+  expect(() => parseConfig({ WEBHOOK_LOG_MAX_BODY_BYTES: '2000000' })).toThrow('Invalid configuration: WEBHOOK_LOG_MAX_BODY_BYTES must be at most 1048576 (the webhook takes 1 MB at most)');
+  expect(() => parseConfig({ WEBHOOK_LOG_REDACT_TEXT: 'maybe' })).toThrow('Invalid configuration: WEBHOOK_LOG_REDACT_TEXT must be true or false');
 });
 
 describe('the Temporal connection: TEMPORAL_TLS, TEMPORAL_TLS_CERT/KEY/CA/SERVER_NAME, TEMPORAL_API_KEY', () => {

@@ -9,6 +9,8 @@ test('without a prefix every id is exactly what running workflows and Schedules 
     expect(ids.leadFollowUp(7)).toBe('lead-followup-7');
     expect(ids.leadSweepSchedule).toBe('lead-overdue-sweep');
     expect(ids.leadSweepWorkflow).toBe('lead-overdue-sweep');
+    expect(ids.webhookLogRetentionSchedule).toBe('webhook-log-retention');
+    expect(ids.webhookLogRetentionWorkflow).toBe('webhook-log-retention');
   }
 });
 
@@ -20,6 +22,8 @@ test('a prefix goes in front of every id', () => {
   expect(ids.leadFollowUp(7)).toBe('eu-2.lead-followup-7');
   expect(ids.leadSweepSchedule).toBe('eu-2.lead-overdue-sweep');
   expect(ids.leadSweepWorkflow).toBe('eu-2.lead-overdue-sweep');
+  expect(ids.webhookLogRetentionSchedule).toBe('eu-2.webhook-log-retention');
+  expect(ids.webhookLogRetentionWorkflow).toBe('eu-2.webhook-log-retention');
 });
 
 test('a prefix TEMPORAL_ID_PREFIX would refuse is refused here too', () => {

@@ -13,6 +13,7 @@ import { runMiddleware } from '../run-middleware';
 import { parseTwilioInbound, parseTwilioStatus } from '../webhook/twilio-payload';
 import { signalDeliveryFailures } from '../webhook/delivery-failures';
 import { verifyTwilioSignature, type TwilioParams } from '../webhook/twilio-signature';
+import { webhookLog, webhookLogOf } from '../webhook/webhook-log';
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
 const FORM = 'application/x-www-form-urlencoded';
@@ -53,8 +54,11 @@ const StatusForm = z
 export function twilioWebhookRouter(deps: AppDeps): Router {
   const router = Router();
   router.use(webhookMetrics('twilio'));
+  // Every request is recorded after it is answered (README, webhook logs); handlers only note what they learn.
+  router.use(webhookLog('twilio', deps));
   const timeoutMs = deps.temporalTimeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
-  const form = express.urlencoded({ extended: false, limit: '256kb', type: FORM });
+  // The form's bytes as they came are kept for the webhook log (its fields are parsed once, here).
+  const form = express.urlencoded({ extended: false, limit: '256kb', type: FORM, verify: (_req, res, buf) => void (webhookLogOf(res as Response).raw = buf) });
 
   // Twilio signs the URL it called: behind a proxy only PUBLIC_BASE_URL knows it.
   const signedUrl = (req: Request) =>
@@ -63,12 +67,19 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
   /** The form body, read here (after the route's checks) and then its signature checked. */
   const readSigned = async (req: Request, res: Response) => {
     await runMiddleware(form, req, res);
+    const logged = webhookLogOf(res);
     // No Twilio settings at all only happens in production without TWILIO_AUTH_TOKEN: nothing is trusted.
-    if (!deps.twilio) throw new HttpError('AUTHORIZATION_ERROR', 'The Twilio webhook is not configured');
+    if (!deps.twilio) {
+      logged.outcome = 'not_configured';
+      throw new HttpError('AUTHORIZATION_ERROR', 'The Twilio webhook is not configured');
+    }
     const { authToken } = deps.twilio;
     // Without a token (development only) signatures are not checked, like the Meta webhook without an app secret.
-    if (authToken && !verifyTwilioSignature(authToken, signedUrl(req), params(req), req.get('x-twilio-signature'))) {
-      throw new HttpError('AUTHORIZATION_ERROR', 'Missing or invalid X-Twilio-Signature');
+    if (authToken) {
+      const header = req.get('x-twilio-signature');
+      const valid = verifyTwilioSignature(authToken, signedUrl(req), params(req), header);
+      logged.signature = valid ? 'valid' : header ? 'invalid' : 'missing';
+      if (!valid) throw new HttpError('AUTHORIZATION_ERROR', 'Missing or invalid X-Twilio-Signature');
     }
   };
 
@@ -98,12 +109,14 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
         twiml(res);
         return;
       }
+      webhookLogOf(res).counts = { messages: 1, statuses: 0, skipped: 0 };
       try {
         await deps.temporal.withDeadline(Date.now() + timeoutMs, () =>
           signalInbound(deps.temporal, deps.taskQueue, message, idsOf(deps)),
         );
       } catch (err) {
         req.log.error({ err }, 'twilio webhook not accepted; Twilio will retry');
+        webhookLogOf(res).error = `not accepted: ${err instanceof Error ? err.message : String(err)}`;
         throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the webhook right now; retry later');
       }
       twiml(res);
@@ -133,11 +146,13 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
         setWebhookOutcome(res, 'ignored');
       }
       else {
+        webhookLogOf(res).counts = { messages: 0, statuses: 1, skipped: 0 };
         await recordReceipts(deps.db, [receipt]);
         try {
           await deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalDeliveryFailures(deps, [receipt]));
         } catch (err) {
           req.log.error({ err }, 'delivery failure not passed to its chat; asking Twilio to retry');
+          webhookLogOf(res).error = `not accepted: ${err instanceof Error ? err.message : String(err)}`;
           throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the status right now; retry later');
         }
       }

@@ -15,12 +15,16 @@ import { webhookElementsSkipped } from '../../metrics/registry';
 import { verifySignature } from '../webhook/signature';
 import { MetaWebhookSchema, parseMetaWebhook } from '../webhook/meta-payload';
 import { signalDeliveryFailures } from '../webhook/delivery-failures';
+import { webhookLog, webhookLogOf } from '../webhook/webhook-log';
+import { isDatabaseUnavailable } from '../db-unavailable';
 
 /** GET handshake and signed POSTs from Meta (SPEC §5); mounted at /webhooks/whatsapp and /webhook. */
 export function whatsAppWebhookRouter(deps: AppDeps): Router {
   const router = Router();
   const timeoutMs = deps.temporalTimeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
   router.use(webhookMetrics('meta'));
+  // Every request is recorded after it is answered (README, webhook logs); handlers only note what they learn.
+  router.use(webhookLog('meta', deps));
   // Meta calls these, not our clients: query parameters Meta adds that we do not know are let
   // through (anyQuery), never refused, so a change on Meta's side cannot stop verification or delivery.
 
@@ -72,10 +76,15 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
       readsOwnBody: true,
       anyQuery: true,
     }, async ({ req, res }) => {
+    const logged = webhookLogOf(res);
     await runMiddleware(readRaw, req, res);
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    if (deps.whatsapp.appSecret && !verifySignature(raw, req.get('x-hub-signature-256'), deps.whatsapp.appSecret)) {
-      throw new HttpError('AUTHENTICATION_ERROR', 'Missing or invalid X-Hub-Signature-256');
+    logged.raw = raw;
+    if (deps.whatsapp.appSecret) {
+      const header = req.get('x-hub-signature-256');
+      const valid = verifySignature(raw, header, deps.whatsapp.appSecret);
+      logged.signature = valid ? 'valid' : header ? 'invalid' : 'missing';
+      if (!valid) throw new HttpError('AUTHENTICATION_ERROR', 'Missing or invalid X-Hub-Signature-256');
     }
     let json: unknown;
     try {
@@ -83,6 +92,7 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
     } catch {
       throw new HttpError('VALIDATION_ERROR', 'Request body is not valid JSON');
     }
+    logged.json = json;
     const payload = MetaWebhookSchema.safeParse(json);
     if (!payload.success) {
       // Signed by Meta but not a shape we know: acknowledge so Meta does not retry forever.
@@ -99,6 +109,7 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
       for (const s of skipped) webhookElementsSkipped.inc({ provider: 'meta', kind: s.kind });
     }
     if (messages.length + receipts.length === 0) setWebhookOutcome(res, 'ignored');
+    logged.counts = { messages: messages.length, statuses: receipts.length, skipped: skipped.length };
 
     try {
       await Promise.all([
@@ -109,6 +120,8 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
       ]);
     } catch (err) {
       req.log.error({ err }, 'webhook not accepted; Meta will retry');
+      logged.error = `not accepted: ${err instanceof Error ? err.message : String(err)}`;
+      logged.outcome = isDatabaseUnavailable(err) ? 'database_unavailable' : 'temporal_unavailable';
       throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the webhook right now; retry later');
     }
     res.json({ status: 'received', messages: messages.length, statuses: receipts.length, ...(skipped.length ? { skipped: skipped.length } : {}) });
