@@ -23,7 +23,20 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'sessionStorage', 'fetch', 'setTimeout', 'clearTimeout', 'addEventListener', 'removeEventListener', 'AbortController', 'URLSearchParams', 'TextDecoderStream'].map((name) => [name, 'readonly']),
+        [
+          'window',
+          'document',
+          'location',
+          'sessionStorage',
+          'fetch',
+          'setTimeout',
+          'clearTimeout',
+          'addEventListener',
+          'removeEventListener',
+          'AbortController',
+          'URLSearchParams',
+          'TextDecoderStream',
+        ].map((name) => [name, 'readonly']),
       ),
     },
   },
@@ -47,7 +60,10 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*'], message: 'workflows must not use Node built-ins' },
             { group: ['fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'], message: 'workflows must not use Node built-ins' },
-            { group: ['pg', 'kysely', 'openai', 'express', 'pino', '../db/*', '../api/*', '../channels/*', '../llm/*'], message: 'workflows do no I/O: use an activity' },
+            {
+              group: ['pg', 'kysely', 'openai', 'express', 'pino', '../db/*', '../api/*', '../channels/*', '../llm/*'],
+              message: 'workflows do no I/O: use an activity',
+            },
           ],
         },
       ],

@@ -173,7 +173,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < contacts; i += IMPORT_CHUNK) {
       const chunk = waIds.slice(i, i + IMPORT_CHUNK).map((waId, j) => ({ phone: `+${waId}`, first_name: `Guest${i + j}`, tags: [tag], opt_in: true }));
       const res = await request('POST', '/api/v1/contacts/bulk/import', { contacts: chunk });
-      if (res.status !== 200 || res.body.failed !== 0 || res.body.created !== chunk.length) throw new Error(`import: ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`);
+      if (res.status !== 200 || res.body.failed !== 0 || res.body.created !== chunk.length)
+        throw new Error(`import: ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`);
     }
     const template = await request('POST', '/api/v1/templates', {
       name: `bench_rate_${run}`,
@@ -197,7 +198,13 @@ async function main(): Promise<void> {
     const startedAt = Date.now();
     const loadAtStart = os.loadavg()[0]!;
     const pids = { worker: stack.worker.pid, api: stack.api.pid, temporal: stack.temporal.process?.pid, bench: process.pid };
-    const cpuAtStart = { worker: cpuSeconds(pids.worker), api: cpuSeconds(pids.api), temporal: cpuSeconds(pids.temporal), bench: cpuSeconds(pids.bench), machine: machineCpu() };
+    const cpuAtStart = {
+      worker: cpuSeconds(pids.worker),
+      api: cpuSeconds(pids.api),
+      temporal: cpuSeconds(pids.temporal),
+      bench: cpuSeconds(pids.bench),
+      machine: machineCpu(),
+    };
     const start = await request('POST', `/api/v1/campaigns/${campaignId}/start`, {});
     if (start.status !== 202) throw new Error(`start: ${start.status} ${JSON.stringify(start.body)}`);
     const deadline = startedAt + (contacts / rate) * 3000 + 120_000;
@@ -216,7 +223,8 @@ async function main(): Promise<void> {
       failedPolls = 0;
       if (c.body.status === 'completed') break;
       if (c.body.status === 'stopped') throw new Error(`campaign stopped: ${c.body.last_error}`);
-      if (Date.now() > deadline) throw new Error(`campaign still ${c.body.status} after ${round((Date.now() - startedAt) / 1000)} s; ${graph.sends.length} sends so far`);
+      if (Date.now() > deadline)
+        throw new Error(`campaign still ${c.body.status} after ${round((Date.now() - startedAt) / 1000)} s; ${graph.sends.length} sends so far`);
       if (Date.now() - lastReport >= 10_000) {
         lastReport = Date.now();
         console.log(`  ${round((lastReport - startedAt) / 1000)} s: ${c.body.status}, ${graph.sends.length} sends at Graph`);
@@ -321,7 +329,10 @@ async function main(): Promise<void> {
     mkdirSync(RESULTS_DIR, { recursive: true });
     const previous: RunResult[] = existsSync(JSON_FILE) ? ((JSON.parse(readFileSync(JSON_FILE, 'utf8')) as { runs?: RunResult[] }).runs ?? []) : [];
     const runs = [result, ...previous.filter((r) => r.contacts !== contacts || r.targetRate !== rate)];
-    writeFileSync(JSON_FILE, `${JSON.stringify({ setup: 'bench/campaign-rate.ts: real worker and API processes, Temporal CLI dev server, local Postgres, zero-latency loopback Graph', runs }, null, 2)}\n`);
+    writeFileSync(
+      JSON_FILE,
+      `${JSON.stringify({ setup: 'bench/campaign-rate.ts: real worker and API processes, Temporal CLI dev server, local Postgres, zero-latency loopback Graph', runs }, null, 2)}\n`,
+    );
 
     const table = (r: RunResult) => [
       '| figure | value |',
@@ -339,16 +350,25 @@ async function main(): Promise<void> {
       `| time lost vs ideal span: at batch boundaries / inside batches | ${r.batches.lostAtBoundariesS} s / ${r.batches.lostInsideBatchesS} s |`,
     ];
     console.log(`\n${table(result).join('\n')}`);
-    console.log(`\ninter-arrival ms p50 ${result.interArrivalMs.p50}, p99 ${result.interArrivalMs.p99}, max ${result.interArrivalMs.max} (target ${round(1000 / rate)})`);
-    console.log(`batch transitions (p50 / max ms): completed → next scheduled ${result.batches.completedToNextScheduledMs.p50} / ${result.batches.completedToNextScheduledMs.max}, scheduled → started ${result.batches.scheduledToStartedMs.p50} / ${result.batches.scheduledToStartedMs.max}, started → first send ${result.batches.startedToFirstSendMs.p50} / ${result.batches.startedToFirstSendMs.max}, last send → completed ${result.batches.lastSendToCompletedMs.p50} / ${result.batches.lastSendToCompletedMs.max}; retried batches ${result.batches.retried}`);
+    console.log(
+      `\ninter-arrival ms p50 ${result.interArrivalMs.p50}, p99 ${result.interArrivalMs.p99}, max ${result.interArrivalMs.max} (target ${round(1000 / rate)})`,
+    );
+    console.log(
+      `batch transitions (p50 / max ms): completed → next scheduled ${result.batches.completedToNextScheduledMs.p50} / ${result.batches.completedToNextScheduledMs.max}, scheduled → started ${result.batches.scheduledToStartedMs.p50} / ${result.batches.scheduledToStartedMs.max}, started → first send ${result.batches.startedToFirstSendMs.p50} / ${result.batches.startedToFirstSendMs.max}, last send → completed ${result.batches.lastSendToCompletedMs.p50} / ${result.batches.lastSendToCompletedMs.max}; retried batches ${result.batches.retried}`,
+    );
     console.log(`sends per second: ${perSecond.join(' ')}`);
     console.log(`1-minute load average: ${result.loadAverage.atStart} at start, ${result.loadAverage.atEnd} at completion (${result.machine.cpus} cores)`);
     const cpu = result.cpuPercent;
-    console.log(`CPU while sending, % of one core: worker ${cpu.worker}, API ${cpu.api}, Temporal dev server ${cpu.temporal}, bench + fake Graph ${cpu.bench}; whole machine ${cpu.machine} of ${cpu.machineCapacity}; per send: worker ${result.cpuMsPerSend.worker} ms, dev server ${result.cpuMsPerSend.temporal} ms`);
+    console.log(
+      `CPU while sending, % of one core: worker ${cpu.worker}, API ${cpu.api}, Temporal dev server ${cpu.temporal}, bench + fake Graph ${cpu.bench}; whole machine ${cpu.machine} of ${cpu.machineCapacity}; per send: worker ${result.cpuMsPerSend.worker} ms, dev server ${result.cpuMsPerSend.temporal} ms`,
+    );
 
     const rows = runs
       .sort((a, b) => a.contacts - b.contacts || a.targetRate - b.targetRate)
-      .map((r) => `| ${r.contacts} | ${r.targetRate}/s | ${r.measuredRate}/s | ${r.deviationPercent > 0 ? '+' : ''}${r.deviationPercent} % | ${r.duplicates} | ${r.missed} | ${r.maxPerSecondWindow} | ${r.sendingSpanS} s | ${r.wallTimeS} s | ${r.loadAverage ? `${r.loadAverage.atStart} → ${r.loadAverage.atEnd}` : '–'} | ${r.at} |`);
+      .map(
+        (r) =>
+          `| ${r.contacts} | ${r.targetRate}/s | ${r.measuredRate}/s | ${r.deviationPercent > 0 ? '+' : ''}${r.deviationPercent} % | ${r.duplicates} | ${r.missed} | ${r.maxPerSecondWindow} | ${r.sendingSpanS} s | ${r.wallTimeS} s | ${r.loadAverage ? `${r.loadAverage.atStart} → ${r.loadAverage.atEnd}` : '–'} | ${r.at} |`,
+      );
     writeLatestSection(
       SECTION,
       [
@@ -362,7 +382,9 @@ async function main(): Promise<void> {
     );
 
     const ok = Math.abs(result.deviationPercent) <= 5 && result.duplicates === 0 && result.missed === 0 && result.unexpected === 0;
-    console.log(`\n${ok ? 'OK' : 'MISSED'}: within 5 % of ${rate}/s, no duplicates, nobody missed: ${ok}. Whole bench ${round((Date.now() - benchStart) / 1000)} s.`);
+    console.log(
+      `\n${ok ? 'OK' : 'MISSED'}: within 5 % of ${rate}/s, no duplicates, nobody missed: ${ok}. Whole bench ${round((Date.now() - benchStart) / 1000)} s.`,
+    );
     console.log(`wrote ${path.relative(process.cwd(), JSON_FILE)} and the "${SECTION}" section of bench/results/latest.md`);
     if (!ok) process.exitCode = 1;
   } finally {

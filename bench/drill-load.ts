@@ -42,9 +42,7 @@ export class Load {
   private loops: Promise<void>[] = [];
   private startedAt = 0;
 
-  constructor(
-    private readonly opts: { webhookUrl: string; drill: number; waIds: string[]; rate: number },
-  ) {}
+  constructor(private readonly opts: { webhookUrl: string; drill: number; waIds: string[]; rate: number }) {}
 
   start(): void {
     const t0 = (this.startedAt = Date.now());

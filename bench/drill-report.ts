@@ -56,7 +56,9 @@ export function renderMarkdown(report: Report): string {
     '',
     `Each drill: ${s.chats} fresh chats writing ${s.rate} messages/s in total through the signed webhook while the fault is injected, ` +
       `then wait until every chat is idle. Worker and API are the real entry points as separate processes; Postgres is reached through a TCP proxy; ` +
-      `Graph and OpenAI are loopback fakes. Settings: ${Object.entries(s.env).map(([k, v]) => `${k}=${v}`).join(', ')}.`,
+      `Graph and OpenAI are loopback fakes. Settings: ${Object.entries(s.env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}.`,
     '',
     `| ${COLUMNS.map(([h]) => h).join(' | ')} |`,
     `|${COLUMNS.map(() => '---').join('|')}|`,
@@ -74,13 +76,13 @@ export function renderMarkdown(report: Report): string {
     ),
     '',
     'Definitions. **sent**: messages the load generator wrote, each with a unique wamid and text token. **accepted**: of those, the ones a webhook POST got 200 for; **never accepted**: still refused 2 minutes after the load stopped. ' +
-      '**webhook retries**: POSTs beyond each message\'s first (same body, same wamid, as Meta redelivers) and how many messages needed one. **recorded**: accepted messages with an inbound row (by wamid) in Postgres. ' +
+      "**webhook retries**: POSTs beyond each message's first (same body, same wamid, as Meta redelivers) and how many messages needed one. **recorded**: accepted messages with an inbound row (by wamid) in Postgres. " +
       '**answered** / **answered twice**: accepted messages whose token is in exactly one / in two or more of the replies the fake Graph accepted for their chat (the fake model answers "Reply to: " and the texts of the user messages after the last assistant turn). ' +
       '**not answered**: in no reply, and no fallback reply went to the chat after the message was written (those count under fallback). **lost**: accepted and not recorded or not answered, each message once. ' +
-      '**fallback replies**: replies with the fixed fallback text (LLM retries exhausted). **replies given up**: reply sends that failed for good (the chat is flagged NeedsHuman; the burst stays in the context, so the fake model mentions it again in the chat\'s next reply if the user writes again). ' +
+      "**fallback replies**: replies with the fixed fallback text (LLM retries exhausted). **replies given up**: reply sends that failed for good (the chat is flagged NeedsHuman; the burst stays in the context, so the fake model mentions it again in the chat's next reply if the user writes again). " +
       '**crashes**: worker or API exits no drill caused (restarted after 1 s, as a process manager would). **settle**: from the end of the load until every chat reports idle with nothing pending twice, 1 s apart, with no reply sent in between.',
     '',
-    'Timelines (seconds from the start of each drill\'s load):',
+    "Timelines (seconds from the start of each drill's load):",
     '',
     ...report.drills.flatMap((r) => [`- **${r.name}** (${r.title}): ${r.events.map((e) => `+${(e.atMs / 1000).toFixed(1)} ${e.what}`).join('; ')}`]),
     '',

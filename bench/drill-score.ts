@@ -69,13 +69,7 @@ export interface DrillScore {
   examples: { lost: unknown[]; answeredTwice: unknown[]; repeatedReplies: unknown[] };
 }
 
-export function score(
-  messages: LoadMessage[],
-  failures: Map<string, WebhookFailures>,
-  sends: GraphSend[],
-  rows: DbRow[],
-  fallbackText: string,
-): DrillScore {
+export function score(messages: LoadMessage[], failures: Map<string, WebhookFailures>, sends: GraphSend[], rows: DbRow[], fallbackText: string): DrillScore {
   const byToken = new Map(messages.map((m) => [m.token, m]));
   const mentions = new Map<string, GraphSend[]>();
   let misrouted = 0;
@@ -115,7 +109,12 @@ export function score(
   const describe = (m: LoadMessage) => ({
     ...m,
     recorded: inbound.has(m.wamid),
-    replies: (mentions.get(m.token) ?? []).map((s) => ({ at: new Date(s.at).toISOString(), wamid: s.wamid, text: s.text, onRecord: outboundWamids.has(s.wamid) })),
+    replies: (mentions.get(m.token) ?? []).map((s) => ({
+      at: new Date(s.at).toISOString(),
+      wamid: s.wamid,
+      text: s.text,
+      onRecord: outboundWamids.has(s.wamid),
+    })),
     record: rows.filter((r) => r.wa_id === m.waId && r.content.includes(m.token)),
   });
   return {

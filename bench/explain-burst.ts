@@ -3,8 +3,7 @@ import { temporal } from '@temporalio/proto';
 
 const EventType = temporal.api.enums.v1.EventType;
 
-const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-  t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : NaN;
+const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => (t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : NaN);
 
 /** A chat's history after its last signal, as "+ms EVENT (activity)" lines: where a reply's time went. */
 export async function explainBurst(client: Client, workflowId: string): Promise<string[]> {

@@ -117,10 +117,14 @@ function startFlood(apiUrl: string, rate: number, concurrency: number): () => Pr
         latencies.push(performance.now() - started);
         resolve();
       };
-      const req = http.request(`${apiUrl}/api/v1/auth/login`, { method: 'POST', agent, timeout: 30_000, headers: { 'content-type': 'application/json' } }, (res) => {
-        res.resume();
-        res.on('end', () => done(res.statusCode ?? 0));
-      });
+      const req = http.request(
+        `${apiUrl}/api/v1/auth/login`,
+        { method: 'POST', agent, timeout: 30_000, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => done(res.statusCode ?? 0));
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', () => done(0));
       req.end(body);
@@ -263,7 +267,9 @@ export async function loginFlood(o: LoginFloodOptions): Promise<LoginFloodResult
   const runs: Record<'quiet' | 'flood' | 'floodWithoutLimits', RoundResult[]> = { quiet: [], flood: [], floodWithoutLimits: [] };
   try {
     for (let round = 0; round < o.rounds; round++) {
-      o.log(`login flood, round ${round + 1}/${o.rounds}: webhook posts at ${o.webhookRate}/s for ${o.seconds} s; alone, then with ${o.floodRate} logins/s (fresh emails, at most ${o.floodConcurrency} in flight), then the same flood at an API with the login limits lifted...`);
+      o.log(
+        `login flood, round ${round + 1}/${o.rounds}: webhook posts at ${o.webhookRate}/s for ${o.seconds} s; alone, then with ${o.floodRate} logins/s (fresh emails, at most ${o.floodConcurrency} in flight), then the same flood at an API with the login limits lifted...`,
+      );
       runs.quiet.push(await measuredRun(o, o.apiUrl, `${round}0`, false));
       line('no logins', runs.quiet[round]!);
       await sleep(1000);
@@ -280,7 +286,13 @@ export async function loginFlood(o: LoginFloodOptions): Promise<LoginFloodResult
     o.cpu.track('api', o.apiPid);
     unlimited.stop();
   }
-  return { seconds: o.seconds, rounds: o.rounds, quiet: merge(o, runs.quiet), flood: merge(o, runs.flood), floodWithoutLimits: merge(o, runs.floodWithoutLimits) };
+  return {
+    seconds: o.seconds,
+    rounds: o.rounds,
+    quiet: merge(o, runs.quiet),
+    flood: merge(o, runs.flood),
+    floodWithoutLimits: merge(o, runs.floodWithoutLimits),
+  };
 }
 
 /** The bench/results/latest.md section. */
@@ -288,7 +300,11 @@ export function loginFloodSection(r: LoginFloodResult, at: string): string {
   const row = (name: string, run: LoginFloodRun) => {
     const w = run.webhook;
     const f = run.flood;
-    const answers = f ? Object.entries(f.statuses).map(([s, c]) => `${c}× ${s}`).join(', ') : '';
+    const answers = f
+      ? Object.entries(f.statuses)
+          .map(([s, c]) => `${c}× ${s}`)
+          .join(', ')
+      : '';
     return `| ${name} | ${w.p50} / ${w.p90} / ${w.p99} / ${w.max} | ${w.non200} | ${w.generatorLagP99Ms} | ${f ? `${f.sentPerSecond}/s (${f.skipped} skipped): ${answers}; p50 ${f.latencyMs.p50} ms` : '—'} | ${run.cpu.api ?? ''} | ${w.unanswered} | ${run.loadAvg.join(', ')} |`;
   };
   const w = r.quiet.webhook;

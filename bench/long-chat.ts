@@ -89,7 +89,10 @@ export async function longChat(opts: {
         }
       }),
     );
-    unanswered += await opts.tracker.settled(texts.filter((t) => opts.tracker.get(t)), 60_000);
+    unanswered += await opts.tracker.settled(
+      texts.filter((t) => opts.tracker.get(t)),
+      60_000,
+    );
     if ((sent / opts.burst) % 10 === 9) opts.log(`  long chat: ${sent + texts.length} messages in ${Math.round((Date.now() - start) / 1000)} s`);
   }
   const seconds = Math.round((Date.now() - start) / 100) / 10;

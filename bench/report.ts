@@ -72,7 +72,11 @@ export function writeResults(r: BenchResults): string {
   const m = r.idleMemory;
   const scale = r.mode === 'quick' ? ' (quick: reduced scale)' : '';
   const longOk =
-    l.failureEvents === 0 && l.unanswered === 0 && l.refused === 0 && l.recordedDistinctWamids === l.messages && l.statuses.every((s, i) => s === (i === l.statuses.length - 1 ? 'RUNNING' : 'CONTINUED_AS_NEW'));
+    l.failureEvents === 0 &&
+    l.unanswered === 0 &&
+    l.refused === 0 &&
+    l.recordedDistinctWamids === l.messages &&
+    l.statuses.every((s, i) => s === (i === l.statuses.length - 1 ? 'RUNNING' : 'CONTINUED_AS_NEW'));
   const rows = [
     ...r.webhook.map((s) => {
       const target = s.api.offeredPerSecond === 200 ? `p99 < ${TARGETS.webhookP99At200Ms} ms` : '';
@@ -87,7 +91,9 @@ export function writeResults(r: BenchResults): string {
     `| one chat taking ${n(l.messages)} messages${scale} | ${n(TARGETS.longChatMessages)}, no failure, all recorded | ${l.continueAsNew} continue-as-new, largest history ${n(l.largestHistoryEvents)} events / ${(l.largestHistoryBytes / 2 ** 20).toFixed(1)} MiB, ${l.failureEvents} failure events, ${n(l.recordedDistinctWamids)} recorded, ${l.unanswered} unanswered, ${l.seconds} s | ${scaled(longOk, l.messages >= TARGETS.longChatMessages)} |`,
     `| worker RSS with ${n(m.openChats)} open idle chats${scale} | < ${TARGETS.idleRssMiB} MiB with ${n(TARGETS.idleChats)} | ${m.workerRssMiB} MiB (${r.worker.rssAfterStartMiB} MiB after start, peak ${m.workerPeakRssMiB} MiB; cache holds at most ${m.maxCachedWorkflows} workflows) | ${scaled((m.workerRssMiB ?? Infinity) < TARGETS.idleRssMiB, m.openChats >= TARGETS.idleChats)} |`,
     ...(r.loginFlood ? [loginFloodRow(r.loginFlood)] : []),
-    ...(r.mode === 'quick' ? [`| --quick wall time | < ${TARGETS.quickSeconds} s | ${r.wallSeconds} s | ${verdict(r.wallSeconds < TARGETS.quickSeconds)} |`] : []),
+    ...(r.mode === 'quick'
+      ? [`| --quick wall time | < ${TARGETS.quickSeconds} s | ${r.wallSeconds} s | ${verdict(r.wallSeconds < TARGETS.quickSeconds)} |`]
+      : []),
   ];
   const steps = r.webhook.map(
     (s) =>

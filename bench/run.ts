@@ -124,10 +124,21 @@ async function main(): Promise<void> {
     log,
   });
   if (only === 'webhook-deadline') {
-    const deadline = await webhookDeadline({ stack, tracker, deadlinesMs: DEADLINES_MS, posts: sizes.deadlinePosts, concurrency: sizes.deadlineConcurrency, run, log });
+    const deadline = await webhookDeadline({
+      stack,
+      tracker,
+      deadlinesMs: DEADLINES_MS,
+      posts: sizes.deadlinePosts,
+      concurrency: sizes.deadlineConcurrency,
+      run,
+      log,
+    });
     const at = new Date().toISOString();
     const file = stack.temporal.external ? 'webhook-deadline-cluster.json' : 'webhook-deadline.json';
-    writeFileSync(path.join(RESULTS_DIR, file), `${JSON.stringify({ at, flags: process.argv.slice(2), loadAvgAtStart, loadAvgAtEnd: load1(), cpus: os.cpus().length, ...deadline }, null, 2)}\n`);
+    writeFileSync(
+      path.join(RESULTS_DIR, file),
+      `${JSON.stringify({ at, flags: process.argv.slice(2), loadAvgAtStart, loadAvgAtEnd: load1(), cpus: os.cpus().length, ...deadline }, null, 2)}\n`,
+    );
     const section = webhookDeadlineSection(deadline, at);
     writeLatestSection(stack.temporal.external ? `${WEBHOOK_DEADLINE_TITLE}, external Temporal` : WEBHOOK_DEADLINE_TITLE, section);
     console.log(`\n${section}`);
@@ -137,7 +148,10 @@ async function main(): Promise<void> {
   if (only === 'login-flood') {
     const flood = await loginFlood(loginFloodOptions());
     const at = new Date().toISOString();
-    writeFileSync(path.join(RESULTS_DIR, 'login-flood.json'), `${JSON.stringify({ at, flags: process.argv.slice(2), loadAvgAtStart, loadAvgAtEnd: load1(), cpus: os.cpus().length, ...flood }, null, 2)}\n`);
+    writeFileSync(
+      path.join(RESULTS_DIR, 'login-flood.json'),
+      `${JSON.stringify({ at, flags: process.argv.slice(2), loadAvgAtStart, loadAvgAtEnd: load1(), cpus: os.cpus().length, ...flood }, null, 2)}\n`,
+    );
     const section = loginFloodSection(flood, at);
     writeLatestSection(LOGIN_FLOOD_TITLE, section);
     console.log(`\n${section}`);
@@ -168,8 +182,12 @@ async function main(): Promise<void> {
   if (floorOverhead) log(`  p50 ${floorOverhead.overheadMs.p50} ms, p99 ${floorOverhead.overheadMs.p99} ms, ${floorOverhead.unanswered} unanswered`);
 
   log(`reply overhead: ${sizes.bursts} bursts of 3 messages, DEBOUNCE_MS=${DEBOUNCE_MS}...`);
-  const overhead = await measured('replyOverhead', () => replyOverhead({ post, workflowId: chatWorkflowId, client, tracker, bursts: sizes.bursts, debounceMs: DEBOUNCE_MS, prefix: `11${run}` }));
-  log(`  p50 ${overhead.overheadMs.p50} ms, p99 ${overhead.overheadMs.p99} ms${ratioNote(ratio(overhead.overheadMs.p50, floorOverhead?.overheadMs.p50), `p50 ≤ ${FLOOR_TARGETS.replyOverheadP50Ratio} × the floor's`)}`);
+  const overhead = await measured('replyOverhead', () =>
+    replyOverhead({ post, workflowId: chatWorkflowId, client, tracker, bursts: sizes.bursts, debounceMs: DEBOUNCE_MS, prefix: `11${run}` }),
+  );
+  log(
+    `  p50 ${overhead.overheadMs.p50} ms, p99 ${overhead.overheadMs.p99} ms${ratioNote(ratio(overhead.overheadMs.p50, floorOverhead?.overheadMs.p50), `p50 ≤ ${FLOOR_TARGETS.replyOverheadP50Ratio} × the floor's`)}`,
+  );
 
   const webhook = await webhookLoad({
     apiUrl,
@@ -185,11 +203,15 @@ async function main(): Promise<void> {
   });
   const at200 = webhookStepAt200(webhook);
   if (at200) {
-    log(`  at 200/s: API p99 ${at200.api.latencyMs.p99} ms, API without worker work ${at200.apiWithoutWorker.latencyMs.p99} ms${ratioNote(ratio(at200.api.latencyMs.p99, at200.apiWithoutWorker.latencyMs.p99), `≤ ${FLOOR_TARGETS.webhookP99At200Ratio} ×`)}`);
+    log(
+      `  at 200/s: API p99 ${at200.api.latencyMs.p99} ms, API without worker work ${at200.apiWithoutWorker.latencyMs.p99} ms${ratioNote(ratio(at200.api.latencyMs.p99, at200.apiWithoutWorker.latencyMs.p99), `≤ ${FLOOR_TARGETS.webhookP99At200Ratio} ×`)}`,
+    );
   }
 
   log(`ceiling: bare signal-with-start for ${sizes.ceilingSeconds} s, ${sizes.ceilingConcurrency} in flight...`);
-  const ceiling = await measured('ceiling', () => signalWithStartCeiling(client, { seconds: sizes.ceilingSeconds, concurrency: sizes.ceilingConcurrency, chats: 1000, prefix: `13${run}` }));
+  const ceiling = await measured('ceiling', () =>
+    signalWithStartCeiling(client, { seconds: sizes.ceilingSeconds, concurrency: sizes.ceilingConcurrency, chats: 1000, prefix: `13${run}` }),
+  );
   log(`  ${ceiling.perSecond}/s`);
   await sleep(2000);
 
@@ -204,7 +226,9 @@ async function main(): Promise<void> {
   };
   const floorSustained = withFloor
     ? await withFloorWorker(floorSession(`22${run}`), (floorPost) => {
-        log(`floor throughput: the minimal chat actor, ${sizes.throughputChats} chats by signal-with-start, ${sizes.throughputWarmupSeconds} s warm-up, ${sizes.throughputWindowSeconds} s window...`);
+        log(
+          `floor throughput: the minimal chat actor, ${sizes.throughputChats} chats by signal-with-start, ${sizes.throughputWarmupSeconds} s warm-up, ${sizes.throughputWindowSeconds} s window...`,
+        );
         return throughput({ ...load, post: floorPost, workflowId: floorWorkflowId, prefix: `23${run}` });
       })
     : undefined;
@@ -213,33 +237,39 @@ async function main(): Promise<void> {
 
   log(`throughput: ${sizes.throughputChats} chats, ${sizes.throughputWarmupSeconds} s warm-up, ${sizes.throughputWindowSeconds} s window...`);
   const sustained = await throughput({ ...load, post, workflowId: chatWorkflowId, prefix: `14${run}` });
-  log(`  ${sustained.answeredPerSecond} answered/s, lost ${sustained.lost}, duplicates ${sustained.duplicates}${ratioNote(ratio(sustained.answeredPerSecond, floorSustained?.answeredPerSecond), `≥ ${FLOOR_TARGETS.throughputRatio} × the floor's`)}`);
+  log(
+    `  ${sustained.answeredPerSecond} answered/s, lost ${sustained.lost}, duplicates ${sustained.duplicates}${ratioNote(ratio(sustained.answeredPerSecond, floorSustained?.answeredPerSecond), `≥ ${FLOOR_TARGETS.throughputRatio} × the floor's`)}`,
+  );
 
   log(`long chat: ${sizes.longChatMessages} messages in bursts of ${sizes.longChatBurst}...`);
-  const long = await measured('longChat', () => longChat({
-    apiUrl,
-    client,
-    databaseUrl: stack.databaseUrl,
-    tracker,
-    waId: `15${run}000001`,
-    messages: sizes.longChatMessages,
-    burst: sizes.longChatBurst,
-    log,
-  }));
+  const long = await measured('longChat', () =>
+    longChat({
+      apiUrl,
+      client,
+      databaseUrl: stack.databaseUrl,
+      tracker,
+      waId: `15${run}000001`,
+      messages: sizes.longChatMessages,
+      burst: sizes.longChatBurst,
+      log,
+    }),
+  );
   log(`  ${long.runs} runs, largest history ${long.largestHistoryEvents} events, failures ${long.failureEvents}, recorded ${long.recordedInbound}`);
 
-  const idle = await measured('idleMemory', () => idleMemory({
-    apiUrl,
-    client,
-    tracker,
-    taskQueue: TASK_QUEUE,
-    targetChats: sizes.idleChats,
-    idleMs: sizes.idleSeconds * 1000,
-    workerPid: stack.worker.pid,
-    temporalPid: stack.temporal.process?.pid,
-    prefix: `16${run}`,
-    log,
-  }));
+  const idle = await measured('idleMemory', () =>
+    idleMemory({
+      apiUrl,
+      client,
+      tracker,
+      taskQueue: TASK_QUEUE,
+      targetChats: sizes.idleChats,
+      idleMs: sizes.idleSeconds * 1000,
+      workerPid: stack.worker.pid,
+      temporalPid: stack.temporal.process?.pid,
+      prefix: `16${run}`,
+      log,
+    }),
+  );
   log(`  worker RSS ${idle.workerRssMiB} MiB with ${idle.openChats} open chats`);
 
   // Last: its flood uses up the address's login budget on the API for 15 minutes.
@@ -248,7 +278,8 @@ async function main(): Promise<void> {
   const floor: FloorResults | undefined =
     floorOverhead && floorSustained
       ? {
-          wayIn: 'Its messages go in by a bare signal-with-start from the bench process (there is no API in front of it); the product\'s through the signed webhook, so the product\'s figures include the API hop the floor\'s do not.',
+          wayIn:
+            "Its messages go in by a bare signal-with-start from the bench process (there is no API in front of it); the product's through the signed webhook, so the product's figures include the API hop the floor's do not.",
           replyOverhead: floorOverhead,
           throughput: floorSustained,
         }
@@ -281,7 +312,11 @@ async function main(): Promise<void> {
     replyOverhead: overhead,
     webhook,
     ceiling,
-    throughput: { ...sustained, ceilingPerSecond: ceiling.perSecond, ratioToCeiling: Math.round((sustained.answeredPerSecond / ceiling.perSecond) * 1000) / 1000 },
+    throughput: {
+      ...sustained,
+      ceilingPerSecond: ceiling.perSecond,
+      ratioToCeiling: Math.round((sustained.answeredPerSecond / ceiling.perSecond) * 1000) / 1000,
+    },
     floor,
     ratios: ratiosToFloor({ throughput: sustained, replyOverhead: overhead, webhook }, floor),
     longChat: long,

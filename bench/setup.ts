@@ -82,7 +82,8 @@ async function benchTemporal(): Promise<BenchTemporal> {
 const TEMPORAL_TLS_ENV = ['TEMPORAL_TLS', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA', 'TEMPORAL_TLS_SERVER_NAME', 'TEMPORAL_API_KEY'];
 
 /** "the Temporal dev server" or "the Temporal at <address>", for reports. */
-export const describeTemporal = (t: BenchTemporal) => (t.external ? `the Temporal at ${t.address} (namespace ${t.namespace}, BENCH_TEMPORAL_ADDRESS)` : 'its own Temporal dev server');
+export const describeTemporal = (t: BenchTemporal) =>
+  t.external ? `the Temporal at ${t.address} (namespace ${t.namespace}, BENCH_TEMPORAL_ADDRESS)` : 'its own Temporal dev server';
 
 export interface BenchStack {
   temporal: BenchTemporal;

@@ -31,7 +31,10 @@ export interface CeilingResult {
   loadAvg: number;
 }
 
-export async function signalWithStartCeiling(client: Client, opts: { seconds: number; concurrency: number; chats: number; prefix: string }): Promise<CeilingResult> {
+export async function signalWithStartCeiling(
+  client: Client,
+  opts: { seconds: number; concurrency: number; chats: number; prefix: string },
+): Promise<CeilingResult> {
   const latencies: number[] = [];
   let errors = 0;
   const start = performance.now();
@@ -40,7 +43,15 @@ export async function signalWithStartCeiling(client: Client, opts: { seconds: nu
     Array.from({ length: opts.concurrency }, async (_, lane) => {
       for (let i = lane; performance.now() < deadline; i += opts.concurrency) {
         const waId = `${opts.prefix}${String(i % opts.chats).padStart(5, '0')}`;
-        const message: InboundMessage = { wamid: `wamid.ceiling-${i}`, waId, sentAt: Date.now(), type: 'text', text: `ceiling ${i}`, contactName: 'Bench User', answerable: true };
+        const message: InboundMessage = {
+          wamid: `wamid.ceiling-${i}`,
+          waId,
+          sentAt: Date.now(),
+          type: 'text',
+          text: `ceiling ${i}`,
+          contactName: 'Bench User',
+          answerable: true,
+        };
         const t0 = performance.now();
         try {
           await signalChat(client, 'bench-ceiling-nobody-polls', waId, inboundMessageSignal, message);
@@ -180,6 +191,9 @@ export async function throughput(opts: {
     drainSeconds,
     loadAvg,
     cpu: cpuShares,
-    perMessage: await perMessageCost(opts.client, [0, 1, 2, 3, 4].map((c) => opts.workflowId(waIdOf(c)))),
+    perMessage: await perMessageCost(
+      opts.client,
+      [0, 1, 2, 3, 4].map((c) => opts.workflowId(waIdOf(c))),
+    ),
   };
 }

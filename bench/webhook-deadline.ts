@@ -107,9 +107,13 @@ async function startApi(stack: BenchStack, deadlineMs: number): Promise<{ url: s
   });
   killOnExit(child);
   const url = `http://127.0.0.1:${port}`;
-  await eventually(async () => {
-    if ((await fetch(`${url}/live`)).status !== 200) throw new Error('API not up');
-  }, 60_000, 250);
+  await eventually(
+    async () => {
+      if ((await fetch(`${url}/live`)).status !== 200) throw new Error('API not up');
+    },
+    60_000,
+    250,
+  );
   return { url: `${url}/webhooks/whatsapp`, stop: () => child.kill('SIGTERM') };
 }
 

@@ -58,7 +58,10 @@ export const messageBody = (waId: string, text: string) => JSON.stringify(webhoo
 export type Post = (waId: string, text: string) => Promise<number>;
 
 /** The product's way in: a signed post to the API's webhook. */
-export const webhookPost = (apiUrl: string): Post => (waId, text) => postSigned(`${apiUrl}/webhooks/whatsapp`, messageBody(waId, text));
+export const webhookPost =
+  (apiUrl: string): Post =>
+  (waId, text) =>
+    postSigned(`${apiUrl}/webhooks/whatsapp`, messageBody(waId, text));
 
 export interface LoadResult {
   offeredPerSecond: number;
@@ -107,7 +110,15 @@ export async function openLoop(
     };
     tick();
   });
-  return { offeredPerSecond: rate, seconds: (n * interval) / 1000, posts: n, non200, latencyMs: summary(latencies), generatorLagMs: summary(lags), loadAvg: load1() };
+  return {
+    offeredPerSecond: rate,
+    seconds: (n * interval) / 1000,
+    posts: n,
+    non200,
+    latencyMs: summary(latencies),
+    generatorLagMs: summary(lags),
+    loadAvg: load1(),
+  };
 }
 
 /**
@@ -199,8 +210,19 @@ export async function webhookLoad(opts: WebhookLoadOptions): Promise<WebhookLoad
       opts.log(`webhook: bare signal-with-start at ${rate}/s for ${opts.seconds} s...`);
       const temporalOnly = await openLoop(rate, n, (i) => {
         const chat = waId(i, 1);
-        const message: InboundMessage = { wamid: `wamid.floor-${step}-${i}`, waId: chat, sentAt: Date.now(), type: 'text', text: `floor ${i}`, contactName: 'Bench User', answerable: true };
-        return signalChat(opts.client, 'bench-floor-nobody-polls', chat, inboundMessageSignal, message).then(() => 200, () => 0);
+        const message: InboundMessage = {
+          wamid: `wamid.floor-${step}-${i}`,
+          waId: chat,
+          sentAt: Date.now(),
+          type: 'text',
+          text: `floor ${i}`,
+          contactName: 'Bench User',
+          answerable: true,
+        };
+        return signalChat(opts.client, 'bench-floor-nobody-polls', chat, inboundMessageSignal, message).then(
+          () => 200,
+          () => 0,
+        );
       });
 
       opts.log(`webhook: API without worker work at ${rate}/s for ${opts.seconds} s...`);
@@ -223,8 +245,20 @@ export async function webhookLoad(opts: WebhookLoadOptions): Promise<WebhookLoad
       const accepted = texts.filter((t) => opts.tracker.get(t));
       const unanswered = await opts.tracker.settled(accepted, opts.drainTimeoutMs);
       const drainSeconds = Math.round((Date.now() - drainStart) / 100) / 10;
-      opts.log(`  floor p50/p99 ${floorResult.latencyMs.p50}/${floorResult.latencyMs.p99} ms; Temporal alone ${temporalOnly.latencyMs.p50}/${temporalOnly.latencyMs.p99} ms; API without worker work ${apiWithoutWorker.latencyMs.p50}/${apiWithoutWorker.latencyMs.p99} ms; API ${api.latencyMs.p50}/${api.latencyMs.p99} ms; worker drained in ${drainSeconds} s`);
-      steps.push({ floor: floorResult, temporalOnly, apiWithoutWorker, api, chats, unanswered, duplicates: opts.tracker.duplicates(texts), drainSeconds, cpu: cpuShares });
+      opts.log(
+        `  floor p50/p99 ${floorResult.latencyMs.p50}/${floorResult.latencyMs.p99} ms; Temporal alone ${temporalOnly.latencyMs.p50}/${temporalOnly.latencyMs.p99} ms; API without worker work ${apiWithoutWorker.latencyMs.p50}/${apiWithoutWorker.latencyMs.p99} ms; API ${api.latencyMs.p50}/${api.latencyMs.p99} ms; worker drained in ${drainSeconds} s`,
+      );
+      steps.push({
+        floor: floorResult,
+        temporalOnly,
+        apiWithoutWorker,
+        api,
+        chats,
+        unanswered,
+        duplicates: opts.tracker.duplicates(texts),
+        drainSeconds,
+        cpu: cpuShares,
+      });
     }
   } finally {
     floor.stop();

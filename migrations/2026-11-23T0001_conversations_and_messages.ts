@@ -6,7 +6,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('wa_id', 'text', (c) => c.notNull().unique())
     .addColumn('contact_name', 'text')
-    .addColumn('mode', 'text', (c) => c.notNull().defaultTo('bot').check(sql`mode in ('bot', 'operator')`))
+    .addColumn('mode', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('bot')
+        .check(sql`mode in ('bot', 'operator')`),
+    )
     .addColumn('needs_human', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('operator', 'text')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
@@ -21,9 +26,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('id', 'bigserial', (c) => c.primaryKey())
     .addColumn('conversation_id', 'uuid', (c) => c.notNull().references('conversations.id').onDelete('cascade'))
     .addColumn('direction', 'text', (c) => c.notNull().check(sql`direction in ('inbound', 'outbound')`))
-    .addColumn('sender_type', 'text', (c) =>
-      c.notNull().check(sql`sender_type in ('user', 'bot', 'operator', 'campaign')`),
-    )
+    .addColumn('sender_type', 'text', (c) => c.notNull().check(sql`sender_type in ('user', 'bot', 'operator', 'campaign')`))
     // Meta's message id; null only while an outbound message is being handed to the provider.
     .addColumn('wamid', 'text', (c) => c.unique())
     // Idempotency key of an outbound send, chosen by the workflow, so a retried send is detected.
@@ -32,9 +35,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('content', 'text', (c) => c.notNull())
     .addColumn('media', 'jsonb')
     .addColumn('metadata', 'jsonb')
-    .addColumn('delivery_status', 'text', (c) =>
-      c.notNull().check(sql`delivery_status in ('received', 'pending', 'sent', 'delivered', 'read', 'failed')`),
-    )
+    .addColumn('delivery_status', 'text', (c) => c.notNull().check(sql`delivery_status in ('received', 'pending', 'sent', 'delivered', 'read', 'failed')`))
     .addColumn('status_updated_at', 'timestamptz')
     .addColumn('error', 'jsonb')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())

@@ -78,12 +78,20 @@ export async function up(db: Kysely<any>): Promise<void> {
     // Defaults for template variables that the contact does not supply.
     .addColumn('variables', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
     .addColumn('audience', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
-    .addColumn('rate_per_second', 'integer', (c) => c.notNull().defaultTo(20).check(sql`rate_per_second between 1 and 80`))
+    .addColumn('rate_per_second', 'integer', (c) =>
+      c
+        .notNull()
+        .defaultTo(20)
+        .check(sql`rate_per_second between 1 and 80`),
+    )
     .addColumn('scheduled_at', 'timestamptz')
     .addColumn('cron', 'text')
     .addColumn('timezone', 'text')
     .addColumn('status', 'text', (c) =>
-      c.notNull().defaultTo('draft').check(sql`status in ('draft', 'scheduled', 'running', 'paused', 'stopped', 'completed')`),
+      c
+        .notNull()
+        .defaultTo('draft')
+        .check(sql`status in ('draft', 'scheduled', 'running', 'paused', 'stopped', 'completed')`),
     )
     // The run in progress (set by the run itself), so the API can signal it.
     .addColumn('current_workflow_id', 'text')

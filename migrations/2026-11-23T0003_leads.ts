@@ -18,12 +18,22 @@ export async function up(db: Kysely<any>): Promise<void> {
         .defaultTo('new')
         .check(sql`status in ('new', 'contacted', 'qualified', 'proposal', 'negotiation', 'won', 'lost')`),
     )
-    .addColumn('priority', 'text', (c) => c.notNull().defaultTo('medium').check(sql`priority in ('low', 'medium', 'high', 'urgent')`))
+    .addColumn('priority', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('medium')
+        .check(sql`priority in ('low', 'medium', 'high', 'urgent')`),
+    )
     // api, whatsapp_campaign, whatsapp_chat ...: free text, so new channels need no migration.
     .addColumn('source', 'text', (c) => c.notNull().defaultTo('api'))
     .addColumn('estimated_value', sql`numeric(14, 2)`, (c) => c.check(sql`estimated_value >= 0`))
     .addColumn('probability', 'integer', (c) => c.check(sql`probability between 0 and 100`))
-    .addColumn('lead_score', 'integer', (c) => c.notNull().defaultTo(0).check(sql`lead_score between 0 and 100`))
+    .addColumn('lead_score', 'integer', (c) =>
+      c
+        .notNull()
+        .defaultTo(0)
+        .check(sql`lead_score between 0 and 100`),
+    )
     .addColumn('assigned_to', 'text')
     .addColumn('next_follow_up_at', 'timestamptz')
     .addColumn('follow_up_message', 'text')

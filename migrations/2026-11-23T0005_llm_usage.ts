@@ -17,7 +17,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('prompt_tokens', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('completion_tokens', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('latency_ms', 'integer')
-    .addColumn('outcome', 'text', (c) => c.notNull().defaultTo('reply').check(sql`outcome in ('reply', 'handoff', 'error')`))
+    .addColumn('outcome', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('reply')
+        .check(sql`outcome in ('reply', 'handoff', 'error')`),
+    )
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
   await db.schema.createIndex('llm_usage_created_at').on('llm_usage').columns(['created_at', 'model']).execute();

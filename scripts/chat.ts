@@ -23,7 +23,11 @@ function fail(message: string): never {
 function refusedHint(target: ChatTarget, err: ApiRefused): string {
   if (err.status === 401) {
     const from =
-      target.keySource === '.data/dev.json' ? ' (it came from .data/dev.json, left by the last npm run dev: is that API still the one running?)' : target.keySource ? ` (from ${target.keySource})` : '';
+      target.keySource === '.data/dev.json'
+        ? ' (it came from .data/dev.json, left by the last npm run dev: is that API still the one running?)'
+        : target.keySource
+          ? ` (from ${target.keySource})`
+          : '';
     return `the API at ${target.api} refused the key${from}: ${err.message}. Pass --key <API key> (npm run dev prints one as "API key"), or set API_KEYS as the API has it.`;
   }
   if (err.status === 403) return `the key may not read conversations (${err.message}); use a key with any role but none.`;
@@ -43,7 +47,9 @@ async function main(): Promise<void> {
   if (!phone.success) fail(`--phone: ${phone.error.issues[0]!.message}`);
   const target = chatTarget(values, config, process.env, readDevInfo());
   if (!target.key) {
-    fail('no API key to follow the chat with: start npm run dev in another terminal (it leaves its key for this command), or pass --key <API key>, or set API_KEYS');
+    fail(
+      'no API key to follow the chat with: start npm run dev in another terminal (it leaves its key for this command), or pass --key <API key>, or set API_KEYS',
+    );
   }
   const { api, key } = target as Required<ChatTarget>;
   const unreachable = `cannot reach the API at ${api}: is npm run dev running?`;
@@ -99,7 +105,9 @@ async function main(): Promise<void> {
   };
 
   console.log(`Chatting as +${phone.data} (${name}) with the assistant at ${api}`);
-  console.log(`Type a message and press Enter; /quit or Ctrl-D leaves.${config.WHATSAPP_APP_SECRET ? '' : ' (webhooks unsigned: WHATSAPP_APP_SECRET is not set)'}`);
+  console.log(
+    `Type a message and press Enter; /quit or Ctrl-D leaves.${config.WHATSAPP_APP_SECRET ? '' : ' (webhooks unsigned: WHATSAPP_APP_SECRET is not set)'}`,
+  );
   if (tty) rl.prompt();
 
   // One at a time, so messages reach the chat in the order they were typed.

@@ -44,7 +44,9 @@ async function main(): Promise<void> {
     say(`using the Temporal server already at ${describeTemporalConnection(config)}`);
   } else if (config.TEMPORAL_TLS) {
     // The dev server speaks plain gRPC only: starting one would not answer these settings.
-    say(`nothing answers at ${config.TEMPORAL_ADDRESS}, and the TLS settings (TEMPORAL_TLS, TEMPORAL_TLS_*, TEMPORAL_API_KEY) point at a Temporal of your own;`);
+    say(
+      `nothing answers at ${config.TEMPORAL_ADDRESS}, and the TLS settings (TEMPORAL_TLS, TEMPORAL_TLS_*, TEMPORAL_API_KEY) point at a Temporal of your own;`,
+    );
     say('start it (or check the address), or unset those settings to let npm run dev start a local dev server');
     process.exit(1);
   } else {

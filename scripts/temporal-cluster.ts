@@ -202,7 +202,11 @@ function isOurs(pid: number | undefined): pid is number {
 
 function logTail(service: Service, lines = 20): string {
   try {
-    return readFileSync(path.join(DIR, `${service}.log`), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return readFileSync(path.join(DIR, `${service}.log`), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(-lines)
+      .join('\n');
   } catch {
     return '(no log)';
   }

@@ -72,7 +72,10 @@ const KEY_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
 const apiKeys = optionalString.transform((raw, ctx) => {
   if (!raw) return [];
   return raw.split(',').map((entry) => {
-    const parts = entry.trim().split(':').map((p) => p.trim());
+    const parts = entry
+      .trim()
+      .split(':')
+      .map((p) => p.trim());
     // A name follows the role when the last part is not a role itself.
     const named = parts.length >= 3 && !ROLES.includes(parts[parts.length - 1] as Role);
     const name = named ? parts.pop() : undefined;
@@ -108,8 +111,13 @@ export const ConfigSchema = z
     TEMPORAL_TLS_CERT: optionalString,
     TEMPORAL_TLS_KEY: optionalString,
     TEMPORAL_TLS_CA: optionalString,
-    TEMPORAL_TLS_SERVER_NAME: optionalString.refine((v) => v === undefined || /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(v), 'must be a host name (e.g. temporal.internal), no port or scheme'),
-    TEMPORAL_API_KEY: optionalString.refine((v) => v === undefined || !/^bearer\s/i.test(v), 'is the key alone, without "Bearer "').refine((v) => v === undefined || /^bearer\s/i.test(v) || !/\s/.test(v), 'must not contain spaces or line breaks'),
+    TEMPORAL_TLS_SERVER_NAME: optionalString.refine(
+      (v) => v === undefined || /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(v),
+      'must be a host name (e.g. temporal.internal), no port or scheme',
+    ),
+    TEMPORAL_API_KEY: optionalString
+      .refine((v) => v === undefined || !/^bearer\s/i.test(v), 'is the key alone, without "Bearer "')
+      .refine((v) => v === undefined || /^bearer\s/i.test(v) || !/\s/.test(v), 'must not contain spaces or line breaks'),
     /**
      * Whether the worker may create what the namespace lacks (search attributes). On by default
      * (the dev server, a cluster you own); off for Temporal Cloud, where it only verifies.
@@ -195,7 +203,10 @@ export const ConfigSchema = z
     LOGIN_LIMIT_PER_EMAIL: int(10, 1),
     LOGIN_LIMIT_PER_ADDRESS: int(30, 1),
     LOGIN_LIMIT_PER_MINUTE: int(120, 1),
-    REQUEST_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 256kb or 1mb').default('256kb'),
+    REQUEST_BODY_LIMIT: z
+      .string()
+      .regex(/^\d+(b|kb|mb)$/i, 'must look like 256kb or 1mb')
+      .default('256kb'),
     // Inbound messages per WhatsApp user; beyond it they are recorded but not sent to the LLM.
     INBOUND_RATE_LIMIT_MESSAGES: int(10, 1),
     INBOUND_RATE_LIMIT_WINDOW_MS: int(60_000, 1000),
@@ -220,8 +231,7 @@ export const ConfigSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
-    const need = (name: keyof typeof c, why: string) =>
-      ctx.addIssue({ code: 'custom', path: [name], message: `is required ${why}` });
+    const need = (name: keyof typeof c, why: string) => ctx.addIssue({ code: 'custom', path: [name], message: `is required ${why}` });
     if (c.NODE_ENV === 'production') {
       if (!c.WHATSAPP_APP_SECRET) need('WHATSAPP_APP_SECRET', 'when NODE_ENV=production');
       if (c.API_KEYS.length === 0) need('API_KEYS', 'when NODE_ENV=production');
@@ -253,7 +263,11 @@ export const ConfigSchema = z
       const set = TEMPORAL_TLS_SETTINGS.filter((name) => c[name] !== undefined);
       if (set.length > 0) {
         const why = set.includes('TEMPORAL_API_KEY') ? ' (the API key would travel unencrypted)' : '';
-        ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS'], message: `is false but ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set${why}: unset TEMPORAL_TLS or them` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TEMPORAL_TLS'],
+          message: `is false but ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set${why}: unset TEMPORAL_TLS or them`,
+        });
       }
     }
     // Both files, readable, PEM, and the key the certificate's (a start-up error naming the setting).

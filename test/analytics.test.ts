@@ -25,18 +25,49 @@ type Seeded = [SenderType, string, DeliveryStatus?];
 const CONVERSATIONS: Record<string, { created: string; mode?: 'operator'; needsHuman?: boolean; messages: Seeded[] }> = {
   A: {
     created: '2024-03-04T09:00:00Z',
-    messages: [['user', '2024-03-04T09:00:00Z'], ['user', '2024-03-04T09:00:10Z'], ['bot', '2024-03-04T09:00:30Z'], ['bot', '2024-03-04T09:00:31Z'], ['user', '2024-03-05T10:00:00Z'], ['bot', '2024-03-05T10:00:20Z']],
+    messages: [
+      ['user', '2024-03-04T09:00:00Z'],
+      ['user', '2024-03-04T09:00:10Z'],
+      ['bot', '2024-03-04T09:00:30Z'],
+      ['bot', '2024-03-04T09:00:31Z'],
+      ['user', '2024-03-05T10:00:00Z'],
+      ['bot', '2024-03-05T10:00:20Z'],
+    ],
   },
   B: {
     created: '2024-03-04T12:00:00Z',
-    messages: [['user', '2024-03-04T12:00:00Z'], ['bot', '2024-03-04T12:01:00Z', 'delivered'], ['user', '2024-03-06T08:00:00Z'], ['operator', '2024-03-06T08:02:00Z']],
+    messages: [
+      ['user', '2024-03-04T12:00:00Z'],
+      ['bot', '2024-03-04T12:01:00Z', 'delivered'],
+      ['user', '2024-03-06T08:00:00Z'],
+      ['operator', '2024-03-06T08:02:00Z'],
+    ],
   },
-  C: { created: '2024-03-05T15:00:00Z', needsHuman: true, messages: [['user', '2024-03-05T15:00:00Z'], ['bot', '2024-03-05T15:00:40Z']] },
-  D: { created: '2024-03-06T20:00:00Z', messages: [['user', '2024-03-06T20:00:00Z'], ['user', '2024-03-06T20:05:00Z']] },
+  C: {
+    created: '2024-03-05T15:00:00Z',
+    needsHuman: true,
+    messages: [
+      ['user', '2024-03-05T15:00:00Z'],
+      ['bot', '2024-03-05T15:00:40Z'],
+    ],
+  },
+  D: {
+    created: '2024-03-06T20:00:00Z',
+    messages: [
+      ['user', '2024-03-06T20:00:00Z'],
+      ['user', '2024-03-06T20:05:00Z'],
+    ],
+  },
   E: { created: '2024-03-05T07:00:00Z', messages: [['campaign', '2024-03-05T07:00:00Z', 'read']] },
   F: {
     created: '2024-02-20T08:00:00Z',
-    messages: [['user', '2024-02-28T23:59:00Z'], ['bot', '2024-03-01T00:00:30Z'], ['user', '2024-03-07T11:00:00Z'], ['bot', '2024-03-07T11:00:02Z', 'failed'], ['bot', '2024-03-07T11:00:05Z']],
+    messages: [
+      ['user', '2024-02-28T23:59:00Z'],
+      ['bot', '2024-03-01T00:00:30Z'],
+      ['user', '2024-03-07T11:00:00Z'],
+      ['bot', '2024-03-07T11:00:02Z', 'failed'],
+      ['bot', '2024-03-07T11:00:05Z'],
+    ],
   },
   G: { created: '2024-03-02T10:00:00Z', mode: 'operator', messages: [['user', '2024-03-02T10:00:00Z']] },
 };
@@ -139,7 +170,15 @@ test('conversations and messages per day over the week, with the headline metric
     handover_rate: 0.5,
     resolution_rate: 0.3333,
   });
-  const days = body.trends.map((t: Record<string, unknown>) => [t.date, t.conversations, t.new_conversations, t.messages, t.messages_received, t.messages_sent, t.average_response_time]);
+  const days = body.trends.map((t: Record<string, unknown>) => [
+    t.date,
+    t.conversations,
+    t.new_conversations,
+    t.messages,
+    t.messages_received,
+    t.messages_sent,
+    t.average_response_time,
+  ]);
   expect(days).toEqual([
     ['2024-03-01', 1, 0, 1, 0, 1, null],
     ['2024-03-02', 1, 1, 1, 1, 0, null],
@@ -160,7 +199,14 @@ test('per week (Monday first) and per month', async () => {
   ]);
   const months = await get(`/conversations?${WEEK}&group_by=month`);
   expect(months.trends).toEqual([
-    expect.objectContaining({ date: '2024-03-01', start: '2024-03-01T00:00:00.000Z', conversations: 7, new_conversations: 6, messages: 20, average_response_time: 45.833 }),
+    expect.objectContaining({
+      date: '2024-03-01',
+      start: '2024-03-01T00:00:00.000Z',
+      conversations: 7,
+      new_conversations: 6,
+      messages: 20,
+      average_response_time: 45.833,
+    }),
   ]);
 });
 
@@ -227,7 +273,17 @@ test('hourly message analytics: hour of day and every hour of the range', async 
   expect(body.hour_of_day).toHaveLength(24);
   expect(body.hourly_data).toHaveLength(96);
   const busy = body.hour_of_day.filter((r: { messages_received: number; messages_sent: number }) => r.messages_received + r.messages_sent > 0);
-  const row = (hour: number, received: number, sent: number, delivered: number, read: number, failed: number, users: number, avg: number | null, errorRate = 0) => ({
+  const row = (
+    hour: number,
+    received: number,
+    sent: number,
+    delivered: number,
+    read: number,
+    failed: number,
+    users: number,
+    avg: number | null,
+    errorRate = 0,
+  ) => ({
     hour,
     messages_received: received,
     messages_sent: sent,

@@ -66,7 +66,10 @@ describe('a NUL character anywhere in the input', () => {
     inSpecFormat(top.body, 'VALIDATION_ERROR');
     expect(top.body.error.details).toEqual([{ field: 'body.first_name', reason: expect.stringMatching(/NUL/) }]);
 
-    const deep = await h.api('POST', '/api/v1/contacts', { body: { phone, first_name: 'Ana', attributes: { visits: [{ note: 'ok' }, { note: 'x\u0000y' }] } }, key: KEYS.marketer });
+    const deep = await h.api('POST', '/api/v1/contacts', {
+      body: { phone, first_name: 'Ana', attributes: { visits: [{ note: 'ok' }, { note: 'x\u0000y' }] } },
+      key: KEYS.marketer,
+    });
     expect(deep.status).toBe(400);
     expect(deep.body.error).toMatchObject({ code: 'VALIDATION_ERROR', details: [{ field: 'body.attributes.visits.1.note' }] });
 
@@ -100,7 +103,10 @@ describe('a NUL character anywhere in the input', () => {
   test('in a contact import, JSON or CSV, is a 400 and imports nothing', async () => {
     const [p1, p2] = [newPhone(), newPhone()];
     const json = await h.api('POST', '/api/v1/contacts/bulk/import', {
-      body: [{ phone: p1, first_name: 'Good' }, { phone: p2, company: 'Acme\u0000 Ltd' }],
+      body: [
+        { phone: p1, first_name: 'Good' },
+        { phone: p2, company: 'Acme\u0000 Ltd' },
+      ],
       key: KEYS.marketer,
     });
     expect(json.status).toBe(400);
@@ -178,7 +184,12 @@ describe('the operator console', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
 
     const csp = res.headers.get('content-security-policy') ?? '';
-    const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name!, values]));
+    const directives = new Map(
+      csp
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name, ...values]) => [name!, values]),
+    );
     expect(directives.get('default-src')).toEqual(["'none'"]);
     expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
     expect(directives.get('connect-src')).toEqual(["'self'"]);
@@ -212,7 +223,10 @@ describe('the webhook verify token', () => {
 
     // Both requests were logged, by URL, with the token's value masked in the URL and the query.
     await eventually(() => {
-      const lines = logLines.slice(before).map((l) => JSON.parse(l)).filter((l) => l.req?.url);
+      const lines = logLines
+        .slice(before)
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.req?.url);
       const urls = lines.map((l) => l.req.url as string);
       expect(urls).toEqual(
         expect.arrayContaining([
@@ -247,7 +261,8 @@ describe("when the API's Postgres is unreachable", () => {
 
   test('connection errors and the server going away count as unreachable; other database errors do not', () => {
     const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
-    for (const code of ['08006', '08001', '08003', '57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET']) expect(isDatabaseUnavailable(pgError(code))).toBe(true);
+    for (const code of ['08006', '08001', '08003', '57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET'])
+      expect(isDatabaseUnavailable(pgError(code))).toBe(true);
     expect(isDatabaseUnavailable(new Error('timeout exceeded when trying to connect'))).toBe(true);
     expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isDatabaseUnavailable(new AggregateError([pgError('ECONNREFUSED'), pgError('ECONNREFUSED')]))).toBe(true);

@@ -142,7 +142,9 @@ describe('roles', () => {
 
 describe('user management', () => {
   it('creates, lists, finds, updates and deletes users, with clear errors', async () => {
-    const created = await h.api('POST', '/api/v1/users', { body: { email: ` Mia.${stamp}@Example.com `, password: PASSWORD, role: 'marketer', full_name: 'Mia' } });
+    const created = await h.api('POST', '/api/v1/users', {
+      body: { email: ` Mia.${stamp}@Example.com `, password: PASSWORD, role: 'marketer', full_name: 'Mia' },
+    });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ email: `mia.${stamp}@example.com`, role: 'marketer', is_active: true });
 
@@ -173,7 +175,10 @@ describe('user management', () => {
     expect(without.status).toBe(400);
     const wrong = await h.api('PUT', '/api/v1/users/me', { body: { password: 'another long password', current_password: 'nope' }, key: token });
     expect(wrong.status).toBe(400);
-    const ok = await h.api('PUT', '/api/v1/users/me', { body: { password: 'another long password', current_password: PASSWORD, full_name: 'Sam S' }, key: token });
+    const ok = await h.api('PUT', '/api/v1/users/me', {
+      body: { password: 'another long password', current_password: PASSWORD, full_name: 'Sam S' },
+      key: token,
+    });
     expect(ok.status).toBe(200);
     expect(ok.body.full_name).toBe('Sam S');
     expect((await login('sam')).status).toBe(401);

@@ -15,7 +15,12 @@ afterAll(async () => {
 });
 
 async function runCampaign(tag: string, extra: Record<string, unknown> = {}) {
-  const { id } = await createCampaign(h, { template_id: templateId, audience: { tags: [tag] }, variables: { product: 'blue kettle', store: 'Main St' }, ...extra });
+  const { id } = await createCampaign(h, {
+    template_id: templateId,
+    audience: { tags: [tag] },
+    variables: { product: 'blue kettle', store: 'Main St' },
+    ...extra,
+  });
   expect((await h.api('POST', `/api/v1/campaigns/${id}/start`)).status).toBe(202);
   return { id, done: await waitForStatus(h, id, 'completed') };
 }
@@ -99,7 +104,10 @@ test('START from someone who never opted out is an ordinary message for the bot'
 test('WhatsApp errors: 131050 and 131026 are recorded and not retried, 130429 backs off and the send succeeds', async () => {
   const tag = uniqueTag('errors');
   const waIds = uniqueWaIds(5);
-  const ids = await importContacts(h, waIds.map((waId) => ({ waId, firstName: 'Ida', tags: [tag] })));
+  const ids = await importContacts(
+    h,
+    waIds.map((waId) => ({ waId, firstName: 'Ida', tags: [tag] })),
+  );
   h.graph.faults.push(
     FakeGraph.graphError(400, 130429, 'Rate limit hit'),
     FakeGraph.graphError(400, 131026, 'Message undeliverable'),
@@ -131,7 +139,9 @@ test('a contact missing a template variable is recorded as failed with the reaso
   expect(done).toMatchObject({ messages_sent: 1, messages_failed: 1 });
   expect(h.graph.sentTo(nameless)).toHaveLength(0);
   const failed = await h.api('GET', `/api/v1/campaigns/${id}/recipients?state=failed`);
-  expect(failed.body.recipients).toEqual([expect.objectContaining({ wa_id: nameless, error: expect.objectContaining({ reason: 'missing_variable', missing: ['first_name'] }) })]);
+  expect(failed.body.recipients).toEqual([
+    expect.objectContaining({ wa_id: nameless, error: expect.objectContaining({ reason: 'missing_variable', missing: ['first_name'] }) }),
+  ]);
 });
 
 test('an opt-out outlives the contact: deleted and imported again, the number stays opted out', async () => {
@@ -142,7 +152,9 @@ test('an opt-out outlives the contact: deleted and imported again, the number st
   await eventually(() => expect(h.graph.sentTo(waId).map((s) => s.text)).toEqual([expect.stringMatching(/unsubscribed/)]));
   expect((await h.api('DELETE', `/api/v1/contacts/${ids.get(waId)}`)).status).toBe(204);
 
-  const again = await h.api('POST', '/api/v1/contacts/bulk/import', { body: { contacts: [{ phone: `+${waId}`, first_name: 'Rui', tags: [tag], opt_in: true }] } });
+  const again = await h.api('POST', '/api/v1/contacts/bulk/import', {
+    body: { contacts: [{ phone: `+${waId}`, first_name: 'Rui', tags: [tag], opt_in: true }] },
+  });
   expect(again.body).toMatchObject({ created: 1, kept_opted_out: [expect.objectContaining({ phone: `+${waId}` })] });
   const contact = (await h.api('GET', `/api/v1/contacts?tag=${tag}`)).body.contacts[0];
   expect(contact).toMatchObject({ opt_in_status: false, opt_out_source: 'whatsapp' });

@@ -15,7 +15,10 @@ test('a campaign continues as new on a long audience and keeps its cursor, pace,
   const template = await createTemplate(h);
   const tag = uniqueTag('long');
   const waIds = uniqueWaIds(200);
-  await importContacts(h, waIds.map((waId) => ({ waId, firstName: 'Kai', tags: [tag] })));
+  await importContacts(
+    h,
+    waIds.map((waId) => ({ waId, firstName: 'Kai', tags: [tag] })),
+  );
   const { id } = await createCampaign(h, { template_id: template.id, audience: { tags: [tag] }, rate_per_second: 20 });
   await h.api('POST', `/api/v1/campaigns/${id}/start`);
   const workflowId = (await waitForStatus(h, id, 'running')).current_workflow_id as string;

@@ -20,7 +20,10 @@ test('a worker killed mid-campaign and restarted still ends with exactly 450 sen
   const template = await createTemplate(h);
   const tag = uniqueTag('crash');
   const waIds = uniqueWaIds(500);
-  const ids = await importContacts(h, waIds.map((waId, i) => ({ waId, firstName: `Eve${i}`, tags: [tag] })));
+  const ids = await importContacts(
+    h,
+    waIds.map((waId, i) => ({ waId, firstName: `Eve${i}`, tags: [tag] })),
+  );
   const optedOut = waIds.slice(450);
   for (const waId of optedOut) await h.api('POST', `/api/v1/contacts/${ids.get(waId)}/opt-out`);
 

@@ -1,14 +1,6 @@
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { CampaignWorkflowResult } from '../src/workflows/campaign-definitions';
-import {
-  createCampaign,
-  createTemplate,
-  importContacts,
-  sendsPerRecipient,
-  uniqueTag,
-  uniqueWaIds,
-  waitForStatus,
-} from './helpers/campaigns';
+import { createCampaign, createTemplate, importContacts, sendsPerRecipient, uniqueTag, uniqueWaIds, waitForStatus } from './helpers/campaigns';
 import { eventually, KEYS, startHarness, type Harness } from './helpers/harness';
 
 let h: Harness;
@@ -42,7 +34,10 @@ const fieldsOf = (err: { details: any }) => (err.details as { field: string }[])
 async function audienceOf(n: number, name: string) {
   const tag = uniqueTag(name);
   const waIds = uniqueWaIds(n);
-  const ids = await importContacts(h, waIds.map((waId) => ({ waId, firstName: 'Eve', tags: [tag] })));
+  const ids = await importContacts(
+    h,
+    waIds.map((waId) => ({ waId, firstName: 'Eve', tags: [tag] })),
+  );
   return { tag, waIds, ids };
 }
 

@@ -1,13 +1,5 @@
 import { campaignProgressQuery } from '../src/workflows/campaign-definitions';
-import {
-  createCampaign,
-  createTemplate,
-  importContacts,
-  sendsPerRecipient,
-  uniqueTag,
-  uniqueWaIds,
-  waitForStatus,
-} from './helpers/campaigns';
+import { createCampaign, createTemplate, importContacts, sendsPerRecipient, uniqueTag, uniqueWaIds, waitForStatus } from './helpers/campaigns';
 import { eventually, startHarness, type Harness } from './helpers/harness';
 import { saveWorkflowHistory } from './helpers/histories';
 
@@ -24,7 +16,10 @@ afterAll(async () => {
 test('a 500-contact campaign with 50 opted out sends exactly one message to each of the 450 and none to the 50', async () => {
   const tag = uniqueTag('launch');
   const waIds = uniqueWaIds(500);
-  const ids = await importContacts(h, waIds.map((waId, i) => ({ waId, firstName: `Ana${i}`, tags: [tag] })));
+  const ids = await importContacts(
+    h,
+    waIds.map((waId, i) => ({ waId, firstName: `Ana${i}`, tags: [tag] })),
+  );
   const optedOut = waIds.slice(0, 50);
   for (const waId of optedOut) {
     const res = await h.api('POST', `/api/v1/contacts/${ids.get(waId)}/opt-out`, { body: { source: 'test' } });
@@ -57,7 +52,10 @@ test('a 500-contact campaign with 50 opted out sends exactly one message to each
 test('pause holds the sends and resume finishes them, each recipient once', async () => {
   const tag = uniqueTag('pause');
   const waIds = uniqueWaIds(60);
-  await importContacts(h, waIds.map((waId) => ({ waId, firstName: 'Bo', tags: [tag] })));
+  await importContacts(
+    h,
+    waIds.map((waId) => ({ waId, firstName: 'Bo', tags: [tag] })),
+  );
   const { id } = await createCampaign(h, { template_id: templateId, audience: { tags: [tag] }, rate_per_second: 10 });
   await h.api('POST', `/api/v1/campaigns/${id}/start`);
   await eventually(() => expect(sendsPerRecipient(h, waIds).size).toBeGreaterThanOrEqual(10), 20_000);
@@ -81,7 +79,10 @@ test('pause holds the sends and resume finishes them, each recipient once', asyn
 test('progress is live through the workflow query and the CampaignId search attribute', async () => {
   const tag = uniqueTag('progress');
   const waIds = uniqueWaIds(100);
-  await importContacts(h, waIds.map((waId) => ({ waId, firstName: 'Cy', tags: [tag] })));
+  await importContacts(
+    h,
+    waIds.map((waId) => ({ waId, firstName: 'Cy', tags: [tag] })),
+  );
   const { id } = await createCampaign(h, { template_id: templateId, audience: { tags: [tag] }, rate_per_second: 10 });
   await h.api('POST', `/api/v1/campaigns/${id}/start`);
   const running = await eventually(async () => {
@@ -111,7 +112,10 @@ test('progress is live through the workflow query and the CampaignId search attr
 test('a campaign scheduled a few seconds ahead starts from its Schedule', async () => {
   const tag = uniqueTag('later');
   const waIds = uniqueWaIds(5);
-  await importContacts(h, waIds.map((waId) => ({ waId, firstName: 'Di', tags: [tag] })));
+  await importContacts(
+    h,
+    waIds.map((waId) => ({ waId, firstName: 'Di', tags: [tag] })),
+  );
   const { id } = await createCampaign(h, { template_id: templateId, audience: { tags: [tag] } });
   const at = new Date(Math.ceil((Date.now() + 4000) / 1000) * 1000);
   const started = await h.api('POST', `/api/v1/campaigns/${id}/start`, { body: { scheduled_at: at.toISOString() } });

@@ -61,7 +61,10 @@ test('a redelivered wamid changes nothing', async () => {
 
   // Meta retries the same message, alone and inside a batch with a new one.
   expect((await h.inbound([{ from: waId, text: 'only once', wamid }])).status).toBe(200);
-  await h.inbound([{ from: waId, text: 'only once', wamid }, { from: waId, text: 'second question' }]);
+  await h.inbound([
+    { from: waId, text: 'only once', wamid },
+    { from: waId, text: 'second question' },
+  ]);
   await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(2));
   const state = await h.settled(waId);
 

@@ -21,7 +21,9 @@ afterAll(async () => {
 });
 
 const markers = (events: HistoryEvent[]) =>
-  events.filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED).map((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data);
+  events
+    .filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED)
+    .map((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data);
 const activityTypes = (events: HistoryEvent[]) =>
   events.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name!);
 const patchIds = (events: HistoryEvent[]) =>
@@ -39,7 +41,10 @@ test('a chat running the code from before v2 moves to v2 at its next quiet momen
   // The deployment: the worker comes back with today's code while the chat sits idle.
   await h.restartWorker();
   // Meta delivers the old message again, and the user writes.
-  await h.inbound([{ from: waId, text: 'before the upgrade', wamid: first }, { from: waId, text: 'after the upgrade' }]);
+  await h.inbound([
+    { from: waId, text: 'before the upgrade', wamid: first },
+    { from: waId, text: 'after the upgrade' },
+  ]);
   await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(2));
   await h.settled(waId);
 
@@ -55,11 +60,7 @@ test('a chat running the code from before v2 moves to v2 at its next quiet momen
   await h.inbound([{ from: waId, text: 'now on v2' }]);
   await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(3));
   const state = await h.settled(waId);
-  expect(h.graph.sentTo(waId).map((s) => s.text)).toEqual([
-    'Reply to: before the upgrade',
-    'Reply to: after the upgrade',
-    'Reply to: now on v2',
-  ]);
+  expect(h.graph.sentTo(waId).map((s) => s.text)).toEqual(['Reply to: before the upgrade', 'Reply to: after the upgrade', 'Reply to: now on v2']);
   const request = h.llm.requests.find((r) => burstOf(r).includes('now on v2'))!;
   const contents = request.messages.map((m) => m.content);
   expect(contents).toEqual(expect.arrayContaining(['before the upgrade', 'Reply to: before the upgrade', 'after the upgrade', 'Reply to: after the upgrade']));

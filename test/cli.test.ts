@@ -71,7 +71,9 @@ test('validate-config passes line by line against a working setup', async () => 
     expect.stringMatching(/^PASS database: connected to 127\.0\.0\.1:\d+\/whatsapp_test_/),
     expect.stringMatching(/^PASS migrations: up to date \(\d+ applied, latest /),
     `PASS temporal: ${process.env.TEST_TEMPORAL_ADDRESS} reachable, namespace default exists`,
-    expect.stringMatching(/^PASS search attributes: WhatsAppPhone, ChatMode, NeedsHuman, LastInboundAt, ConversationStatus, AssignedTo, CampaignId, LeadId registered on default$/),
+    expect.stringMatching(
+      /^PASS search attributes: WhatsAppPhone, ChatMode, NeedsHuman, LastInboundAt, ConversationStatus, AssignedTo, CampaignId, LeadId registered on default$/,
+    ),
     'PASS whatsapp: meta: the access token works; phone number id PNID is +1 555-000-0000 (Test Business)',
     expect.stringMatching(/^PASS webhook: /),
     `PASS llm: ${llm.url}/v1 answered a one-token test call with model test-model`,

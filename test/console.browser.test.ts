@@ -35,7 +35,9 @@ beforeAll(async () => {
   // The bot hands a chat to a human when asked to, like the real assistant's handoff tool.
   h.llm.responder = (req) => {
     const burst = burstOf(req).join(' | ');
-    return /human/i.test(burst) ? { handoff: { reason: 'asked for a person', message: 'A colleague will take over shortly.' } } : { content: `Reply to: ${burst}` };
+    return /human/i.test(burst)
+      ? { handoff: { reason: 'asked for a person', message: 'A colleague will take over shortly.' } }
+      : { content: `Reply to: ${burst}` };
   };
   const created = await h.api('POST', '/api/v1/users', { body: { email, password: PASSWORD, full_name: 'Ana Operator', role: 'admin' } });
   expect(created.status).toBe(201);
@@ -255,7 +257,10 @@ test("a campaign's progress bar moves to the total, through a pause and a resume
   const template = await createTemplate(h);
   const tag = uniqueTag('console');
   const waIds = uniqueWaIds(12);
-  await importContacts(h, waIds.map((waId) => ({ waId, firstName: 'Sam', tags: [tag] })));
+  await importContacts(
+    h,
+    waIds.map((waId) => ({ waId, firstName: 'Sam', tags: [tag] })),
+  );
   const { id } = await createCampaign(h, { name: 'Spring sale', template_id: template.id, audience: { tags: [tag] }, rate_per_second: 1 });
 
   expect((await h.api('POST', `/api/v1/campaigns/${id}/start`)).status).toBe(202);
@@ -307,10 +312,10 @@ test('the leads board moves a card to another stage; an expired token is refresh
   const stored = () => page.evaluate((key) => JSON.parse((globalThis as any).sessionStorage.getItem(key) ?? 'null'), SESSION_KEY);
   await openConsole('#/leads');
   const before = await stored();
-  await page.evaluate(
-    ({ key, session }) => (globalThis as any).sessionStorage.setItem(key, JSON.stringify({ ...session, accessToken: 'aaa.bbb.ccc' })),
-    { key: SESSION_KEY, session: before },
-  );
+  await page.evaluate(({ key, session }) => (globalThis as any).sessionStorage.setItem(key, JSON.stringify({ ...session, accessToken: 'aaa.bbb.ccc' })), {
+    key: SESSION_KEY,
+    session: before,
+  });
   await page.reload();
   const card = page.locator(`.column[data-status="new"] .lead[data-lead-id="${id}"]`);
   await card.waitFor();
@@ -327,7 +332,9 @@ test('the leads board moves a card to another stage; an expired token is refresh
   await page.click('button:text-is("Sign out")');
   await page.locator('input[name=password]').waitFor();
   expect(await stored()).toBeNull();
-  await eventually(async () => expect((await h.api('POST', '/api/v1/auth/refresh', { body: { refresh_token: after.refreshToken }, key: null })).status).toBe(401));
+  await eventually(async () =>
+    expect((await h.api('POST', '/api/v1/auth/refresh', { body: { refresh_token: after.refreshToken }, key: null })).status).toBe(401),
+  );
 }, 60_000);
 
 // The inbox (issue 12, docs/inbox-api.md): starting conversations, assignment, lifecycle, tags,
@@ -513,7 +520,9 @@ test('the queues: mine lists what is assigned to me, unassigned what nobody hold
   await page.click('.segmented[aria-label=Queue] button:text-is("Mine")');
   await row(a.waId).waitFor();
   await eventually(async () => expect(await row(b.waId).count()).toBe(0));
-  expect(await page.locator('.conversation-row').evaluateAll((rows, me) => rows.every((r) => r.getAttribute('data-assigned-to') === me), String(anaId))).toBe(true);
+  expect(await page.locator('.conversation-row').evaluateAll((rows, me) => rows.every((r) => r.getAttribute('data-assigned-to') === me), String(anaId))).toBe(
+    true,
+  );
 
   await page.click('.segmented[aria-label=Queue] button:text-is("Unassigned")');
   await row(b.waId).waitFor();

@@ -23,7 +23,15 @@ async function create(body: Record<string, unknown>) {
 
 test('creates a contact with its number normalised, reads, updates and deletes it', async () => {
   const phone = newPhone();
-  const c = await create({ first_name: 'Asha', last_name: 'Rao', email: 'asha@example.com', company: 'Acme', tags: ['vip'], attributes: { city: 'Pune', seats: 3 }, phone: spaced(phone) });
+  const c = await create({
+    first_name: 'Asha',
+    last_name: 'Rao',
+    email: 'asha@example.com',
+    company: 'Acme',
+    tags: ['vip'],
+    attributes: { city: 'Pune', seats: 3 },
+    phone: spaced(phone),
+  });
   expect(c).toMatchObject({ first_name: 'Asha', tags: ['vip'], attributes: { city: 'Pune', seats: 3 }, opt_in_status: false, primary_phone: phone });
   expect(c.phone_numbers).toEqual([expect.objectContaining({ phone_number: phone, wa_id: phone.slice(1), is_primary: true, verified: false })]);
 
@@ -123,7 +131,13 @@ test('roles: a viewer reads but may not write; no key is 401', async () => {
 
 test('phone numbers: add, relabel, change primary, promote on delete, keep the last, verify once they wrote', async () => {
   const [p1, p2, p3] = [newPhone(), newPhone(), newPhone()];
-  const c = await create({ first_name: 'Multi', phone_numbers: [{ phone_number: p1, label: 'work' }, { phone_number: p2, label: 'home', is_primary: true }] });
+  const c = await create({
+    first_name: 'Multi',
+    phone_numbers: [
+      { phone_number: p1, label: 'work' },
+      { phone_number: p2, label: 'home', is_primary: true },
+    ],
+  });
   expect(c.primary_phone).toBe(p2);
   const added = await h.api('POST', `/api/v1/contacts/${c.id}/phone-numbers`, { body: { phone_number: p3 }, ...marketer });
   expect(added.status).toBe(201);
@@ -142,7 +156,10 @@ test('phone numbers: add, relabel, change primary, promote on delete, keep the l
 
   // Deleting the primary promotes the oldest remaining number.
   expect((await h.api('DELETE', `/api/v1/contacts/phone-numbers/${third.id}`, marketer)).status).toBe(204);
-  expect((await list()).map((p: { id: number; is_primary: boolean }) => [p.id, p.is_primary])).toEqual([[first.id, true], [primary.id, false]]);
+  expect((await list()).map((p: { id: number; is_primary: boolean }) => [p.id, p.is_primary])).toEqual([
+    [first.id, true],
+    [primary.id, false],
+  ]);
   expect((await h.api('DELETE', `/api/v1/contacts/phone-numbers/${primary.id}`, marketer)).status).toBe(204);
   const last = await h.api('DELETE', `/api/v1/contacts/phone-numbers/${first.id}`, marketer);
   expect(last.status).toBe(409);
@@ -175,14 +192,21 @@ test('opt-in stats count opted in, explicitly opted out and never asked, with th
   expect(after.opt_in_rate).toBeCloseTo((after.opted_in / after.total) * 100, 1);
 });
 
-test('setOptInByWaId creates an unknown number\'s contact, then changes nothing the second time', async () => {
+test("setOptInByWaId creates an unknown number's contact, then changes nothing the second time", async () => {
   const waId = newPhone().slice(1);
   const at = new Date();
   const first = await setOptInByWaId(h.db, waId, false, { source: 'whatsapp_stop', reason: 'STOP', at, name: 'Neha' });
   expect(first.changed).toBe(true);
   expect(await setOptInByWaId(h.db, waId, false, { source: 'whatsapp_stop', at: new Date() })).toEqual({ contactId: first.contactId, changed: false });
   const contact = await findContactByWaId(h.db, waId);
-  expect(contact).toMatchObject({ id: first.contactId, first_name: 'Neha', opt_in_status: false, opt_out_source: 'whatsapp_stop', opt_out_reason: 'STOP', opted_out_at: at });
+  expect(contact).toMatchObject({
+    id: first.contactId,
+    first_name: 'Neha',
+    opt_in_status: false,
+    opt_out_source: 'whatsapp_stop',
+    opt_out_reason: 'STOP',
+    opted_out_at: at,
+  });
   const view = (await h.api('GET', `/api/v1/contacts/${first.contactId}`)).body;
   expect(view.primary_phone).toBe(`+${waId}`);
 

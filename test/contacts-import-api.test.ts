@@ -41,11 +41,21 @@ test('a JSON import keeps the good rows, reports the bad ones, and a re-import u
     { row: 5, phone: p3, reason: expect.stringMatching(/^email: /) },
   ]);
   const [ira] = await contactsByPhone(p1);
-  expect(ira).toMatchObject({ first_name: 'Ira', tags: ['expo'], attributes: { city: 'Pune' }, opt_in_status: true, opt_in_source: 'import', primary_phone: p1 });
+  expect(ira).toMatchObject({
+    first_name: 'Ira',
+    tags: ['expo'],
+    attributes: { city: 'Pune' },
+    opt_in_status: true,
+    opt_in_source: 'import',
+    primary_phone: p1,
+  });
 
   // The same people again, as a bare array, with more to say about them.
   const again = await h.api('POST', IMPORT, {
-    body: [{ phone: p1, last_name: 'Sen', tags: ['vip', 'expo'], opt_in: false }, { phone: p2, company: 'Acme' }],
+    body: [
+      { phone: p1, last_name: 'Sen', tags: ['vip', 'expo'], opt_in: false },
+      { phone: p2, company: 'Acme' },
+    ],
     key: KEYS.marketer,
   });
   expect(again.body).toMatchObject({ created: 0, updated: 2, failed: 0 });
@@ -111,7 +121,10 @@ test('limits: 10,000 rows, 5 MB, marketers only, a readable body', async () => {
   expect(huge.body.error.code).toBe('PAYLOAD_TOO_LARGE');
 
   // Above the 256 kB every other route takes, within the import's 5 MB.
-  const big = await h.api('POST', IMPORT, { body: { contacts: [{ phone: newPhone(), notes: 'y'.repeat(4000) }], padding: 'z'.repeat(400_000) }, key: KEYS.marketer });
+  const big = await h.api('POST', IMPORT, {
+    body: { contacts: [{ phone: newPhone(), notes: 'y'.repeat(4000) }], padding: 'z'.repeat(400_000) },
+    key: KEYS.marketer,
+  });
   expect(big.body).toMatchObject({ created: 1 });
 
   expect((await postCsv('phone\n+447911123456\n', KEYS.viewer)).status).toBe(403);

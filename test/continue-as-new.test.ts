@@ -53,7 +53,11 @@ test('continue-as-new keeps mode, dedup set and context', async () => {
   expect(contents).toContain('my name is Zoe');
   expect(contents.filter((c) => c === 'my name is Zoe')).toHaveLength(1);
   expect(contents).toContain('while held 7');
-  const count = await h.db.selectFrom('messages').select((eb) => eb.fn.countAll<string>().as('n')).where('wamid', '=', firstWamid).executeTakeFirstOrThrow();
+  const count = await h.db
+    .selectFrom('messages')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('wamid', '=', firstWamid)
+    .executeTakeFirstOrThrow();
   expect(Number(count.n)).toBe(1);
   await saveHistory(h.client, waId, 'continue-as-new');
 });

@@ -76,7 +76,15 @@ test('a stream for a phone shows the chat as it happens: messages, the reply, ta
 
     await h.inbound([{ from: waId, text: 'hello stream' }]);
     const appeared = await stream.next(isConversation('bot'));
-    expect(appeared.data).toMatchObject({ phone: waId, wa_id: waId, needs_human: false, operator: null, status: 'open', handling: 'bot', workflow_id: `chat-${waId}` });
+    expect(appeared.data).toMatchObject({
+      phone: waId,
+      wa_id: waId,
+      needs_human: false,
+      operator: null,
+      status: 'open',
+      handling: 'bot',
+      workflow_id: `chat-${waId}`,
+    });
     const inbound = await stream.next(isMessage('user', 'hello stream'));
     expect(inbound.id).toBe(inbound.data.id);
     const reply = await stream.next(isMessage('bot', 'Reply to: hello stream'));
@@ -189,7 +197,9 @@ test('a stream needs a credential, a known conversation and one filter at most',
 
   const missing = await h.api('GET', '/api/v1/conversations/stream?conversation_id=00000000-0000-4000-8000-000000000000', { key: KEYS.viewer });
   expect(missing.status).toBe(404);
-  const both = await h.api('GET', `/api/v1/conversations/stream?phone=${randomPhone()}&conversation_id=00000000-0000-4000-8000-000000000000`, { key: KEYS.viewer });
+  const both = await h.api('GET', `/api/v1/conversations/stream?phone=${randomPhone()}&conversation_id=00000000-0000-4000-8000-000000000000`, {
+    key: KEYS.viewer,
+  });
   expect(both.status).toBe(400);
 });
 
@@ -258,7 +268,15 @@ test('a long-lived stream keeps up once its poll reads from the sliding floor', 
       await stream.next(isMessage('bot', `Reply to: ${text}`));
       await h.settled(waId);
     }
-    expect(story(stream.events)).toEqual(['[bot]', 'user: first', 'bot: Reply to: first', 'user: second', 'bot: Reply to: second', 'user: third', 'bot: Reply to: third']);
+    expect(story(stream.events)).toEqual([
+      '[bot]',
+      'user: first',
+      'bot: Reply to: first',
+      'user: second',
+      'bot: Reply to: second',
+      'user: third',
+      'bot: Reply to: third',
+    ]);
   } finally {
     stream.close();
     await stop();

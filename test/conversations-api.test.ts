@@ -28,7 +28,16 @@ test('lists conversations with filters and offset pagination', async () => {
   expect(byPhone.status).toBe(200);
   expect(byPhone.body.total).toBe(1);
   const [c] = byPhone.body.conversations;
-  expect(c).toMatchObject({ id: conversationId, phone: waId, contact_name: 'Maria', mode: 'bot', status: 'open', handling: 'bot', message_count: 10, workflow_id: `chat-${waId}` });
+  expect(c).toMatchObject({
+    id: conversationId,
+    phone: waId,
+    contact_name: 'Maria',
+    mode: 'bot',
+    status: 'open',
+    handling: 'bot',
+    message_count: 10,
+    workflow_id: `chat-${waId}`,
+  });
   expect(c.last_message).toMatchObject({ sender_type: 'bot', content: 'Reply to: message 5' });
 
   expect((await h.api('GET', `/api/v1/conversations?phone=${waId}&status=operator`)).body.total).toBe(0);
@@ -85,7 +94,10 @@ test('pages through messages with a cursor, in both directions and by sender', a
 test('GET /health is 200 with everything up and 503 when the database is gone', async () => {
   const ok = await fetch(`${h.apiUrl}/health`);
   expect(ok.status).toBe(200);
-  expect(await ok.json()).toMatchObject({ status: 'healthy', checks: { database: 'connected', temporal: 'connected', workers: expect.stringContaining('polling') } });
+  expect(await ok.json()).toMatchObject({
+    status: 'healthy',
+    checks: { database: 'connected', temporal: 'connected', workers: expect.stringContaining('polling') },
+  });
 
   const deadDb = createDb('postgres://postgres@127.0.0.1:1/nothing');
   const app = createApp({ db: deadDb, temporal: h.client, taskQueue: h.taskQueue, log: pino({ level: 'silent' }), apiKeys: [], whatsapp: {}, version: 'test' });

@@ -120,7 +120,14 @@ describe('docker-compose.yml', () => {
     expect(images.size).toBe(1);
     for (const name of APP_SERVICES) {
       const env = envOf(services[name]!);
-      for (const required of ['TEMPORAL_UI_URL', 'DB_POOL_SIZE', 'TEMPORAL_MANAGE_NAMESPACE', 'TEMPORAL_ID_PREFIX', 'WEBHOOK_TEMPORAL_TIMEOUT_MS', 'WORKFLOW_BUNDLE_PATH']) {
+      for (const required of [
+        'TEMPORAL_UI_URL',
+        'DB_POOL_SIZE',
+        'TEMPORAL_MANAGE_NAMESPACE',
+        'TEMPORAL_ID_PREFIX',
+        'WEBHOOK_TEMPORAL_TIMEOUT_MS',
+        'WORKFLOW_BUNDLE_PATH',
+      ]) {
         expect([name, required, required in env]).toEqual([name, required, true]);
       }
       expect(Object.keys(env).filter((key) => !configKeys.has(key))).toEqual([]);
@@ -141,7 +148,11 @@ describe('docker-compose.yml', () => {
   const composeCheck = composeClient ? it : it.skip;
   composeCheck(`docker compose config accepts the file${composeClient ? '' : ' (skipped: no docker compose client on this machine)'}`, () => {
     const env = { ...process.env, WHATSAPP_APP_SECRET: 'x', WHATSAPP_VERIFY_TOKEN: 'x', API_KEYS: 'x'.repeat(16) + ':admin', JWT_SECRET: 'x'.repeat(32) };
-    const result = spawnSync(composeClient![0]!, [...composeClient!.slice(1), '-f', 'docker-compose.yml', 'config', '--quiet'], { cwd: ROOT, env, encoding: 'utf8' });
+    const result = spawnSync(composeClient![0]!, [...composeClient!.slice(1), '-f', 'docker-compose.yml', 'config', '--quiet'], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+    });
     expect({ status: result.status, stderr: result.stderr.trim() }).toEqual({ status: 0, stderr: '' });
   });
 });
@@ -218,7 +229,14 @@ describe('deploy/kubernetes', () => {
     }
     const names = [...Object.keys(configMap.data), ...Object.keys(secret.doc.stringData)];
     expect(names.filter((n) => !configKeys.has(n))).toEqual([]);
-    for (const required of ['TEMPORAL_UI_URL', 'DB_POOL_SIZE', 'TEMPORAL_MANAGE_NAMESPACE', 'TEMPORAL_ID_PREFIX', 'WEBHOOK_TEMPORAL_TIMEOUT_MS', 'WORKFLOW_BUNDLE_PATH']) {
+    for (const required of [
+      'TEMPORAL_UI_URL',
+      'DB_POOL_SIZE',
+      'TEMPORAL_MANAGE_NAMESPACE',
+      'TEMPORAL_ID_PREFIX',
+      'WEBHOOK_TEMPORAL_TIMEOUT_MS',
+      'WORKFLOW_BUNDLE_PATH',
+    ]) {
       expect([required, required in configMap.data]).toEqual([required, true]);
     }
     expect(configMap.data.WORKFLOW_BUNDLE_PATH).toBe(dockerfileBundlePath());
@@ -228,9 +246,11 @@ describe('deploy/kubernetes', () => {
   (kubectl ? it : it.skip)(`kubectl kustomize renders them${kubectl ? '' : ' (skipped: no kubectl on this machine)'}`, () => {
     const result = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
     expect({ status: result.status, stderr: result.stderr.trim() }).toEqual({ status: 0, stderr: '' });
-    expect(parseAllDocuments(result.stdout).map((d) => (d.toJSON() as { kind: string }).kind).sort()).toEqual(
-      ['ConfigMap', 'Deployment', 'Deployment', 'Job', 'PodDisruptionBudget', 'PodDisruptionBudget', 'Service'],
-    );
+    expect(
+      parseAllDocuments(result.stdout)
+        .map((d) => (d.toJSON() as { kind: string }).kind)
+        .sort(),
+    ).toEqual(['ConfigMap', 'Deployment', 'Deployment', 'Job', 'PodDisruptionBudget', 'PodDisruptionBudget', 'Service']);
   });
 });
 
@@ -253,7 +273,9 @@ describe('Dockerfile', () => {
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
     expect(pkg.scripts['build:bundle']).toBe('tsx scripts/build-workflow-bundle.ts');
     expect(dockerfile).toMatch(/^COPY scripts\/build-workflow-bundle\.ts /m);
-    const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim());
     for (const needed of ['src', 'scripts', 'migrations']) expect([needed, ignored.includes(needed)]).toEqual([needed, false]);
   });
 });
@@ -265,6 +287,7 @@ describe('README, Running in production', () => {
     // The same commands the worker prints when TEMPORAL_MANAGE_NAMESPACE=false finds them missing.
     const names = allSearchAttributeKeys.map((k) => k.name);
     for (const command of commands('whatsapp', names, 'cli')) expect(section).toContain(command);
-    for (const command of commands('whatsapp', names, 'tcld')) expect(section).toContain(command.replace(/^tcld namespace search-attributes add --namespace whatsapp /, ''));
+    for (const command of commands('whatsapp', names, 'tcld'))
+      expect(section).toContain(command.replace(/^tcld namespace search-attributes add --namespace whatsapp /, ''));
   });
 });

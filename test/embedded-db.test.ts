@@ -101,7 +101,16 @@ test("the app's pool runs many statements and transactions at once without mixin
         db.transaction().execute(async (trx) => {
           const conv = await trx.insertInto('conversations').values({ wa_id: waId, mode: 'bot', needs_human: false }).returning('id').executeTakeFirstOrThrow();
           await insertInbound(trx, [
-            { conversation_id: conv.id, direction: 'inbound', sender_type: 'user', wamid: `wamid.${waId}`, message_type: 'text', content: `hi ${i}`, delivery_status: 'received', created_at: new Date() },
+            {
+              conversation_id: conv.id,
+              direction: 'inbound',
+              sender_type: 'user',
+              wamid: `wamid.${waId}`,
+              message_type: 'text',
+              content: `hi ${i}`,
+              delivery_status: 'received',
+              created_at: new Date(),
+            },
           ]);
           if (i % 2) throw new Error('roll back');
         }),
@@ -109,7 +118,9 @@ test("the app's pool runs many statements and transactions at once without mixin
     );
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(10);
     await Promise.all(
-      waIds.map((waId) => reserveOutbound(db, { waId, clientKey: `key-${waId}`, senderType: 'bot', text: 'hello' }, { kind: 'text' }, 'console', { llm: 'offline' })),
+      waIds.map((waId) =>
+        reserveOutbound(db, { waId, clientKey: `key-${waId}`, senderType: 'bot', text: 'hello' }, { kind: 'text' }, 'console', { llm: 'offline' }),
+      ),
     );
     const counts = await db
       .selectFrom('messages')

@@ -150,7 +150,10 @@ describe('on Meta (Graph)', () => {
     const bytes = gif();
     const res = await upload(h.apiUrl, bytes, 'image/gif', 'anim.gif');
     expect(res.status).toBe(415);
-    expect(res.body.error).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', details: { declared: 'image/gif', supported: expect.arrayContaining(['image/png', 'application/pdf']) } });
+    expect(res.body.error).toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      details: { declared: 'image/gif', supported: expect.arrayContaining(['image/png', 'application/pdf']) },
+    });
     // Untyped, the bytes decide: still a GIF.
     expect((await upload(h.apiUrl, bytes, '', 'anim.gif')).status).toBe(415);
     // OGG that is not Opus (Vorbis): WhatsApp takes Opus only.
@@ -327,7 +330,14 @@ describe('on Meta (Graph)', () => {
     await new Promise((r) => setTimeout(r, 800));
     await h.db
       .updateTable('media_files')
-      .set({ state: 'ready', provider_media_id: 'MEDIA-BY-THE-OTHER', upload_claim: null, upload_started_at: null, uploaded_at: new Date(), expires_at: new Date(Date.now() + 30 * 86_400_000) })
+      .set({
+        state: 'ready',
+        provider_media_id: 'MEDIA-BY-THE-OTHER',
+        upload_claim: null,
+        upload_started_at: null,
+        uploaded_at: new Date(),
+        expires_at: new Date(Date.now() + 30 * 86_400_000),
+      })
       .where('id', '=', other)
       .execute();
     const answered = await waiting;
@@ -352,7 +362,10 @@ describe('on Meta (Graph)', () => {
     // Graph takes the send and the answer is lost (connection cut): the retry finds the receipt and does not send again.
     h.graph.receiptsTo = { url: `${h.apiUrl}/webhooks/whatsapp`, appSecret: APP_SECRET };
     h.graph.dropAfterHandling = 1;
-    const cut = await h.api('POST', '/api/v1/operator-message', { body: { phone: waId, message: 'the new menu', media: { file_id: file.id } }, key: KEYS.operator });
+    const cut = await h.api('POST', '/api/v1/operator-message', {
+      body: { phone: waId, message: 'the new menu', media: { file_id: file.id } },
+      key: KEYS.operator,
+    });
     expect(cut.status).toBe(200);
     await h.settled(waId);
     const all = h.graph.sentTo(waId).slice(1);
@@ -362,7 +375,11 @@ describe('on Meta (Graph)', () => {
 
     const sent = (await h.recorded(waId)).filter((r) => r.sender_type === 'operator');
     expect(sent).toHaveLength(2);
-    expect(sent[0]).toMatchObject({ wamid: sends[0]!.wamid, message_type: 'image', media: { id: file.media_id, mimeType: 'image/png', caption: 'Today', filename: 'menu.png' } });
+    expect(sent[0]).toMatchObject({
+      wamid: sends[0]!.wamid,
+      message_type: 'image',
+      media: { id: file.media_id, mimeType: 'image/png', caption: 'Today', filename: 'menu.png' },
+    });
     expect(sent[1]).toMatchObject({ wamid: all[1]!.wamid, media: { id: file.media_id, caption: 'the new menu' } });
     // Nothing uploaded again for the sends.
     expect(h.graph.uploads.filter((u) => u.sha256 === file.sha256)).toHaveLength(1);
@@ -372,7 +389,10 @@ describe('on Meta (Graph)', () => {
     const waId = await openChat();
     const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(5000)]);
     const doc = (await upload(h.apiUrl, pdf, 'application/pdf', 'Offer.pdf')).body;
-    const res = await h.api('POST', `/api/v1/operator-message`, { body: { phone: waId, message: 'here it is', media: { file_id: doc.id } }, key: KEYS.operator });
+    const res = await h.api('POST', `/api/v1/operator-message`, {
+      body: { phone: waId, message: 'here it is', media: { file_id: doc.id } },
+      key: KEYS.operator,
+    });
     expect(res.status).toBe(200);
     expect(h.graph.sentTo(waId)[1]!.body).toMatchObject({ type: 'document', document: { id: doc.media_id, filename: 'Offer.pdf', caption: 'here it is' } });
 
@@ -382,9 +402,15 @@ describe('on Meta (Graph)', () => {
     const both = await h.api('POST', '/api/v1/operator-message', { body: { phone: waId, media: { file_id: doc.id, id: 'X' } }, key: KEYS.operator });
     expect(both.status).toBe(400);
     const voice = (await upload(h.apiUrl, opus(), 'audio/ogg', 'v.ogg')).body;
-    const onAudio = await h.api('POST', '/api/v1/operator-message', { body: { phone: waId, message: 'listen', media: { file_id: voice.id } }, key: KEYS.operator });
+    const onAudio = await h.api('POST', '/api/v1/operator-message', {
+      body: { phone: waId, message: 'listen', media: { file_id: voice.id } },
+      key: KEYS.operator,
+    });
     expect(onAudio.status).toBe(400);
-    const wrongType = await h.api('POST', '/api/v1/operator-message', { body: { phone: waId, media: { file_id: doc.id, mimeType: 'image/png' } }, key: KEYS.operator });
+    const wrongType = await h.api('POST', '/api/v1/operator-message', {
+      body: { phone: waId, media: { file_id: doc.id, mimeType: 'image/png' } },
+      key: KEYS.operator,
+    });
     expect(wrongType.status).toBe(400);
     expect(h.graph.sentTo(waId)).toHaveLength(2);
 
@@ -453,7 +479,12 @@ describe('on Twilio (media by URL)', () => {
     const bytes = png(3 * MB);
     const res = await upload(h.apiUrl, bytes, 'image/png', 'shop.png');
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ provider: 'twilio', media_id: null, expires_at: null, url: expect.stringMatching(new RegExp(`^${h.apiUrl}/media/[A-Za-z0-9_-]{43}$`)) });
+    expect(res.body).toMatchObject({
+      provider: 'twilio',
+      media_id: null,
+      expires_at: null,
+      url: expect.stringMatching(new RegExp(`^${h.apiUrl}/media/[A-Za-z0-9_-]{43}$`)),
+    });
     expect((await upload(h.apiUrl, bytes, 'image/png', 'shop.png')).body.url).toBe(res.body.url);
 
     const served = await fetch(res.body.url);
@@ -471,7 +502,10 @@ describe('on Twilio (media by URL)', () => {
     await h.inbound([{ from: waId, text: 'where is the shop?' }]);
     await eventually(() => expect(twilio.sentTo(waId)).toHaveLength(1));
     await h.settled(waId);
-    const sent = await h.api('POST', '/api/v1/operator-message', { body: { phone: waId, message: 'Here', media: { file_id: res.body.id } }, key: KEYS.operator });
+    const sent = await h.api('POST', '/api/v1/operator-message', {
+      body: { phone: waId, message: 'Here', media: { file_id: res.body.id } },
+      key: KEYS.operator,
+    });
     expect(sent.status).toBe(200);
     const [, mediaSend] = twilio.sentTo(waId);
     expect(mediaSend).toMatchObject({ mediaUrls: [res.body.url], body: 'Here' });

@@ -46,7 +46,12 @@ test('a NUL in a text or a profile name is stripped: the message is recorded and
 
 test('one invalid element in a batch is skipped and logged; the valid messages and statuses beside it are processed', async () => {
   const waId = randomPhone();
-  const body = webhookBody({ messages: [{ from: waId, text: 'first valid' }, { from: waId, text: 'second valid' }] });
+  const body = webhookBody({
+    messages: [
+      { from: waId, text: 'first valid' },
+      { from: waId, text: 'second valid' },
+    ],
+  });
   const value = body.entry[0]!.changes[0]!.value as { messages: unknown[]; statuses?: unknown[] };
   value.messages.splice(1, 0, { ...messageEntry({ from: '+1', text: 'bad sender' }) });
   value.messages.push({ id: newWamid(), type: 'text', text: { body: 'no sender at all' } });

@@ -87,13 +87,19 @@ test("a campaign's Schedule carries its deployment's prefix; the other deploymen
   const template = await createTemplate(blue);
   const tag = uniqueTag('prefixed');
   const waIds = uniqueWaIds(2);
-  await importContacts(blue, waIds.map((waId) => ({ waId, firstName: 'Ada', tags: [tag] })));
+  await importContacts(
+    blue,
+    waIds.map((waId) => ({ waId, firstName: 'Ada', tags: [tag] })),
+  );
   const { id } = await createCampaign(blue, { template_id: template.id, audience: { tags: [tag] }, cron: '0 0 1 1 *' });
 
   const started = await blue.api('POST', `/api/v1/campaigns/${id}/start`, { key: KEYS.marketer });
   expect(started.status).toBe(202);
   expect(started.body).toMatchObject({ status: 'scheduled', starts: 'cron', schedule_id: `blue-campaign-${id}` });
-  expect((await blue.api('GET', `/api/v1/campaigns/${id}`)).body).toMatchObject({ schedule_id: `blue-campaign-${id}`, schedule: { id: `blue-campaign-${id}`, paused: false } });
+  expect((await blue.api('GET', `/api/v1/campaigns/${id}`)).body).toMatchObject({
+    schedule_id: `blue-campaign-${id}`,
+    schedule: { id: `blue-campaign-${id}`, paused: false },
+  });
   const schedule = await blue.client.schedule.getHandle(`blue-campaign-${id}`).describe();
   expect(schedule.action).toMatchObject({ workflowId: `blue-campaign-${id}`, taskQueue: blue.taskQueue });
   await expect(blue.client.schedule.getHandle(`campaign-${id}`).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);

@@ -43,9 +43,7 @@ test('a flood is recorded whole, only the allowed messages reach the LLM, and th
   // All twelve are on record; the ones over the limit are marked.
   const inbound = (await h.recorded(waId)).filter((r) => r.sender_type === 'user');
   expect(inbound.map((r) => r.content)).toEqual(flood);
-  expect(inbound.map((r) => (r.metadata as { rate_limited?: boolean } | null)?.rate_limited === true)).toEqual(
-    flood.map((_, i) => i >= LIMIT),
-  );
+  expect(inbound.map((r) => (r.metadata as { rate_limited?: boolean } | null)?.rate_limited === true)).toEqual(flood.map((_, i) => i >= LIMIT));
 
   // Once the window has passed the user is answered again, and the LLM knows what was said meanwhile.
   await windowFreed(waId);

@@ -66,7 +66,11 @@ describe('starting a conversation', () => {
     const headers = { 'idempotency-key': `start-${waId}` };
     const started = await h.api('POST', '/api/v1/conversations', { body, headers, key: KEYS.operator });
     expect(started.status).toBe(201);
-    expect(started.body).toMatchObject({ created: true, message: { kind: 'template' }, conversation: { wa_id: waId, status: 'open', tags: ['orders'], priority: 'high' } });
+    expect(started.body).toMatchObject({
+      created: true,
+      message: { kind: 'template' },
+      conversation: { wa_id: waId, status: 'open', tags: ['orders'], priority: 'high' },
+    });
     const sends = h.graph.sentTo(waId!);
     expect(sends).toHaveLength(1);
     expect(sends[0]!.type).toBe('template');
@@ -105,10 +109,16 @@ describe('starting a conversation', () => {
 
   test('inside the window: free text through POST /conversations and seed 000 POST /messages', async () => {
     const { waId, id } = await chatWith('can someone call me?');
-    const res = await h.api('POST', '/api/v1/conversations', { body: { chat_id: `${waId}@c.us`, initial_message: 'Calling you in 5 minutes.' }, key: KEYS.operator });
+    const res = await h.api('POST', '/api/v1/conversations', {
+      body: { chat_id: `${waId}@c.us`, initial_message: 'Calling you in 5 minutes.' },
+      key: KEYS.operator,
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ created: false, conversation: { id }, message: { kind: 'text' } });
-    const seed000 = await h.api('POST', '/api/v1/messages', { body: { chat_id: `${waId}@c.us`, content: 'Or now, if you like.', metadata: { correlation_id: 'req_1' } }, key: KEYS.operator });
+    const seed000 = await h.api('POST', '/api/v1/messages', {
+      body: { chat_id: `${waId}@c.us`, content: 'Or now, if you like.', metadata: { correlation_id: 'req_1' } },
+      key: KEYS.operator,
+    });
     expect(seed000.status).toBe(201);
     expect(seed000.body).toMatchObject({ status: 'sent', conversation_id: id, correlation_id: 'req_1' });
     expect(h.graph.sentTo(waId).map((s) => s.text)).toEqual([expect.any(String), 'Calling you in 5 minutes.', 'Or now, if you like.']);
@@ -379,7 +389,11 @@ describe('who may do what', () => {
   test('a user who takes over an unassigned conversation becomes its assignee', async () => {
     const { waId } = await chatWith();
     expect((await h.api('POST', '/api/v1/takeover', { body: { phone: waId }, key: users.ana.token })).status).toBe(200);
-    expect((await listed(`phone=${waId}`)).conversations[0]).toMatchObject({ assigned_to: users.ana.id, handling: 'operator', operator: `user:${users.ana.id}` });
+    expect((await listed(`phone=${waId}`)).conversations[0]).toMatchObject({
+      assigned_to: users.ana.id,
+      handling: 'operator',
+      operator: `user:${users.ana.id}`,
+    });
     await saveHistory(h.client, waId, 'inbox-takeover-claims');
   });
 });

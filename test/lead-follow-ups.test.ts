@@ -71,7 +71,7 @@ test('a follow-up scheduled 2 s ahead is sent exactly once, at its time, as free
   await saveWorkflowHistory(h.client, leadFollowUpWorkflowId(leadId), 'lead-follow-up-sent');
 });
 
-test('outside the 24 h window the follow-up goes as the lead\'s approved template', async () => {
+test("outside the 24 h window the follow-up goes as the lead's approved template", async () => {
   const { waId, leadId } = await newLead({ firstName: 'Omar' });
   await followUp(leadId, { in_seconds: 1, template_id: templateId });
   await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(1), 15_000);
@@ -90,7 +90,10 @@ test('a reply from the lead before the due time cancels the follow-up', async ()
   await wait(3500);
   // Only the bot's answer to the reply went out, no follow-up.
   expect(h.graph.sentTo(waId).map((s) => s.text)).toEqual([
-    ...h.graph.sentTo(waId).slice(0, sendsBefore).map((s) => s.text),
+    ...h.graph
+      .sentTo(waId)
+      .slice(0, sendsBefore)
+      .map((s) => s.text),
     'Reply to: Actually, I will come by the shop',
   ]);
   expect(await activities(leadId)).toEqual(expect.arrayContaining(['replied', 'follow_up_cancelled']));
@@ -153,7 +156,7 @@ test('the overdue sweep, run by its Schedule, lists a lead whose follow-up went 
   expect(await activities(unanswered.leadId)).toContain('overdue');
 });
 
-test('leads open by themselves: a reply to a campaign, and the assistant\'s qualify_lead call', async () => {
+test("leads open by themselves: a reply to a campaign, and the assistant's qualify_lead call", async () => {
   const tag = uniqueTag('camp-lead');
   const [fromCampaign, fromChat] = uniqueWaIds(2) as [string, string];
   const ids = await importContacts(h, [{ waId: fromCampaign, firstName: 'Pia', tags: [tag] }]);
@@ -189,7 +192,12 @@ test('leads open by themselves: a reply to a campaign, and the assistant\'s qual
 
 test('a follow-up time that is not a time, or is in the past, is a 400 that schedules nothing', async () => {
   const { leadId } = await newLead({ writeFirst: true });
-  for (const body of [{ at: 'yesterday' }, { at: '2020-01-01T00:00:00Z' }, { in_seconds: 0 }, { at: new Date(Date.now() + 60_000).toISOString(), in_seconds: 5 }]) {
+  for (const body of [
+    { at: 'yesterday' },
+    { at: '2020-01-01T00:00:00Z' },
+    { in_seconds: 0 },
+    { at: new Date(Date.now() + 60_000).toISOString(), in_seconds: 5 },
+  ]) {
     const res = await followUp(leadId, body);
     expect([JSON.stringify(body), res.status, res.body.error?.code]).toEqual([JSON.stringify(body), 400, 'VALIDATION_ERROR']);
   }

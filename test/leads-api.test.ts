@@ -213,8 +213,16 @@ test('lists with filters and paging, and the assigned, high-priority and overdue
   // Overdue: marked by the follow-up workflow, or its follow-up time has passed; never closed leads.
   const past = new Date(Date.now() - 3_600_000);
   await h.db.updateTable('leads').set({ next_follow_up_at: past }).where('id', 'in', [b.id, d.id]).execute();
-  await h.db.updateTable('leads').set({ overdue_since: new Date(Date.now() - 7_200_000) }).where('id', '=', e.id).execute();
-  await h.db.updateTable('leads').set({ next_follow_up_at: new Date(Date.now() + 3_600_000) }).where('id', '=', f.id).execute();
+  await h.db
+    .updateTable('leads')
+    .set({ overdue_since: new Date(Date.now() - 7_200_000) })
+    .where('id', '=', e.id)
+    .execute();
+  await h.db
+    .updateTable('leads')
+    .set({ next_follow_up_at: new Date(Date.now() + 3_600_000) })
+    .where('id', '=', f.id)
+    .execute();
   const overdue = await h.api('GET', `${LEADS}/overdue?source=${source}`, { key: KEYS.viewer });
   expect(overdue.body.total).toBe(2);
   expect(ids(overdue)).toEqual([e.id, b.id]);
@@ -268,7 +276,17 @@ test('viewers read, sales and admin write, others may not, and nobody without a 
   }
   const lead = await createLead({ contact_id: c1!.id }, KEYS.sales);
   await createLead({ contact_id: c2!.id }, KEYS.admin);
-  for (const path of ['', '/assigned', '/high-priority', '/overdue', `/${lead.id}`, `/${lead.id}/activities`, '/stats/overview', '/stats/pipeline', '/stats/conversion-funnel']) {
+  for (const path of [
+    '',
+    '/assigned',
+    '/high-priority',
+    '/overdue',
+    `/${lead.id}`,
+    `/${lead.id}/activities`,
+    '/stats/overview',
+    '/stats/pipeline',
+    '/stats/conversion-funnel',
+  ]) {
     expect([path, (await h.api('GET', `${LEADS}${path}`, { key: KEYS.viewer })).status]).toEqual([path, 200]);
     expect([path, (await h.api('GET', `${LEADS}${path}`, { key: null })).status]).toEqual([path, 401]);
   }
@@ -320,7 +338,11 @@ test('overview, pipeline and funnel count exactly the leads of one source', asyn
   // Created already qualified, then lost.
   const l8 = await make(7, { status: 'qualified' });
   await post(`/${l8.id}/close-lost`, { reason: 'no reply' });
-  await h.db.updateTable('leads').set({ next_follow_up_at: new Date(Date.now() - 60_000) }).where('id', '=', l1.id).execute();
+  await h.db
+    .updateTable('leads')
+    .set({ next_follow_up_at: new Date(Date.now() - 60_000) })
+    .where('id', '=', l1.id)
+    .execute();
 
   const overview = await h.api('GET', `${LEADS}/stats/overview?source=${source}`, { key: KEYS.viewer });
   expect(overview.body).toEqual({

@@ -168,7 +168,13 @@ test('GET /api/v1/stats: record figures match seeded data, live counts come from
     ])
     .returning('id')
     .execute();
-  const message = (conversation_id: string, direction: 'inbound' | 'outbound', sender_type: 'user' | 'bot' | 'operator' | 'campaign', delivery_status: 'received' | 'pending' | 'sent' | 'failed', created_at: Date) => ({
+  const message = (
+    conversation_id: string,
+    direction: 'inbound' | 'outbound',
+    sender_type: 'user' | 'bot' | 'operator' | 'campaign',
+    delivery_status: 'received' | 'pending' | 'sent' | 'failed',
+    created_at: Date,
+  ) => ({
     conversation_id,
     direction,
     sender_type,
@@ -190,16 +196,29 @@ test('GET /api/v1/stats: record figures match seeded data, live counts come from
 
   const after = await stats();
   const diff = (path: string) => path.split('.').reduce((o, k) => o[k], after) - path.split('.').reduce((o, k) => o[k], before);
+  expect(Object.fromEntries(['total', 'bot', 'operator', 'needs_human', 'active_24h', 'awaiting_reply'].map((k) => [k, diff(`conversations.${k}`)]))).toEqual({
+    total: 2,
+    bot: 1,
+    operator: 1,
+    needs_human: 1,
+    active_24h: 1,
+    awaiting_reply: 1,
+  });
   expect(
     Object.fromEntries(
-      ['total', 'bot', 'operator', 'needs_human', 'active_24h', 'awaiting_reply'].map((k) => [k, diff(`conversations.${k}`)]),
-    ),
-  ).toEqual({ total: 2, bot: 1, operator: 1, needs_human: 1, active_24h: 1, awaiting_reply: 1 });
-  expect(
-    Object.fromEntries(
-      ['total', 'inbound', 'outbound', 'by_sender.user', 'by_sender.bot', 'by_sender.operator', 'by_sender.campaign', 'today.inbound', 'today.outbound', 'pending', 'failed'].map(
-        (k) => [k, diff(`messages.${k}`)],
-      ),
+      [
+        'total',
+        'inbound',
+        'outbound',
+        'by_sender.user',
+        'by_sender.bot',
+        'by_sender.operator',
+        'by_sender.campaign',
+        'today.inbound',
+        'today.outbound',
+        'pending',
+        'failed',
+      ].map((k) => [k, diff(`messages.${k}`)]),
     ),
   ).toEqual({
     total: 5,

@@ -14,7 +14,11 @@ describe('the responder', () => {
 
   test('echoes the burst, labelled as offline', async () => {
     const one = await responder.reply([], [message('Hello  there\n')]);
-    expect(one).toMatchObject({ text: `${OFFLINE_PREFIX} You said: "Hello there". Write "human" to be handed to a person.`, handoff: false, model: 'offline-responder' });
+    expect(one).toMatchObject({
+      text: `${OFFLINE_PREFIX} You said: "Hello there". Write "human" to be handed to a person.`,
+      handoff: false,
+      model: 'offline-responder',
+    });
     const burst = await responder.reply([], [message('one'), message('two')]);
     expect(burst.text).toContain('You said (2 messages): "one / two"');
     const long = await responder.reply([], [message('x'.repeat(1000))]);

@@ -41,7 +41,9 @@ const createNamespace = (namespace: string) => connection.workflowService.regist
 /** The API's health routes for one namespace and task queue. */
 async function healthApi(namespace: string, taskQueue: string) {
   const temporal = new Client({ connection, namespace });
-  const server = express().use(healthRouter({ db, temporal, taskQueue, version: 'test' } as unknown as AppDeps)).listen(0);
+  const server = express()
+    .use(healthRouter({ db, temporal, taskQueue, version: 'test' } as unknown as AppDeps))
+    .listen(0);
   servers.push(server);
   await new Promise((r) => server.once('listening', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -28,9 +28,7 @@ beforeAll(async () => {
   graph = await new FakeGraph().start();
   llm = await new FakeOpenAI().start();
   connection = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
-  activities = createActivities(
-    workerDeps({ connection, db, graphUrl: graph.url, llmUrl: llm.url, settings: TEST_SETTINGS, log: pino({ level: 'silent' }) }),
-  );
+  activities = createActivities(workerDeps({ connection, db, graphUrl: graph.url, llmUrl: llm.url, settings: TEST_SETTINGS, log: pino({ level: 'silent' }) }));
 });
 afterAll(async () => {
   await Promise.all([graph?.stop(), llm?.stop()]);

@@ -85,10 +85,14 @@ test('a definite failure (Graph 500) clears the mark, so the retry sends without
   // Retry-After holds the retry back long enough to look at the row in between.
   h.graph.faults.push({ ...FakeGraph.graphError(500, 1, 'An unknown error occurred'), headers: { 'retry-after': '2' } });
   expect((await h.inbound([{ from: waId, text: 'hello' }])).status).toBe(200);
-  await eventually(async () => {
-    const [row] = (await h.recorded(waId)).filter((r) => r.direction === 'outbound');
-    expect(row).toMatchObject({ wamid: null, delivery_status: 'pending', send_started_at: null });
-  }, 20_000, 25);
+  await eventually(
+    async () => {
+      const [row] = (await h.recorded(waId)).filter((r) => r.direction === 'outbound');
+      expect(row).toMatchObject({ wamid: null, delivery_status: 'pending', send_started_at: null });
+    },
+    20_000,
+    25,
+  );
   expect(h.graph.sentTo(waId)).toHaveLength(0);
 
   await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(1), 20_000);

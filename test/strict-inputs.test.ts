@@ -107,8 +107,7 @@ describe('query parameters', () => {
 });
 
 describe('query aliases', () => {
-  const aliased = () =>
-    documentedGets().flatMap((r) => Object.entries(r.doc!.queryAliases ?? {}).map(([alias, name]) => ({ r, alias, name })));
+  const aliased = () => documentedGets().flatMap((r) => Object.entries(r.doc!.queryAliases ?? {}).map(([alias, name]) => ({ r, alias, name })));
 
   it('an alias given together with the name it stands for is a 400', async () => {
     const all = aliased();
@@ -116,7 +115,8 @@ describe('query aliases', () => {
     const wrong: string[] = [];
     for (const { r, alias, name } of all) {
       const res = await get(`${concrete(r)}?${name}=1&${alias}=1`);
-      const ok = res.status === 400 && res.body?.error?.code === 'VALIDATION_ERROR' && res.body.error.message.includes(alias) && res.body.error.message.includes(name);
+      const ok =
+        res.status === 400 && res.body?.error?.code === 'VALIDATION_ERROR' && res.body.error.message.includes(alias) && res.body.error.message.includes(name);
       if (!ok) wrong.push(`GET ${r.path}?${name}&${alias} → ${res.status}`);
     }
     expect(wrong).toEqual([]);
@@ -174,9 +174,14 @@ describe('unknown /api/v1 paths', () => {
     for (const path of unknown) {
       for (const method of ['GET', 'POST', 'DELETE']) {
         for (const [who, headers] of credentials) {
-          const res = await fetch(`${h.apiUrl}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: method === 'POST' ? '{}' : undefined });
+          const res = await fetch(`${h.apiUrl}${path}`, {
+            method,
+            headers: { 'content-type': 'application/json', ...headers },
+            body: method === 'POST' ? '{}' : undefined,
+          });
           const body = (await res.json().catch(() => null)) as any;
-          const ok = res.status === 404 && body?.error?.code === 'NOT_FOUND' && typeof body.error.request_id === 'string' && /No route for/.test(body.error.message);
+          const ok =
+            res.status === 404 && body?.error?.code === 'NOT_FOUND' && typeof body.error.request_id === 'string' && /No route for/.test(body.error.message);
           if (!ok) wrong.push(`${method} ${path} (${who}) → ${res.status}`);
         }
       }

@@ -117,7 +117,12 @@ test('rejects invalid input with 400 in the error format', async () => {
 
 test('bad or unknown ids are 404, never 500', async () => {
   for (const id of ['abc', '1.5', '-1', '99999999999', '2147483647']) {
-    for (const [method, path] of [['GET', ''], ['PUT', ''], ['DELETE', ''], ['POST', '/render']] as const) {
+    for (const [method, path] of [
+      ['GET', ''],
+      ['PUT', ''],
+      ['DELETE', ''],
+      ['POST', '/render'],
+    ] as const) {
       const res = await h.api(method, `/api/v1/templates/${id}${path}`, { body: method === 'GET' || method === 'DELETE' ? undefined : { status: 'APPROVED' } });
       expect([method, id, res.status, res.body.error.code]).toEqual([method, id, 404, 'NOT_FOUND']);
     }
@@ -162,7 +167,11 @@ test('viewers read, only marketers and admins write, and a key is required', asy
 
 test('a template used by a campaign cannot be deleted', async () => {
   const { body: t } = await create({ name: name('in_use'), body: 'x' });
-  const campaign = await h.db.insertInto('campaigns').values({ name: `x_${tag}`, template_id: t.id }).returning('id').executeTakeFirstOrThrow();
+  const campaign = await h.db
+    .insertInto('campaigns')
+    .values({ name: `x_${tag}`, template_id: t.id })
+    .returning('id')
+    .executeTakeFirstOrThrow();
 
   const refused = await h.api('DELETE', `/api/v1/templates/${t.id}`, { key: KEYS.marketer });
   expect(refused.status).toBe(409);

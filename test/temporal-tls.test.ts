@@ -130,7 +130,11 @@ async function chatRoundTrip(temporal: Record<string, string>): Promise<{ worker
       expect({ status: ready.status, body: await ready.json() }).toMatchObject({ status: 200, body: { status: 'ready', checks: { temporal: 'connected' } } });
     }, 60_000);
     const body = JSON.stringify(webhookBody({ messages: [{ from: waId, text: `hello over ${prefix}` }] }));
-    const res = await fetch(`${base}/webhooks/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, APP_SECRET) }, body });
+    const res = await fetch(`${base}/webhooks/whatsapp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, APP_SECRET) },
+      body,
+    });
     expect(res.status).toBe(200);
     await eventually(() => expect(graph.sentTo(waId).map((s) => s.text)).toEqual([`Reply to: hello over ${prefix}`]), 30_000);
     return { workerLog: worker.log(), apiLog: api.log() };
@@ -138,8 +142,14 @@ async function chatRoundTrip(temporal: Record<string, string>): Promise<{ worker
     await Promise.all([worker.stop(), api.stop()]);
     // What the processes left in the shared namespace: the chat, and the worker's sweep Schedule.
     const client = new Client({ connection: direct });
-    await client.workflow.getHandle(`${prefix}chat-${waId}`).terminate('test over').catch(() => undefined);
-    await client.schedule.getHandle(`${prefix}lead-overdue-sweep`).delete().catch(() => undefined);
+    await client.workflow
+      .getHandle(`${prefix}chat-${waId}`)
+      .terminate('test over')
+      .catch(() => undefined);
+    await client.schedule
+      .getHandle(`${prefix}lead-overdue-sweep`)
+      .delete()
+      .catch(() => undefined);
   }
 }
 
@@ -180,7 +190,9 @@ describe('mTLS through a TLS-terminating proxy that requires a client certificat
     expect(run.lines.filter((l) => !l.startsWith('PASS'))).toEqual([expect.stringMatching(/^OK: /)]);
     expect(run.lines).toContain(`PASS temporal: ${mtls.address} reachable over mTLS with a client certificate, namespace default exists`);
     expect(run.lines).toContainEqual(expect.stringMatching(/^PASS search attributes: /));
-    expect(run.lines[0]).toContain(`Temporal ${mtls.address} over TLS (server checked against the CA in ${pki.ca}; client certificate CN=whatsapp-worker, valid until `);
+    expect(run.lines[0]).toContain(
+      `Temporal ${mtls.address} over TLS (server checked against the CA in ${pki.ca}; client certificate CN=whatsapp-worker, valid until `,
+    );
     expect(run.code).toBe(0);
   }, 60_000);
 
@@ -203,7 +215,10 @@ describe('mTLS through a TLS-terminating proxy that requires a client certificat
 
     // The worker's log and validate-config name the cause and the settings that fix it.
     const worker = startProcess('worker', appEnv(noCert, { TEMPORAL_TASK_QUEUE: `tls-${randomUUID()}` }));
-    await eventually(() => expect(worker.log()).toContain('Temporal does not answer yet (TLS handshake failed: the server requires a client certificate (mTLS)'), 30_000);
+    await eventually(
+      () => expect(worker.log()).toContain('Temporal does not answer yet (TLS handshake failed: the server requires a client certificate (mTLS)'),
+      30_000,
+    );
     expect(worker.log()).toContain('set TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY); retrying');
     await worker.stop();
 
@@ -277,7 +292,9 @@ describe("the server's certificate", () => {
       `FAIL temporal: cannot connect to ${named.address} (${named.address} speaks TLS but the app dials plain gRPC: set TEMPORAL_TLS=true (and TEMPORAL_TLS_CA, TEMPORAL_TLS_CERT / TEMPORAL_TLS_KEY or TEMPORAL_API_KEY as it needs))`,
     );
     const closed = await freePort();
-    expect((await temporalCheck(mtlsEnv({ TEMPORAL_ADDRESS: `127.0.0.1:${closed}` })))[0]).toBe(`FAIL temporal: cannot connect to 127.0.0.1:${closed} (ECONNREFUSED)`);
+    expect((await temporalCheck(mtlsEnv({ TEMPORAL_ADDRESS: `127.0.0.1:${closed}` })))[0]).toBe(
+      `FAIL temporal: cannot connect to 127.0.0.1:${closed} (ECONNREFUSED)`,
+    );
   }, 30_000);
 });
 

@@ -272,17 +272,29 @@ describe('webhook settings', () => {
 describe('TwilioSender', () => {
   const make = (opts: Partial<ConstructorParameters<typeof TwilioSender>[0]> = {}) =>
     new TwilioSender({ baseUrl: twilio.url, accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: `whatsapp:${BUSINESS}`, ...opts });
-  const failure = (p: Promise<unknown>) => p.then(() => undefined, (err: unknown) => err as SendError);
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (err: unknown) => err as SendError,
+    );
 
   test('sends media by link with its caption, templates as their text, and our send key on the status callback', async () => {
     const waId = randomPhone();
     const s = make({ publicBaseUrl: 'https://bot.example.com' });
-    const media = await s.send(waId, { kind: 'media', media: { link: 'https://cdn.example.com/a.jpg', mimeType: 'image/jpeg', caption: 'look' } }, { callbackData: 'k/1' });
+    const media = await s.send(
+      waId,
+      { kind: 'media', media: { link: 'https://cdn.example.com/a.jpg', mimeType: 'image/jpeg', caption: 'look' } },
+      { callbackData: 'k/1' },
+    );
     expect(media.wamid).toMatch(/^MM/);
     const template = { name: 'hello', language: 'en', parameters: [{ name: '1', value: 'Ana' }], text: 'Hello Ana' };
     await s.send(waId, { kind: 'template', template });
     const [first, second] = twilio.sentTo(waId);
-    expect(first).toMatchObject({ mediaUrls: ['https://cdn.example.com/a.jpg'], body: 'look', statusCallback: 'https://bot.example.com/webhooks/twilio/status?key=k%2F1' });
+    expect(first).toMatchObject({
+      mediaUrls: ['https://cdn.example.com/a.jpg'],
+      body: 'look',
+      statusCallback: 'https://bot.example.com/webhooks/twilio/status?key=k%2F1',
+    });
     expect(second).toMatchObject({ body: 'Hello Ana', statusCallback: 'https://bot.example.com/webhooks/twilio/status' });
   });
 

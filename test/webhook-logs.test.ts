@@ -45,14 +45,27 @@ async function logs(query: string, count = 1): Promise<any[]> {
 const since = () => `from=${encodeURIComponent(started.toISOString())}`;
 const detail = async (id: string) => (await h.api('GET', `/api/v1/webhook-logs/${id}`)).body;
 
-function signedMeta(messages: { from: string; text?: string; wamid: string; type?: string; extra?: Record<string, unknown> }[], statuses?: Record<string, unknown>[]) {
+function signedMeta(
+  messages: { from: string; text?: string; wamid: string; type?: string; extra?: Record<string, unknown> }[],
+  statuses?: Record<string, unknown>[],
+) {
   const body = JSON.stringify(webhookBody({ messages, statuses }));
   return { body, headers: { 'x-hub-signature-256': signBody(body, APP_SECRET) } };
 }
 
 function twilioForm(waId: string, extra: Record<string, string> = {}): Record<string, string> {
   const sid = twilioSid('SM');
-  return { MessageSid: sid, SmsSid: sid, AccountSid: twilioSid('AC'), From: `whatsapp:+${waId}`, To: `whatsapp:${BUSINESS}`, WaId: waId, Body: 'hello from twilio', NumMedia: '0', ...extra };
+  return {
+    MessageSid: sid,
+    SmsSid: sid,
+    AccountSid: twilioSid('AC'),
+    From: `whatsapp:+${waId}`,
+    To: `whatsapp:${BUSINESS}`,
+    WaId: waId,
+    Body: 'hello from twilio',
+    NumMedia: '0',
+    ...extra,
+  };
 }
 
 function postTwilio(base: string, path: string, params: Record<string, string>, signature: string | null) {
@@ -67,7 +80,13 @@ describe('Meta', () => {
   it('records an accepted POST: number, ids, signature, status, counts, duration, request id, and the body as received', async () => {
     const waId = randomPhone();
     const [a, b, receipt] = [newWamid(), newWamid(), newWamid()];
-    const { body, headers } = signedMeta([{ from: waId, text: 'first', wamid: a }, { from: waId, text: 'second', wamid: b }], [{ id: receipt, status: 'delivered', recipient_id: waId, timestamp: String(Math.floor(Date.now() / 1000)) }]);
+    const { body, headers } = signedMeta(
+      [
+        { from: waId, text: 'first', wamid: a },
+        { from: waId, text: 'second', wamid: b },
+      ],
+      [{ id: receipt, status: 'delivered', recipient_id: waId, timestamp: String(Math.floor(Date.now() / 1000)) }],
+    );
     const res = await h.postRaw(body, headers);
     expect(res.status).toBe(200);
     const requestId = res.headers.get('x-request-id');
@@ -107,7 +126,11 @@ describe('Meta', () => {
     const { body } = signedMeta([{ from: randomPhone(), text: 'forged', wamid }]);
     expect((await h.postRaw(body, {})).status).toBe(401);
     expect((await h.postRaw(body, { 'x-hub-signature-256': signBody(body, 'another-secret') })).status).toBe(401);
-    const legacy = await fetch(`${h.apiUrl}/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': 'sha256=nothex' }, body });
+    const legacy = await fetch(`${h.apiUrl}/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': 'sha256=nothex' },
+      body,
+    });
     expect(legacy.status).toBe(401);
 
     const rows = await logs(`message_id=${encodeURIComponent(wamid)}`, 3);
@@ -190,7 +213,14 @@ describe('Twilio', () => {
     const statusUrl = `${twilioApi}/webhooks/twilio/status?key=k1`;
     expect((await postTwilio(twilioApi, '/webhooks/twilio/status?key=k1', status, twilioSignature(TWILIO_TOKEN, statusUrl, status))).status).toBe(204);
     const [receipt] = await logs(`message_id=${status.MessageSid}`);
-    expect(receipt).toMatchObject({ path: '/webhooks/twilio/status?key=k1', business_numbers: ['14155238886'], status_code: 204, outcome: 'accepted', statuses: 1, messages: 0 });
+    expect(receipt).toMatchObject({
+      path: '/webhooks/twilio/status?key=k1',
+      business_numbers: ['14155238886'],
+      status_code: 204,
+      outcome: 'accepted',
+      statuses: 1,
+      messages: 0,
+    });
     await h.settled(waId);
   });
 
@@ -427,7 +457,12 @@ describe('retention', () => {
       expect(await ensureWebhookLogRetentionSchedule(h.client, h.taskQueue, 20, ids)).toBe('updated');
       const handle = h.client.schedule.getHandle(ids.webhookLogRetentionSchedule);
       const described = await handle.describe();
-      expect(described.action).toMatchObject({ workflowType: WEBHOOK_LOG_RETENTION_WORKFLOW_TYPE, workflowId: ids.webhookLogRetentionWorkflow, taskQueue: h.taskQueue, args: [{ retentionDays: 20 }] });
+      expect(described.action).toMatchObject({
+        workflowType: WEBHOOK_LOG_RETENTION_WORKFLOW_TYPE,
+        workflowId: ids.webhookLogRetentionWorkflow,
+        taskQueue: h.taskQueue,
+        args: [{ retentionDays: 20 }],
+      });
       expect(described.spec.intervals).toEqual([expect.objectContaining({ every: 3_600_000 })]);
 
       const old = await plant([25, 21]);
@@ -436,7 +471,10 @@ describe('retention', () => {
       await eventually(async () => expect(await remaining([...old, ...recent])).toEqual(recent), 20_000);
       await h.db.deleteFrom('webhook_logs').where('id', 'in', recent).execute();
     } finally {
-      await h.client.schedule.getHandle(ids.webhookLogRetentionSchedule).delete().catch(() => undefined);
+      await h.client.schedule
+        .getHandle(ids.webhookLogRetentionSchedule)
+        .delete()
+        .catch(() => undefined);
     }
   });
 });

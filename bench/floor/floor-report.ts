@@ -32,7 +32,10 @@ export const ratio = (a: number, b: number | undefined) => (b !== undefined && b
 
 export const webhookStepAt200 = (steps: WebhookLoadStep[]) => steps.find((s) => s.api.offeredPerSecond === 200);
 
-export function ratiosToFloor(product: { throughput: ThroughputResult; replyOverhead: ReplyOverheadResult; webhook: WebhookLoadStep[] }, floor: FloorResults | undefined): FloorRatios {
+export function ratiosToFloor(
+  product: { throughput: ThroughputResult; replyOverhead: ReplyOverheadResult; webhook: WebhookLoadStep[] },
+  floor: FloorResults | undefined,
+): FloorRatios {
   const at200 = webhookStepAt200(product.webhook);
   return {
     throughput: ratio(product.throughput.answeredPerSecond, floor?.throughput.answeredPerSecond),
@@ -45,7 +48,13 @@ const verdict = (ok: boolean) => (ok ? 'pass' : '**miss**');
 const notMeasured = (why: string) => `not measured (${why})`;
 
 /** The three target rows of latest.md's main table. */
-export function floorTargetRows(r: { floor?: FloorResults; ratios: FloorRatios; throughput: ThroughputResult; replyOverhead: ReplyOverheadResult; webhook: WebhookLoadStep[] }): string[] {
+export function floorTargetRows(r: {
+  floor?: FloorResults;
+  ratios: FloorRatios;
+  throughput: ThroughputResult;
+  replyOverhead: ReplyOverheadResult;
+  webhook: WebhookLoadStep[];
+}): string[] {
   const { floor, ratios } = r;
   const at200 = webhookStepAt200(r.webhook);
   const T = FLOOR_TARGETS;
@@ -63,7 +72,13 @@ export function floorTargetRows(r: { floor?: FloorResults; ratios: FloorRatios; 
 }
 
 /** latest.md's floor section: the product and the floor side by side, and how the floor was driven. */
-export function floorSection(r: { floor?: FloorResults; ratios: FloorRatios; throughput: ThroughputResult; replyOverhead: ReplyOverheadResult; cpu: Record<string, Record<string, number>> }): string[] {
+export function floorSection(r: {
+  floor?: FloorResults;
+  ratios: FloorRatios;
+  throughput: ThroughputResult;
+  replyOverhead: ReplyOverheadResult;
+  cpu: Record<string, Record<string, number>>;
+}): string[] {
   const f = r.floor;
   if (!f) return ['Floor (minimal chat actor): not measured (--no-floor).', ''];
   const [po, fo, pt, ft] = [r.replyOverhead.overheadMs, f.replyOverhead.overheadMs, r.throughput, f.throughput];

@@ -28,7 +28,11 @@ async function main(): Promise<void> {
       model: config.OPENAI_MODEL,
       temperature: config.LLM_TEMPERATURE,
       maxTokens: config.LLM_MAX_TOKENS,
-      whatsapp: new MetaGraphSender({ baseUrl: config.WHATSAPP_API_BASE_URL, phoneNumberId: config.WHATSAPP_PHONE_NUMBER_ID!, accessToken: config.WHATSAPP_ACCESS_TOKEN! }),
+      whatsapp: new MetaGraphSender({
+        baseUrl: config.WHATSAPP_API_BASE_URL,
+        phoneNumberId: config.WHATSAPP_PHONE_NUMBER_ID!,
+        accessToken: config.WHATSAPP_ACCESS_TOKEN!,
+      }),
     }),
   });
   process.send?.('ready');

@@ -14,7 +14,13 @@ export class ApiRefused extends Error {
 }
 
 /** Opens GET /api/v1/conversations/stream for one phone, resuming after sinceId when given. */
-export async function openChatStream(api: string, key: string, phone: string, sinceId: string | undefined, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+export async function openChatStream(
+  api: string,
+  key: string,
+  phone: string,
+  sinceId: string | undefined,
+  signal: AbortSignal,
+): Promise<ReadableStream<Uint8Array>> {
   let res: Response;
   try {
     res = await fetch(`${api}/api/v1/conversations/stream?phone=${phone}`, {

@@ -18,15 +18,17 @@ export async function loadCampaignForSending(db: Db, campaignId: number): Promis
   return { campaign: campaign as CampaignForSending, template };
 }
 
-export type BeginCampaignResult =
-  | { ok: true; total: number; ratePerSecond: number; counts: CampaignCounts }
-  | { ok: false; reason: string };
+export type BeginCampaignResult = { ok: true; total: number; ratePerSecond: number; counts: CampaignCounts } | { ok: false; reason: string };
 
 export function createCampaignRunActivities(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'ids'>) {
   const { db, temporal } = deps;
   const ids = idsOf(deps);
   async function setStatus(campaignId: number, status: CampaignStatus, extra: { last_error?: string | null } = {}) {
-    await db.updateTable('campaigns').set({ status, updated_at: new Date(), ...extra }).where('id', '=', campaignId).execute();
+    await db
+      .updateTable('campaigns')
+      .set({ status, updated_at: new Date(), ...extra })
+      .where('id', '=', campaignId)
+      .execute();
   }
 
   return {
@@ -48,7 +50,15 @@ export function createCampaignRunActivities(deps: Pick<ActivityDeps, 'db' | 'tem
       const now = new Date();
       await db
         .updateTable('campaigns')
-        .set({ status: 'running', current_workflow_id: workflowId, total_recipients: total, started_at: campaign.started_at ?? now, finished_at: null, last_error: null, updated_at: now })
+        .set({
+          status: 'running',
+          current_workflow_id: workflowId,
+          total_recipients: total,
+          started_at: campaign.started_at ?? now,
+          finished_at: null,
+          last_error: null,
+          updated_at: now,
+        })
         .where('id', '=', campaignId)
         .execute();
       return { ok: true, total, ratePerSecond: campaign.rate_per_second, counts };

@@ -143,7 +143,7 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
     try {
       // A throttled recipient goes back on the queue, possibly after the last one was started:
       // the batch ends only when the queue is drained and nothing is in flight.
-      for (let i = 0; !stopping() && (i < queue.length || inFlight.size > 0); ) {
+      for (let i = 0; !stopping() && (i < queue.length || inFlight.size > 0);) {
         if (i >= queue.length) {
           await Promise.race(inFlight);
           continue;

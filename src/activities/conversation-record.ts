@@ -90,9 +90,7 @@ export function createInboundRecorder(deps: Pick<ActivityDeps, 'db' | 'temporal'
     const inserted = await writeResilient(waId, contactName, messages);
     // Sales bookkeeping must never hold up the chat: a failure is logged, and the follow-up
     // itself still refuses to go out after the user wrote (the chat checks that).
-    await applyInboundToLeads(deps, waId, messages).catch((err: unknown) =>
-      log.error({ err, waId }, 'could not apply an inbound message to its lead'),
-    );
+    await applyInboundToLeads(deps, waId, messages).catch((err: unknown) => log.error({ err, waId }, 'could not apply an inbound message to its lead'));
     if (!earlierOutbound) return { inserted };
     const earlier = await db
       .selectFrom('messages')

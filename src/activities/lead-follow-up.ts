@@ -9,13 +9,7 @@ import type { LeadActivityType } from '../db/schema';
 import { idsOf } from '../temporal/workflow-ids';
 import { templateParameters, renderTemplate, TemplateRenderError } from '../templates/render';
 import type { chatWorkflow } from '../workflows/chat';
-import {
-  CHAT_WORKFLOW_TYPE,
-  OPERATOR_HOLDS_CHAT,
-  USER_WROTE_SINCE,
-  WINDOW_CLOSED,
-  followUpUpdate,
-} from '../workflows/definitions';
+import { CHAT_WORKFLOW_TYPE, OPERATOR_HOLDS_CHAT, USER_WROTE_SINCE, WINDOW_CLOSED, followUpUpdate } from '../workflows/definitions';
 import type { LeadFollowUpEnding } from '../workflows/lead-definitions';
 import { chatStartAttributes } from '../temporal/chat-signals';
 import { contactVariables } from './campaign-content';
@@ -39,13 +33,24 @@ export function createLeadFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'te
     },
 
     /** Sends the lead's follow-up through its chat (the chat decides text or template). */
-    async deliverLeadFollowUp({ leadId, updateId, notIfInboundSince }: { leadId: number; updateId: string; notIfInboundSince?: number }): Promise<DeliverFollowUpResult> {
+    async deliverLeadFollowUp({
+      leadId,
+      updateId,
+      notIfInboundSince,
+    }: {
+      leadId: number;
+      updateId: string;
+      notIfInboundSince?: number;
+    }): Promise<DeliverFollowUpResult> {
       const lead = await db.selectFrom('leads').selectAll().where('id', '=', leadId).executeTakeFirst();
       if (!lead) return { result: 'closed', ending: 'deleted' };
       if (lead.status === 'won' || lead.status === 'lost') return { result: 'closed', ending: lead.status };
       const member = await memberOfContact(db, lead.contact_id);
       const undeliverable = async (reason: string) => {
-        await recordLeadActivityOnce(db, leadId, 'follow_up_cancelled', `Follow-up not sent: ${reason}`, { key: `${updateId}:undeliverable`, actor: 'follow-up workflow' });
+        await recordLeadActivityOnce(db, leadId, 'follow_up_cancelled', `Follow-up not sent: ${reason}`, {
+          key: `${updateId}:undeliverable`,
+          actor: 'follow-up workflow',
+        });
         return { result: 'undeliverable' as const, reason };
       };
       if (!member) return undeliverable('the contact has no phone number');
@@ -106,7 +111,11 @@ export function createLeadFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'te
         .where('id', '=', leadId)
         .returning(sql<string>`(select status from leads l where l.id = leads.id)`.as('old_status'))
         .executeTakeFirst();
-      await recordLeadActivityOnce(db, leadId, 'follow_up_sent', `Follow-up sent as ${sent.kind}`, { key: updateId, metadata: { wamid: sent.wamid, kind: sent.kind }, actor: 'follow-up workflow' });
+      await recordLeadActivityOnce(db, leadId, 'follow_up_sent', `Follow-up sent as ${sent.kind}`, {
+        key: updateId,
+        metadata: { wamid: sent.wamid, kind: sent.kind },
+        actor: 'follow-up workflow',
+      });
       if (before?.old_status === 'new') {
         await recordLeadActivityOnce(db, leadId, 'status_changed', 'Status new → contacted (follow-up sent)', {
           key: `${updateId}:contacted`,

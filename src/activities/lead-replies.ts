@@ -14,11 +14,7 @@ import type { ActivityDeps } from './index';
  * A reply from a contact with an open lead lands in its timeline and ends its follow-up.
  * Idempotent (keyed by wamid), so a retried recording activity repeats nothing.
  */
-export async function applyInboundToLeads(
-  deps: Pick<ActivityDeps, 'db' | 'temporal' | 'ids'>,
-  waId: string,
-  messages: InboundMessage[],
-): Promise<void> {
+export async function applyInboundToLeads(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'ids'>, waId: string, messages: InboundMessage[]): Promise<void> {
   const { db } = deps;
   // STOP is an answer of sorts, but not a sales conversation.
   const answerable = messages.filter((m) => m.answerable && optKeyword(m) !== false);
@@ -42,7 +38,11 @@ export async function applyInboundToLeads(
     .where('id', '=', lead.id)
     .execute();
   for (const m of answerable) {
-    await recordLeadActivityOnce(db, lead.id, 'replied', `Replied: ${m.text.slice(0, 200)}`, { key: `reply:${m.wamid}`, metadata: { wamid: m.wamid }, actor: 'whatsapp' });
+    await recordLeadActivityOnce(db, lead.id, 'replied', `Replied: ${m.text.slice(0, 200)}`, {
+      key: `reply:${m.wamid}`,
+      metadata: { wamid: m.wamid },
+      actor: 'whatsapp',
+    });
   }
   await notifyLeadFollowUp(deps.temporal, lead.id, 'replied', idsOf(deps));
 }

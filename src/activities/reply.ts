@@ -79,7 +79,12 @@ export function createReplyActivities(deps: ActivityDeps) {
       const pump = setInterval(() => ctx.heartbeat(memo), HEARTBEAT_EVERY_MS);
       try {
         if (!memo.recorded && input.record.length > 0) {
-          const { earlier } = await recordInbound({ waId: input.waId, contactName: input.contactName, messages: input.record, earlierOutbound: input.earlierOutbound });
+          const { earlier } = await recordInbound({
+            waId: input.waId,
+            contactName: input.contactName,
+            messages: input.record,
+            earlierOutbound: input.earlierOutbound,
+          });
           Object.assign(memo, { recorded: true, earlier });
         }
         // The draft rides on the pump's next heartbeat, and on a failure (the SDK hands an attempt's

@@ -76,13 +76,7 @@ export function createOutboundSender({
       : input.template
         ? { kind: 'template', template: input.template }
         : { kind: 'media', media: input.media ?? {} };
-    const reserved = await reserveOutbound(
-      db,
-      input,
-      content,
-      whatsapp.provider,
-      input.senderType === 'bot' ? botLabels : undefined,
-    );
+    const reserved = await reserveOutbound(db, input, content, whatsapp.provider, input.senderType === 'bot' ? botLabels : undefined);
     const conversationId = reserved.conversation_id;
     const adopt = async (wamid: string) => {
       log.info({ clientKey: input.clientKey, wamid }, 'an earlier attempt of this send reached WhatsApp; not sending again');

@@ -70,7 +70,8 @@ export function authenticate(opts: { apiKeys: ApiKey[]; tokens: TokenSettings; d
       .then(async ({ userId, session }) => {
         const user = await getSessionUser(opts.db, userId, session);
         if (!user || !user.is_active) throw new HttpError('AUTHENTICATION_ERROR', 'This user no longer exists or is deactivated');
-        if (!user.session_live) throw new HttpError('AUTHENTICATION_ERROR', 'This login was ended (logout, password change or a reused refresh token); sign in again');
+        if (!user.session_live)
+          throw new HttpError('AUTHENTICATION_ERROR', 'This login was ended (logout, password change or a reused refresh token); sign in again');
         req.principal = { kind: 'user', role: user.role, label: user.email, userId: user.id };
         next();
       })

@@ -10,7 +10,15 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { WorkflowIds } from '../temporal/workflow-ids';
 import { chatStartAttributes } from '../temporal/chat-signals';
 import type { chatWorkflow } from '../workflows/chat';
-import { CHAT_WORKFLOW_TYPE, type ConversationChange, INVALID_CONVERSATION_CHANGE, INVALID_OPERATOR_MESSAGE, NOT_ASSIGNED, SEND_FAILED, WINDOW_CLOSED } from '../workflows/definitions';
+import {
+  CHAT_WORKFLOW_TYPE,
+  type ConversationChange,
+  INVALID_CONVERSATION_CHANGE,
+  INVALID_OPERATOR_MESSAGE,
+  NOT_ASSIGNED,
+  SEND_FAILED,
+  WINDOW_CLOSED,
+} from '../workflows/definitions';
 import { HttpError } from './errors';
 
 /** How to reach the chat: an existing one only (404 otherwise), or started if it is not running. */
@@ -68,10 +76,7 @@ export async function updateChat<Ret, Arg>(
       throw new HttpError('CONFLICT', message);
     }
     if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isDeadlineExceeded(err)) {
-      throw new HttpError(
-        'EXTERNAL_SERVICE_ERROR',
-        'The chat did not confirm in time (is a worker running?). The request may still complete.',
-      );
+      throw new HttpError('EXTERNAL_SERVICE_ERROR', 'The chat did not confirm in time (is a worker running?). The request may still complete.');
     }
     throw err;
   }

@@ -46,6 +46,9 @@ export function idempotencyOf(req: Request, waId: string): { clientKey: string; 
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
     throw new HttpError('VALIDATION_ERROR', 'Idempotency-Key must be 1-255 printable ASCII characters without spaces');
   }
-  const digest = createHash('sha256').update(`${operatorOf(req.principal)}\n${key}`).digest('hex').slice(0, 32);
+  const digest = createHash('sha256')
+    .update(`${operatorOf(req.principal)}\n${key}`)
+    .digest('hex')
+    .slice(0, 32);
   return { clientKey: `${waId}:idem:${digest}`, updateId: `idem-${digest}` };
 }

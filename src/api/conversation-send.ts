@@ -18,7 +18,10 @@ export const MediaField = z
   .object({
     id: z.string().min(1).optional(),
     // WhatsApp fetches the link itself; a plain-http (or any other scheme) link is refused here, not by Meta later.
-    link: z.url({ protocol: /^https$/, error: 'media.link must be an https:// URL' }).max(2048).optional(),
+    link: z
+      .url({ protocol: /^https$/, error: 'media.link must be an https:// URL' })
+      .max(2048)
+      .optional(),
     mimeType: z.string().min(3).optional(),
     caption: z.string().max(1024).optional(),
     filename: z.string().max(240).optional(),
@@ -102,7 +105,12 @@ async function refuseFreeTextToStranger(deps: AppDeps, waId: string, content: Ou
  * the request's Idempotency-Key: a repeat answers the first message and sends nothing, and the
  * same key for a different message is a 409.
  */
-export async function sendThroughChat(deps: AppDeps, req: Request, waId: string, content: OutboundContent): Promise<OperatorMessageResult & { replayed: boolean }> {
+export async function sendThroughChat(
+  deps: AppDeps,
+  req: Request,
+  waId: string,
+  content: OutboundContent,
+): Promise<OperatorMessageResult & { replayed: boolean }> {
   const idem = idempotencyOf(req, waId);
   if (idem) {
     const earlier = await deps.db
@@ -114,7 +122,9 @@ export async function sendThroughChat(deps: AppDeps, req: Request, waId: string,
       const kind = earlier.message_type === 'text' ? 'text' : earlier.message_type === 'template' ? 'template' : 'media';
       const askedKind = content.template ? 'template' : content.media ? 'media' : 'text';
       if (kind !== askedKind || (kind === 'text' && earlier.content !== content.message)) {
-        throw new HttpError('CONFLICT', 'This Idempotency-Key was used for a different message; use a new key for a new message', { reason: 'idempotency_key_reused' });
+        throw new HttpError('CONFLICT', 'This Idempotency-Key was used for a different message; use a new key for a new message', {
+          reason: 'idempotency_key_reused',
+        });
       }
       return { wamid: earlier.wamid, kind, replayed: true };
     }

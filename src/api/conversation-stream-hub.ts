@@ -1,11 +1,4 @@
-import {
-  conversationStates,
-  conversationSummaries,
-  conversationsUpdatedSince,
-  lastMessageId,
-  messagesAfter,
-  messagesByIds,
-} from '../db/conversation-stream';
+import { conversationStates, conversationSummaries, conversationsUpdatedSince, lastMessageId, messagesAfter, messagesByIds } from '../db/conversation-stream';
 import type { Db } from '../db/database';
 import type { Message } from '../db/schema';
 import type { Logger } from '../logger';
@@ -15,9 +8,7 @@ type StateRow = Awaited<ReturnType<typeof conversationStates>>[number];
 export type ConversationSummary = Awaited<ReturnType<typeof conversationSummaries>>[number];
 
 export type StreamEvent =
-  | { kind: 'message'; message: Message }
-  | { kind: 'message_update'; message: Message }
-  | { kind: 'conversation'; conversation: ConversationSummary };
+  { kind: 'message'; message: Message } | { kind: 'message_update'; message: Message } | { kind: 'conversation'; conversation: ConversationSummary };
 
 /** One client's stream. send/heartbeat answer false when the client stopped keeping up. */
 export interface StreamSink {
@@ -186,7 +177,8 @@ export class ConversationStreamHub {
   }
 
   private async startChat(sub: ChatSub, filter: { conversationId: string } | { waId: string }, sinceId?: string): Promise<void> {
-    const [conv] = 'conversationId' in filter ? await conversationStates(this.db, [filter.conversationId], []) : await conversationStates(this.db, [], [filter.waId]);
+    const [conv] =
+      'conversationId' in filter ? await conversationStates(this.db, [filter.conversationId], []) : await conversationStates(this.db, [], [filter.waId]);
     if (!conv && 'conversationId' in filter) throw new HttpError('NOT_FOUND', `Conversation ${filter.conversationId} not found`);
     sub.waId = conv?.wa_id ?? ('waId' in filter ? filter.waId : undefined);
     sub.cursor = BigInt(sinceId ?? (conv ? await lastMessageId(this.db, conv.id) : '0'));

@@ -63,9 +63,7 @@ async function main(): Promise<void> {
     whatsapp: { appSecret: config.WHATSAPP_APP_SECRET, verifyToken: config.WHATSAPP_VERIFY_TOKEN },
     // Production never takes unsigned Twilio webhooks: without a token they are refused outright.
     twilio:
-      config.TWILIO_AUTH_TOKEN || config.NODE_ENV !== 'production'
-        ? { authToken: config.TWILIO_AUTH_TOKEN, publicBaseUrl: config.PUBLIC_BASE_URL }
-        : undefined,
+      config.TWILIO_AUTH_TOKEN || config.NODE_ENV !== 'production' ? { authToken: config.TWILIO_AUTH_TOKEN, publicBaseUrl: config.PUBLIC_BASE_URL } : undefined,
     llmPrices: priceTable(config.LLM_PRICES),
     llmLabel: describeLlm({ apiKey: config.OPENAI_API_KEY, model: config.OPENAI_MODEL, baseUrl: config.OPENAI_BASE_URL }),
     temporalUiUrl: config.TEMPORAL_UI_URL,

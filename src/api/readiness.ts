@@ -31,10 +31,7 @@ export const LIVE_POLLER_MS = 90_000;
 const RECHECK_OK_MS = 60_000;
 
 function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} timed out`)), CHECK_TIMEOUT_MS).unref()),
-  ]);
+  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} timed out`)), CHECK_TIMEOUT_MS).unref())]);
 }
 
 export function readinessChecker(deps: Pick<AppDeps, 'db' | 'temporal' | 'taskQueue'>): () => Promise<Readiness> {
@@ -54,7 +51,9 @@ export function readinessChecker(deps: Pick<AppDeps, 'db' | 'temporal' | 'taskQu
       namespaceOkUntil = Date.now() + RECHECK_OK_MS;
       return { namespace: 'found', attributes: 'registered' };
     }
-    const attributes = [missing.length ? `missing: ${missing.join(', ')}` : '', mistyped.length ? `wrong type: ${mistyped.join(', ')}` : ''].filter(Boolean).join('; ');
+    const attributes = [missing.length ? `missing: ${missing.join(', ')}` : '', mistyped.length ? `wrong type: ${mistyped.join(', ')}` : '']
+      .filter(Boolean)
+      .join('; ');
     return { namespace: 'found', attributes };
   }
 

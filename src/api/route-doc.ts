@@ -121,7 +121,12 @@ export function route<const D extends RouteDoc>(doc: D, handler: (input: RouteIn
     let params: unknown;
     if (doc.params) {
       const parsed = doc.params.safeParse(req.params);
-      if (!parsed.success) throw new HttpError('NOT_FOUND', `Nothing found at ${req.path}`, parsed.error.issues.map((i) => ({ field: i.path.join('.'), reason: i.message })));
+      if (!parsed.success)
+        throw new HttpError(
+          'NOT_FOUND',
+          `Nothing found at ${req.path}`,
+          parsed.error.issues.map((i) => ({ field: i.path.join('.'), reason: i.message })),
+        );
       params = parsed.data;
     }
     const query = parseQuery(doc, req.query as Record<string, unknown>);

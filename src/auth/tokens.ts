@@ -70,7 +70,8 @@ export async function verifyAccessToken(settings: TokenSettings, token: string):
     if (err instanceof InvalidTokenError) throw err;
     if (err instanceof errors.JWTExpired) throw new InvalidTokenError('Access token has expired; refresh it');
     if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'exp') throw new InvalidTokenError('Access token has no expiry');
-    if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'sid') throw new InvalidTokenError('Access token names no login; refresh it or sign in again');
+    if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'sid')
+      throw new InvalidTokenError('Access token names no login; refresh it or sign in again');
     throw new InvalidTokenError('Invalid access token');
   }
 }

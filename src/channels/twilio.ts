@@ -79,10 +79,7 @@ function messageParams(content: OutboundContent): [string, string][] {
   if (content.kind === 'template') return [['Body', content.template.text]];
   const { media } = content;
   if (!media.link) {
-    throw new SendError(
-      `Twilio sends media by public URL only; media ${media.id ?? '(none)'} has no link (WhatsApp media ids are a Meta Graph thing)`,
-      false,
-    );
+    throw new SendError(`Twilio sends media by public URL only; media ${media.id ?? '(none)'} has no link (WhatsApp media ids are a Meta Graph thing)`, false);
   }
   return [['MediaUrl', media.link], ...(media.caption ? ([['Body', media.caption]] as [string, string][]) : [])];
 }

@@ -9,10 +9,7 @@ export interface TemplateContent {
   text: string;
 }
 
-export type OutboundContent =
-  | { kind: 'text'; text: string }
-  | { kind: 'media'; media: MediaInfo }
-  | { kind: 'template'; template: TemplateContent };
+export type OutboundContent = { kind: 'text'; text: string } | { kind: 'media'; media: MediaInfo } | { kind: 'template'; template: TemplateContent };
 
 export interface SendOptions {
   /** Echoed back by Meta in status webhooks (biz_opaque_callback_data): ties a receipt to our send. */

@@ -100,7 +100,12 @@ export async function checkTemporal(config: Config): Promise<CheckResult[]> {
     const daysLeft = validTo ? (new Date(validTo).getTime() - Date.now()) / 86_400_000 : Infinity;
     if (validTo && daysLeft < 14) {
       const days = Math.floor(daysLeft);
-      early.push(warn('temporal tls', `the client certificate in TEMPORAL_TLS_CERT expires on ${new Date(validTo).toISOString().slice(0, 10)} (in ${days} day${days === 1 ? '' : 's'}); renew it`));
+      early.push(
+        warn(
+          'temporal tls',
+          `the client certificate in TEMPORAL_TLS_CERT expires on ${new Date(validTo).toISOString().slice(0, 10)} (in ${days} day${days === 1 ? '' : 's'}); renew it`,
+        ),
+      );
     }
   } catch (err) {
     return unreachable((err as Error).message);
@@ -135,14 +140,15 @@ export async function checkTemporal(config: Config): Promise<CheckResult[]> {
       }
       // UNAUTHENTICATED, PERMISSION_DENIED: the credentials, not the namespace.
       if (errorCode(err) === 16 || errorCode(err) === 7) {
-        return [fail('temporal', `${address}${securedBy(config)}: ${await connectFailureReason(err, config)}`), skip('search attributes', 'no access to the namespace')];
+        return [
+          fail('temporal', `${address}${securedBy(config)}: ${await connectFailureReason(err, config)}`),
+          skip('search attributes', 'no access to the namespace'),
+        ];
       }
       throw err;
     }
     const results = [...early, pass('temporal', `${address} reachable${securedBy(config)}, namespace ${namespace} exists`)];
-    const { missing, mistyped } = await connection.withDeadline(deadline(), () =>
-      searchAttributeStatus(connection, namespace, allSearchAttributeKeys),
-    );
+    const { missing, mistyped } = await connection.withDeadline(deadline(), () => searchAttributeStatus(connection, namespace, allSearchAttributeKeys));
     const names = allSearchAttributeKeys.map((k) => k.name).join(', ');
     results.push(
       mistyped.length

@@ -23,9 +23,7 @@ export function summarize(results: CheckResult[]): { line: string; exitCode: num
   const count = (s: CheckStatus) => results.filter((r) => r.status === s).length;
   const failed = [...new Set(results.filter((r) => r.status === 'FAIL').map((r) => r.name))];
   const tally = `${count('PASS')} passed, ${count('WARN')} warned, ${count('FAIL')} failed, ${count('SKIP')} skipped`;
-  return failed.length
-    ? { line: `FAILED: ${tally} (${failed.join(', ')})`, exitCode: 1 }
-    : { line: `OK: ${tally}`, exitCode: 0 };
+  return failed.length ? { line: `FAILED: ${tally} (${failed.join(', ')})`, exitCode: 1 } : { line: `OK: ${tally}`, exitCode: 0 };
 }
 
 /** Why a network call failed, in a few words: the system error code when there is one. */

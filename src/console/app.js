@@ -38,24 +38,31 @@ function App() {
   return html`<div class="shell">
     <header class="topbar">
       <strong class="brand">WhatsApp assistant</strong>
-      <nav>${tab('inbox', 'Inbox')} ${tab('campaigns', 'Campaigns')} ${tab('leads', 'Leads')} ${session.user?.role === 'admin' ? tab('webhook-logs', 'Webhook logs') : null}</nav>
+      <nav>
+        ${tab('inbox', 'Inbox')} ${tab('campaigns', 'Campaigns')} ${tab('leads', 'Leads')}
+        ${session.user?.role === 'admin' ? tab('webhook-logs', 'Webhook logs') : null}
+      </nav>
       <span class="who">${session.user?.email} <span class="badge">${session.user?.role}</span></span>
       <button class="link" onClick=${() => void logout()}>Sign out</button>
     </header>
-    ${page === 'webhook-logs'
-      ? html`<${WebhookLogs} selectedId=${id} />`
-      : page === 'campaigns'
-      ? html`<${Campaigns} />`
-      : page === 'leads'
-        ? html`<${Leads} />`
-        : html`<main class="inbox-layout">
-            <${Inbox} selectedId=${id} me=${session.user} />
-            ${id === 'new'
-              ? html`<${NewConversation} me=${session.user} />`
-              : id && config
-                ? html`<${Chat} key=${id} id=${id} config=${config} me=${session.user} />`
-                : html`<section class="chat empty"><p class="muted">Pick a conversation.</p></section>`}
-          </main>`}
+    ${
+      page === 'webhook-logs'
+        ? html`<${WebhookLogs} selectedId=${id} />`
+        : page === 'campaigns'
+          ? html`<${Campaigns} />`
+          : page === 'leads'
+            ? html`<${Leads} />`
+            : html`<main class="inbox-layout">
+                <${Inbox} selectedId=${id} me=${session.user} />
+                ${
+                  id === 'new'
+                    ? html`<${NewConversation} me=${session.user} />`
+                    : id && config
+                      ? html`<${Chat} key=${id} id=${id} config=${config} me=${session.user} />`
+                      : html`<section class="chat empty"><p class="muted">Pick a conversation.</p></section>`
+                }
+              </main>`
+    }
   </div>`;
 }
 

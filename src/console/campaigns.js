@@ -54,13 +54,15 @@ export function Campaigns() {
   return html`<section class="campaigns page">
     <h2>Campaigns</h2>
     <${ErrorNote} error=${error} onClose=${() => setError(undefined)} />
-    ${campaigns === undefined
-      ? html`<p class="muted">Loading…</p>`
-      : campaigns.length === 0
-        ? html`<p class="muted">No campaigns yet. Create them through the API (POST /api/v1/campaigns).</p>`
-        : html`<ul class="campaign-list">
-            ${campaigns.map((c) => html`<${CampaignCard} key=${c.id} c=${details[c.id] ?? c} control=${control} />`)}
-          </ul>`}
+    ${
+      campaigns === undefined
+        ? html`<p class="muted">Loading…</p>`
+        : campaigns.length === 0
+          ? html`<p class="muted">No campaigns yet. Create them through the API (POST /api/v1/campaigns).</p>`
+          : html`<ul class="campaign-list">
+              ${campaigns.map((c) => html`<${CampaignCard} key=${c.id} c=${details[c.id] ?? c} control=${control} />`)}
+            </ul>`
+    }
   </section>`;
 }
 

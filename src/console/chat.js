@@ -53,7 +53,8 @@ export function Chat({ id, config, me }) {
   const load = async () => {
     const { messages: newest, ...rest } = await api('GET', `/api/v1/conversations/${id}`);
     const confirmed = confirmedMode.current;
-    if (confirmed && Date.now() < confirmed.until && rest.mode !== confirmed.mode) Object.assign(rest, { mode: confirmed.mode, needs_human: false, handling: confirmed.mode });
+    if (confirmed && Date.now() < confirmed.until && rest.mode !== confirmed.mode)
+      Object.assign(rest, { mode: confirmed.mode, needs_human: false, handling: confirmed.mode });
     const loaded = normalizeConversation(rest);
     setConversation(loaded);
     latest.current = loaded;
@@ -157,11 +158,13 @@ export function Chat({ id, config, me }) {
         <a class="button" href=${temporalLink(config, c.workflow_id)} target="_blank" rel="noopener" title="The chat's workflow in the Temporal Web UI">
           Workflow ↗
         </a>
-        ${!writable
-          ? null
-          : operatorHolds
-            ? html`<button class="primary" disabled=${busy} onClick=${() => act('/api/v1/handback', { phone: c.phone }, 'bot')}>Hand back to bot</button>`
-            : html`<button class="primary" disabled=${busy} onClick=${() => act('/api/v1/takeover', { phone: c.phone }, 'operator')}>Take over</button>`}
+        ${
+          !writable
+            ? null
+            : operatorHolds
+              ? html`<button class="primary" disabled=${busy} onClick=${() => act('/api/v1/handback', { phone: c.phone }, 'bot')}>Hand back to bot</button>`
+              : html`<button class="primary" disabled=${busy} onClick=${() => act('/api/v1/takeover', { phone: c.phone }, 'operator')}>Take over</button>`
+        }
       </div>
     </header>
     <${ConversationControls} c=${c} me=${me} change=${change} busy=${busy} />
@@ -170,14 +173,17 @@ export function Chat({ id, config, me }) {
       ${messages.map((m) => html`<${MessageBubble} key=${m.id} m=${m} />`)}
       <li ref=${bottom} class="end" aria-hidden="true"></li>
     </ol>
-    ${writable
-      ? html`<${Composer} enabled=${operatorHolds} send=${(message) => act('/api/v1/operator-message', { phone: c.phone, message })} />`
-      : html`<p class="read-only muted">${readOnlyReason(me, c)}</p>`}
+    ${
+      writable
+        ? html`<${Composer} enabled=${operatorHolds} send=${(message) => act('/api/v1/operator-message', { phone: c.phone, message })} />`
+        : html`<p class="read-only muted">${readOnlyReason(me, c)}</p>`
+    }
   </section>`;
 }
 
 function readOnlyReason(me, c) {
-  if (me?.role === 'sales') return c.assigned_to == null ? 'Assign this conversation to yourself to write to the customer.' : 'Assigned to someone else: you can read it only.';
+  if (me?.role === 'sales')
+    return c.assigned_to == null ? 'Assign this conversation to yourself to write to the customer.' : 'Assigned to someone else: you can read it only.';
   return `Read only: a ${me?.role ?? 'signed-in'} user cannot write to customers.`;
 }
 

@@ -21,22 +21,28 @@ export function ConversationControls({ c, me, change, busy }) {
   return html`<div class="conversation-controls" data-writable=${String(writable)}>
     <div class="control">
       <span class=${`badge lifecycle-${c.status ?? 'open'}`}>${closed ? 'Closed' : 'Open'}</span>
-      ${writable
-        ? closed
-          ? html`<button disabled=${busy} onClick=${() => change('POST', `${base}/reopen`)}>Reopen</button>`
-          : html`<button disabled=${busy} onClick=${() => change('POST', `${base}/close`)} title="Ends the human's turn: the bot answers again">Close</button>`
-        : null}
+      ${
+        writable
+          ? closed
+            ? html`<button disabled=${busy} onClick=${() => change('POST', `${base}/reopen`)}>Reopen</button>`
+            : html`<button disabled=${busy} onClick=${() => change('POST', `${base}/close`)} title="Ends the human's turn: the bot answers again">
+                Close
+              </button>`
+          : null
+      }
     </div>
     <${Assignment} c=${c} me=${me} busy=${busy} assign=${(userId) => change('POST', `${base}/assign`, { assigned_to: userId })} />
     <div class="control">
-      ${writable
-        ? html`<label
-            >Priority
-            <select name="priority" value=${priority} disabled=${busy} onChange=${(e) => change('PUT', base, { priority: e.currentTarget.value })}>
-              ${PRIORITIES.map((p) => html`<option value=${p}>${capital(p)}</option>`)}
-            </select></label
-          >`
-        : html`<span class=${`badge priority-${priority}`} title="Priority">${priority}</span>`}
+      ${
+        writable
+          ? html`<label
+              >Priority
+              <select name="priority" value=${priority} disabled=${busy} onChange=${(e) => change('PUT', base, { priority: e.currentTarget.value })}>
+                ${PRIORITIES.map((p) => html`<option value=${p}>${capital(p)}</option>`)}
+              </select></label
+            >`
+          : html`<span class=${`badge priority-${priority}`} title="Priority">${priority}</span>`
+      }
     </div>
     <${TagEditor} tags=${c.tags ?? []} busy=${busy} save=${writable ? (tags) => change('PUT', base, { tags }) : undefined} />
   </div>`;
@@ -56,18 +62,20 @@ function Assignment({ c, me, busy, assign }) {
     <strong class="assignee" data-assigned-to=${current}>${assigneeName(c, me) ?? 'nobody'}</strong>
     ${canClaim(me, c) ? html`<button disabled=${busy} onClick=${() => assign(me.id)}>Assign to me</button>` : null}
     ${canUnassign(me, c) ? html`<button disabled=${busy} onClick=${() => assign(null)}>Unassign</button>` : null}
-    ${users && canAssignAnyone(me)
-      ? html`<select
-          name="assignee"
-          aria-label="Assign to"
-          value=${current}
-          disabled=${busy}
-          onChange=${(e) => e.currentTarget.value !== current && assign(e.currentTarget.value ? Number(e.currentTarget.value) : null)}
-        >
-          <option value="">${current ? 'Nobody' : 'Assign to…'}</option>
-          ${listed ? null : html`<option value=${current}>${assigneeName(c, me)}</option>`}
-          ${users.map((u) => html`<option value=${String(u.id)}>${u.full_name || u.email}${String(u.id) === String(me.id) ? ' (you)' : ''}</option>`)}
-        </select>`
-      : null}
+    ${
+      users && canAssignAnyone(me)
+        ? html`<select
+            name="assignee"
+            aria-label="Assign to"
+            value=${current}
+            disabled=${busy}
+            onChange=${(e) => e.currentTarget.value !== current && assign(e.currentTarget.value ? Number(e.currentTarget.value) : null)}
+          >
+            <option value="">${current ? 'Nobody' : 'Assign to…'}</option>
+            ${listed ? null : html`<option value=${current}>${assigneeName(c, me)}</option>`}
+            ${users.map((u) => html`<option value=${String(u.id)}>${u.full_name || u.email}${String(u.id) === String(me.id) ? ' (you)' : ''}</option>`)}
+          </select>`
+        : null
+    }
   </div>`;
 }

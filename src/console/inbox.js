@@ -43,7 +43,10 @@ function queryOf({ queue, status, handling, phone }) {
 function withConversation(page, item, filters, me) {
   const others = page.conversations.filter((c) => c.id !== item.id);
   const had = others.length < page.conversations.length;
-  const merged = mergeConversation(page.conversations.find((c) => c.id === item.id), item);
+  const merged = mergeConversation(
+    page.conversations.find((c) => c.id === item.id),
+    item,
+  );
   if (!matchesFilters(merged, filters, me)) return had ? { ...page, conversations: others, total: page.total - 1 } : page;
   const conversations = [merged, ...others].sort((a, b) => activity(b).localeCompare(activity(a))).slice(0, page.limit);
   return { ...page, conversations, total: page.total + (had ? 0 : 1) };
@@ -109,7 +112,14 @@ export function Inbox({ selectedId, me }) {
         <div class="segmented" role="group" aria-label="Queue">
           ${QUEUES.map(
             ([value, label]) =>
-              html`<button type="button" name="queue" value=${value} class=${queue === value ? 'on' : ''} aria-pressed=${queue === value} onClick=${() => setQueue(value)}>
+              html`<button
+                type="button"
+                name="queue"
+                value=${value}
+                class=${queue === value ? 'on' : ''}
+                aria-pressed=${queue === value}
+                onClick=${() => setQueue(value)}
+              >
                 ${label}
               </button>`,
           )}
@@ -127,13 +137,15 @@ export function Inbox({ selectedId, me }) {
       ${phone ? html`<button type="button" class="link" onClick=${() => (setPhone(''), setPhoneDraft(''))}>clear</button>` : null}
     </form>
     <${ErrorNote} error=${error} />
-    ${page === undefined
-      ? html`<p class="muted pad">Loading…</p>`
-      : page.conversations.length === 0
-        ? html`<p class="muted pad">No conversations${filtered ? ' match these filters' : ' yet'}.</p>`
-        : html`<ul class="conversation-list">
-            ${page.conversations.map((c) => html`<${InboxRow} key=${c.id} c=${c} me=${me} selected=${c.id === selectedId} />`)}
-          </ul>`}
+    ${
+      page === undefined
+        ? html`<p class="muted pad">Loading…</p>`
+        : page.conversations.length === 0
+          ? html`<p class="muted pad">No conversations${filtered ? ' match these filters' : ' yet'}.</p>`
+          : html`<ul class="conversation-list">
+              ${page.conversations.map((c) => html`<${InboxRow} key=${c.id} c=${c} me=${me} selected=${c.id === selectedId} />`)}
+            </ul>`
+    }
     ${page && page.total > page.conversations.length ? html`<p class="muted pad small">Showing ${page.conversations.length} of ${page.total}.</p>` : null}
   </section>`;
 }
@@ -174,9 +186,11 @@ function InboxRow({ c, me, selected }) {
         <span class="row-assignee muted" title="Assigned to">${assignee ? `→ ${assignee}` : 'unassigned'}</span>
       </div>
       <div class="last-message">
-        ${last
-          ? html`${last.sender_type && last.sender_type !== 'user' ? html`<span class="sender-prefix">${last.sender_type}: </span>` : null}${last.content}`
-          : html`<span class="muted">no messages</span>`}
+        ${
+          last
+            ? html`${last.sender_type && last.sender_type !== 'user' ? html`<span class="sender-prefix">${last.sender_type}: </span>` : null}${last.content}`
+            : html`<span class="muted">no messages</span>`
+        }
       </div>
       ${c.tags?.length ? html`<div class="row-tags">${c.tags.map((t) => html`<span class="tag" data-tag=${t}>${t}</span>`)}</div>` : null}
     </a>

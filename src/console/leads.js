@@ -45,40 +45,35 @@ export function Leads() {
       <button onClick=${() => load().catch(setError)}>Refresh</button>
     </div>
     <${ErrorNote} error=${error} onClose=${() => setError(undefined)} />
-    ${leads === undefined
-      ? html`<p class="muted">Loading…</p>`
-      : html`<div class="board">
-          ${STAGES.map(
-            (status) => html`<div
-              class=${`column${dragging ? ' droppable' : ''}`}
-              data-status=${status}
-              onDragOver=${(e) => e.preventDefault()}
-              onDrop=${(e) => {
-                e.preventDefault();
-                if (dragging) void move(dragging, status);
-                setDragging(undefined);
-              }}
-            >
-              <h3>${label(status)} <span class="muted">${stage(status)?.count ?? 0}</span></h3>
-              ${stage(status) && Number(stage(status).value) > 0 ? html`<div class="muted small">${money(stage(status).value)}</div>` : null}
-              ${leads
-                .filter((l) => l.status === status)
-                .map((l) => html`<${LeadCard} key=${l.id} lead=${l} move=${move} onDrag=${setDragging} />`)}
-            </div>`,
-          )}
-        </div>`}
+    ${
+      leads === undefined
+        ? html`<p class="muted">Loading…</p>`
+        : html`<div class="board">
+            ${STAGES.map(
+              (status) =>
+                html`<div
+                  class=${`column${dragging ? ' droppable' : ''}`}
+                  data-status=${status}
+                  onDragOver=${(e) => e.preventDefault()}
+                  onDrop=${(e) => {
+                    e.preventDefault();
+                    if (dragging) void move(dragging, status);
+                    setDragging(undefined);
+                  }}
+                >
+                  <h3>${label(status)} <span class="muted">${stage(status)?.count ?? 0}</span></h3>
+                  ${stage(status) && Number(stage(status).value) > 0 ? html`<div class="muted small">${money(stage(status).value)}</div>` : null}
+                  ${leads.filter((l) => l.status === status).map((l) => html`<${LeadCard} key=${l.id} lead=${l} move=${move} onDrag=${setDragging} />`)}
+                </div>`,
+            )}
+          </div>`
+    }
   </section>`;
 }
 
 function LeadCard({ lead, move, onDrag }) {
   const contact = lead.contact;
-  return html`<article
-    class="card lead"
-    data-lead-id=${lead.id}
-    draggable="true"
-    onDragStart=${() => onDrag(lead)}
-    onDragEnd=${() => onDrag(undefined)}
-  >
+  return html`<article class="card lead" data-lead-id=${lead.id} draggable="true" onDragStart=${() => onDrag(lead)} onDragEnd=${() => onDrag(undefined)}>
     <strong>${lead.title}</strong>
     <div class="muted small">${contact?.name ?? contact?.company ?? (contact?.phone_number ? contact.phone_number : `contact ${lead.contact_id}`)}</div>
     <div class="lead-meta">

@@ -67,42 +67,58 @@ export function NewConversation({ me }) {
       <h2>New conversation</h2>
       <label
         >WhatsApp number
-        <input name="phone" type="tel" required autocomplete="off" placeholder="+15550001111" value=${phone} onInput=${(e) => edit(setPhone)(e.currentTarget.value)}
+        <input
+          name="phone"
+          type="tel"
+          required
+          autocomplete="off"
+          placeholder="+15550001111"
+          value=${phone}
+          onInput=${(e) => edit(setPhone)(e.currentTarget.value)}
       /></label>
       <div class="segmented" role="group" aria-label="Message kind">
         ${[
           ['text', 'Text'],
           ['template', 'Template'],
-        ].map(([value, label]) => html`<button type="button" class=${kind === value ? 'on' : ''} aria-pressed=${kind === value} onClick=${() => edit(setKind)(value)}>${label}</button>`)}
+        ].map(
+          ([value, label]) =>
+            html`<button type="button" class=${kind === value ? 'on' : ''} aria-pressed=${kind === value} onClick=${() => edit(setKind)(value)}>
+              ${label}
+            </button>`,
+        )}
       </div>
-      ${kind === 'text'
-        ? html`<label
-            >Message
-            <textarea name="text" rows="4" maxlength="4096" required value=${text} onInput=${(e) => edit(setText)(e.currentTarget.value)}></textarea>
-            <span class="muted small">Free text reaches only a number that wrote in the last 24 hours; otherwise send a template.</span>
-          </label>`
-        : html`<${TemplatePicker}
-            templates=${templates}
-            template=${template}
-            values=${values}
-            disabled=${busy}
-            onTemplate=${(t) => (edit(setTemplate)(t), setValues({}))}
-            onValues=${edit(setValues)}
-          />`}
+      ${
+        kind === 'text'
+          ? html`<label
+              >Message
+              <textarea name="text" rows="4" maxlength="4096" required value=${text} onInput=${(e) => edit(setText)(e.currentTarget.value)}></textarea>
+              <span class="muted small">Free text reaches only a number that wrote in the last 24 hours; otherwise send a template.</span>
+            </label>`
+          : html`<${TemplatePicker}
+              templates=${templates}
+              template=${template}
+              values=${values}
+              disabled=${busy}
+              onTemplate=${(t) => (edit(setTemplate)(t), setValues({}))}
+              onValues=${edit(setValues)}
+            />`
+      }
       <label
         >Priority
         <select name="priority" value=${priority} onChange=${(e) => edit(setPriority)(e.currentTarget.value)}>
           ${PRIORITIES.map((p) => html`<option value=${p}>${p[0].toUpperCase() + p.slice(1)}</option>`)}
         </select></label
       >
-      ${outsideWindow(error)
-        ? html`<div class="window-closed" role="alert" data-reason="outside_24h_window">
-            <strong>The 24-hour window is closed for this number.</strong>
-            <span>WhatsApp lets a business write first, or again after 24 hours without a message from the customer, only with an approved template.</span>
-            <span class="muted small">${error.message}</span>
-            ${kind === 'text' ? html`<button type="button" class="primary" onClick=${useTemplate}>Send a template instead</button>` : null}
-          </div>`
-        : html`<${ErrorNote} error=${error} />`}
+      ${
+        outsideWindow(error)
+          ? html`<div class="window-closed" role="alert" data-reason="outside_24h_window">
+              <strong>The 24-hour window is closed for this number.</strong>
+              <span>WhatsApp lets a business write first, or again after 24 hours without a message from the customer, only with an approved template.</span>
+              <span class="muted small">${error.message}</span>
+              ${kind === 'text' ? html`<button type="button" class="primary" onClick=${useTemplate}>Send a template instead</button>` : null}
+            </div>`
+          : html`<${ErrorNote} error=${error} />`
+      }
       <div class="form-actions">
         <a class="button" href="#/inbox">Cancel</a>
         <button class="primary" type="submit" disabled=${busy || (kind === 'template' && !template)}>${busy ? 'Sending…' : 'Start conversation'}</button>

@@ -25,21 +25,40 @@ export function TagEditor({ tags = [], save, busy }) {
 
   return html`<div class="tags" aria-label="Tags">
     ${tags.map(
-      (tag) => html`<span class="tag" data-tag=${tag} key=${tag}>
-        ${tag}
-        ${save
-          ? html`<button type="button" class="tag-remove" aria-label=${`Remove tag ${tag}`} disabled=${busy} onClick=${() => save(tags.filter((t) => t !== tag))}>×</button>`
-          : null}
-      </span>`,
+      (tag) =>
+        html`<span class="tag" data-tag=${tag} key=${tag}>
+          ${tag}
+          ${
+            save
+              ? html`<button
+                  type="button"
+                  class="tag-remove"
+                  aria-label=${`Remove tag ${tag}`}
+                  disabled=${busy}
+                  onClick=${() => save(tags.filter((t) => t !== tag))}
+                >
+                  ×
+                </button>`
+              : null
+          }
+        </span>`,
     )}
-    ${save
-      ? html`<form class="tag-add" onSubmit=${add}>
-          <input name="tag" placeholder="Add a tag" maxlength="32" value=${draft} onInput=${(e) => (setDraft(e.currentTarget.value), setProblem(undefined))} />
-          <button type="submit" disabled=${busy || !draft.trim()}>Add</button>
-        </form>`
-      : tags.length === 0
-        ? html`<span class="muted small">no tags</span>`
-        : null}
+    ${
+      save
+        ? html`<form class="tag-add" onSubmit=${add}>
+            <input
+              name="tag"
+              placeholder="Add a tag"
+              maxlength="32"
+              value=${draft}
+              onInput=${(e) => (setDraft(e.currentTarget.value), setProblem(undefined))}
+            />
+            <button type="submit" disabled=${busy || !draft.trim()}>Add</button>
+          </form>`
+        : tags.length === 0
+          ? html`<span class="muted small">no tags</span>`
+          : null
+    }
     ${problem ? html`<span class="warn small" role="alert">${problem}</span>` : null}
   </div>`;
 }

@@ -13,19 +13,34 @@ export function TemplatePicker({ templates, template, values, onTemplate, onValu
   return html`<div class="template-picker">
     <label
       >Template
-      <select name="template" required disabled=${disabled} value=${template ? String(template.id) : ''} onChange=${(e) => onTemplate(templates.find((t) => String(t.id) === e.currentTarget.value))}>
+      <select
+        name="template"
+        required
+        disabled=${disabled}
+        value=${template ? String(template.id) : ''}
+        onChange=${(e) => onTemplate(templates.find((t) => String(t.id) === e.currentTarget.value))}
+      >
         <option value="" disabled>Choose an approved template…</option>
         ${templates.map((t) => html`<option value=${String(t.id)}>${t.name} (${t.language})</option>`)}
       </select></label
     >
-    ${template
-      ? html`${(template.variables ?? []).map(
-            (name) => html`<label key=${name}
-              >${name}
-              <input name=${`variable-${name}`} data-variable=${name} required disabled=${disabled} value=${values[name] ?? ''} onInput=${(e) => onValues({ ...values, [name]: e.currentTarget.value })}
-            /></label>`,
-          )}
-          <div class="template-preview" aria-label="Preview">${previewTemplate(template.body, values)}</div>`
-      : null}
+    ${
+      template
+        ? html`${(template.variables ?? []).map(
+              (name) =>
+                html`<label key=${name}
+                  >${name}
+                  <input
+                    name=${`variable-${name}`}
+                    data-variable=${name}
+                    required
+                    disabled=${disabled}
+                    value=${values[name] ?? ''}
+                    onInput=${(e) => onValues({ ...values, [name]: e.currentTarget.value })}
+                /></label>`,
+            )}
+            <div class="template-preview" aria-label="Preview">${previewTemplate(template.body, values)}</div>`
+        : null
+    }
   </div>`;
 }

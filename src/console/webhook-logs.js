@@ -80,11 +80,14 @@ export function WebhookLogs({ selectedId }) {
   return html`<section class="webhook-logs page">
     <div class="page-head">
       <h2>Webhook logs</h2>
-      ${stats
-        ? html`<span class="muted small webhook-log-stats" data-total=${stats.total}>
-            ${stats.total} in ${filters.from || filters.to ? 'the range' : 'the last 24 h'}${Object.entries(stats.by_outcome).map(([o, n]) => ` · ${n} ${label(o)}`)}
-          </span>`
-        : null}
+      ${
+        stats
+          ? html`<span class="muted small webhook-log-stats" data-total=${stats.total}>
+              ${stats.total} in
+              ${filters.from || filters.to ? 'the range' : 'the last 24 h'}${Object.entries(stats.by_outcome).map(([o, n]) => ` · ${n} ${label(o)}`)}
+            </span>`
+          : null
+      }
       <button onClick=${() => load().catch(setError)}>Refresh</button>
     </div>
     <form class="filters webhook-log-filters" onSubmit=${apply}>
@@ -115,25 +118,39 @@ export function WebhookLogs({ selectedId }) {
     <${ErrorNote} error=${error} onClose=${() => setError(undefined)} />
     <div class="webhook-log-layout">
       <div class="webhook-log-list">
-        ${page === undefined
-          ? html`<p class="muted">Loading…</p>`
-          : page.webhook_logs.length === 0
-            ? html`<p class="muted">No webhook requests${filters === EMPTY ? ' yet' : ' match'}.</p>`
-            : html`<table class="webhook-log-table">
-                <thead>
-                  <tr><th>Received</th><th>Provider</th><th>Request</th><th>Number</th><th>Signature</th><th>Status</th><th>Outcome</th><th>Items</th><th>ms</th></tr>
-                </thead>
-                <tbody>
-                  ${page.webhook_logs.map((r) => html`<${Row} key=${r.id} r=${r} selected=${r.id === selectedId} />`)}
-                </tbody>
-              </table>`}
-        ${page && page.total > PAGE
-          ? html`<div class="pager small">
-              <button disabled=${offset === 0} onClick=${() => setOffset(Math.max(0, offset - PAGE))}>Newer</button>
-              <span class="muted">${offset + 1}–${Math.min(offset + PAGE, page.total)} of ${page.total}</span>
-              <button disabled=${offset + PAGE >= page.total} onClick=${() => setOffset(offset + PAGE)}>Older</button>
-            </div>`
-          : null}
+        ${
+          page === undefined
+            ? html`<p class="muted">Loading…</p>`
+            : page.webhook_logs.length === 0
+              ? html`<p class="muted">No webhook requests${filters === EMPTY ? ' yet' : ' match'}.</p>`
+              : html`<table class="webhook-log-table">
+                  <thead>
+                    <tr>
+                      <th>Received</th>
+                      <th>Provider</th>
+                      <th>Request</th>
+                      <th>Number</th>
+                      <th>Signature</th>
+                      <th>Status</th>
+                      <th>Outcome</th>
+                      <th>Items</th>
+                      <th>ms</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    ${page.webhook_logs.map((r) => html`<${Row} key=${r.id} r=${r} selected=${r.id === selectedId} />`)}
+                  </tbody>
+                </table>`
+        }
+        ${
+          page && page.total > PAGE
+            ? html`<div class="pager small">
+                <button disabled=${offset === 0} onClick=${() => setOffset(Math.max(0, offset - PAGE))}>Newer</button>
+                <span class="muted">${offset + 1}–${Math.min(offset + PAGE, page.total)} of ${page.total}</span>
+                <button disabled=${offset + PAGE >= page.total} onClick=${() => setOffset(offset + PAGE)}>Older</button>
+              </div>`
+            : null
+        }
       </div>
       ${selectedId ? html`<${Detail} key=${selectedId} id=${selectedId} />` : null}
     </div>
@@ -141,7 +158,9 @@ export function WebhookLogs({ selectedId }) {
 }
 
 function Row({ r, selected }) {
-  const items = [r.messages ? `${r.messages} msg` : '', r.statuses ? `${r.statuses} status` : '', r.skipped ? `${r.skipped} skipped` : ''].filter(Boolean).join(', ');
+  const items = [r.messages ? `${r.messages} msg` : '', r.statuses ? `${r.statuses} status` : '', r.skipped ? `${r.skipped} skipped` : '']
+    .filter(Boolean)
+    .join(', ');
   return html`<tr
     class=${`webhook-log-row${selected ? ' selected' : ''}`}
     data-id=${r.id}
@@ -194,11 +213,23 @@ function Detail({ id }) {
       <a class="button" href="#/webhook-logs">Close</a>
     </div>
     <dl>
-      ${rows.map(([k, v]) => html`<dt>${k}</dt><dd class=${k === 'Message ids' || k === 'Request' ? 'mono' : ''}>${v}</dd>`)}
-      ${log.error ? html`<dt>Error</dt><dd class="failure">${log.error}</dd>` : null}
+      ${rows.map(
+        ([k, v]) =>
+          html`<dt>${k}</dt>
+            <dd class=${k === 'Message ids' || k === 'Request' ? 'mono' : ''}>${v}</dd>`,
+      )}
+      ${
+        log.error
+          ? html`<dt>Error</dt>
+              <dd class="failure">${log.error}</dd>`
+          : null
+      }
     </dl>
     <h3>
-      Body <span class="muted small">${log.body_bytes} bytes${log.body_truncated ? ' · cut (WEBHOOK_LOG_MAX_BODY_BYTES)' : ''}${log.body_redacted ? ' · text redacted' : ''}</span>
+      Body
+      <span class="muted small"
+        >${log.body_bytes} bytes${log.body_truncated ? ' · cut (WEBHOOK_LOG_MAX_BODY_BYTES)' : ''}${log.body_redacted ? ' · text redacted' : ''}</span
+      >
     </h3>
     ${body == null ? html`<p class="muted">No body stored.</p>` : html`<pre class="webhook-log-body">${body}</pre>`}
   </aside>`;

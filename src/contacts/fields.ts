@@ -4,7 +4,12 @@ import { CONTACT_TEXT_FIELDS, type ContactTextField } from '../db/contacts';
 /** Blank means "none": an empty form field or CSV cell carries no value rather than storing "". */
 const blankToNull = (v: unknown) => (typeof v === 'string' ? (v.trim() === '' ? null : v.trim()) : v);
 // Postgres refuses NUL in text and jsonb; refusing it here makes that a 400, not a failed write.
-const noNul = (max: number) => z.string().trim().max(max).refine((s) => !s.includes('\0'), 'must not contain NUL characters');
+const noNul = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .refine((s) => !s.includes('\0'), 'must not contain NUL characters');
 const text = (max: number) => z.preprocess(blankToNull, noNul(max).nullable()).optional();
 
 /** A contact's own fields, checked the same way whether they come from the API or an import. */

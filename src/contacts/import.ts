@@ -29,7 +29,11 @@ export interface ImportRowError {
 const KNOWN = new Set<string>([...CONTACT_TEXT_FIELDS, 'phone', 'phone_number', 'tags', 'opt_in', 'opt_in_status', 'attributes']);
 
 /** Header cells become keys: "First Name" and "first_name" mean the same column. */
-const columnKey = (header: string) => header.trim().toLowerCase().replace(/[\s-]+/g, '_');
+const columnKey = (header: string) =>
+  header
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
 
 export function parseCsv(text: string): Record<string, string>[] {
   try {

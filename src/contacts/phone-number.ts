@@ -55,11 +55,9 @@ function parseInternational(given: string, compact: string): PhoneResult {
 }
 
 /** A zod field that accepts a phone as people write it and yields its E.164 form and wa_id. */
-export const phoneNumberField = z
-  .string({ error: 'Phone number is required' })
-  .transform((raw, ctx): NormalizedPhone => {
-    const result = normalizePhone(raw);
-    if (result.ok) return { e164: result.e164, waId: result.waId };
-    ctx.addIssue({ code: 'custom', message: result.reason });
-    return z.NEVER;
-  });
+export const phoneNumberField = z.string({ error: 'Phone number is required' }).transform((raw, ctx): NormalizedPhone => {
+  const result = normalizePhone(raw);
+  if (result.ok) return { e164: result.e164, waId: result.waId };
+  ctx.addIssue({ code: 'custom', message: result.reason });
+  return z.NEVER;
+});

@@ -88,13 +88,7 @@ export function memberByWaId(db: Db, waId: string): Promise<AudienceMember | und
  * One page of the audience in contact id order (keyset: stable while contacts change), or, with
  * `unconfirmedOf`, only those whose send of that campaign is still unconfirmed.
  */
-export async function audiencePage(
-  db: Db,
-  audience: Audience,
-  afterContactId: number,
-  limit: number,
-  unconfirmedOf?: number,
-): Promise<AudienceMember[]> {
+export async function audiencePage(db: Db, audience: Audience, afterContactId: number, limit: number, unconfirmedOf?: number): Promise<AudienceMember[]> {
   let q = members(db).where(audienceCondition(audience)).where('contacts.id', '>', afterContactId);
   if (unconfirmedOf !== undefined) {
     q = q.where(({ exists, selectFrom }) =>

@@ -21,11 +21,7 @@ export interface RecipientIntent {
  * earlier but its chat never heard of it. `done`: handled before (or a send died mid-flight, now
  * marked unconfirmed). `ineligible`: the contact opted out since the page was read.
  */
-export type Reservation =
-  | { action: 'send' }
-  | { action: 'notify'; wamid: string; sentAt: Date }
-  | { action: 'done'; state: string }
-  | { action: 'ineligible' };
+export type Reservation = { action: 'send' } | { action: 'notify'; wamid: string; sentAt: Date } | { action: 'done'; state: string } | { action: 'ineligible' };
 
 export const campaignClientKey = (campaignId: number, contactId: number) => `campaign:${campaignId}:${contactId}`;
 
@@ -139,7 +135,15 @@ export async function markRecipientFailed(db: Db, campaignId: number, contactId:
 export async function recordUnsendable(db: Db, r: Omit<RecipientIntent, 'text' | 'templateName' | 'provider'>, error: unknown) {
   await db
     .insertInto('campaign_recipients')
-    .values({ campaign_id: r.campaignId, contact_id: r.contactId, wa_id: r.waId, client_key: r.clientKey, state: 'failed', kind: r.kind, error: JSON.stringify(error) })
+    .values({
+      campaign_id: r.campaignId,
+      contact_id: r.contactId,
+      wa_id: r.waId,
+      client_key: r.clientKey,
+      state: 'failed',
+      kind: r.kind,
+      error: JSON.stringify(error),
+    })
     .onConflict((oc) => oc.columns(['campaign_id', 'contact_id']).doNothing())
     .execute();
 }
@@ -161,12 +165,7 @@ export async function releaseRecipient(db: Db, campaignId: number, contactId: nu
 }
 
 export async function markChatNotified(db: Db, campaignId: number, contactId: number): Promise<void> {
-  await db
-    .updateTable('campaign_recipients')
-    .set({ chat_notified: true })
-    .where('campaign_id', '=', campaignId)
-    .where('contact_id', '=', contactId)
-    .execute();
+  await db.updateTable('campaign_recipients').set({ chat_notified: true }).where('campaign_id', '=', campaignId).where('contact_id', '=', contactId).execute();
 }
 
 export async function recipientCounts(db: Db, campaignId: number): Promise<CampaignCounts> {

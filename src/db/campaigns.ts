@@ -84,10 +84,7 @@ export async function campaignCountsByStatus(db: Db): Promise<Record<string, num
 }
 
 export async function listRecipients(db: Db, campaignId: number, state: string | undefined, skip: number, limit: number) {
-  let q = db
-    .selectFrom('campaign_recipients as r')
-    .leftJoin('messages as m', 'm.client_key', 'r.client_key')
-    .where('r.campaign_id', '=', campaignId);
+  let q = db.selectFrom('campaign_recipients as r').leftJoin('messages as m', 'm.client_key', 'r.client_key').where('r.campaign_id', '=', campaignId);
   if (state) q = q.where('r.state', '=', state as never);
   const [rows, count] = await Promise.all([
     q

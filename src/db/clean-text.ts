@@ -13,4 +13,3 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export function cleanText(value: string): string {
   return value.replace(REFUSED_CHARACTERS, '').replace(LONE_SURROGATE, '');
 }
-

@@ -17,8 +17,7 @@ const CHUNK_ROWS = 500;
 const SOURCE = 'import';
 
 /** Errors that belong to one row (its number taken meanwhile, a value Postgres refuses), not to the database. */
-const isRowError = (err: unknown) =>
-  err instanceof ContactConflict || isUniqueViolation(err) || /^22/.test((err as { code?: string } | null)?.code ?? '');
+const isRowError = (err: unknown) => err instanceof ContactConflict || isUniqueViolation(err) || /^22/.test((err as { code?: string } | null)?.code ?? '');
 
 /**
  * Writes validated rows, one transaction per chunk. A row whose number is known updates that contact
@@ -59,7 +58,11 @@ async function writeChunk(trx: Db, rows: ImportContact[], at: Date): Promise<Omi
     .selectFrom('contact_phone_numbers as p')
     .innerJoin('contacts as c', 'c.id', 'p.contact_id')
     .select(['p.wa_id', 'c.id', 'c.opt_in_status', 'c.opted_out_at'])
-    .where('p.wa_id', 'in', rows.map((r) => r.waId))
+    .where(
+      'p.wa_id',
+      'in',
+      rows.map((r) => r.waId),
+    )
     .forUpdate()
     .execute();
   const ownerOf = new Map(owners.map((o) => [o.wa_id, o]));
@@ -85,7 +88,11 @@ async function insertFresh(trx: Db, rows: ImportContact[], at: Date): Promise<(I
   if (rows.length === 0) return [];
   const suppressions = await trx
     .deleteFrom('opt_out_suppressions')
-    .where('wa_id', 'in', rows.map((r) => r.waId))
+    .where(
+      'wa_id',
+      'in',
+      rows.map((r) => r.waId),
+    )
     .returningAll()
     .execute();
   const optOutOf = new Map(suppressions.map((s) => [s.wa_id, s]));

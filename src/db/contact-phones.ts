@@ -19,14 +19,17 @@ export interface NewPhone {
   isPrimary?: boolean;
 }
 
-
 /** Fails with a conflict naming the owner when any of these numbers already belongs to a contact. */
 export async function assertPhonesFree(db: Db, phones: Pick<NewPhone, 'e164' | 'waId'>[], exceptPhoneId?: number): Promise<void> {
   if (phones.length === 0) return;
   let q = db
     .selectFrom('contact_phone_numbers')
     .select(['contact_id', 'phone_number'])
-    .where('wa_id', 'in', phones.map((p) => p.waId));
+    .where(
+      'wa_id',
+      'in',
+      phones.map((p) => p.waId),
+    );
   if (exceptPhoneId !== undefined) q = q.where('id', '!=', exceptPhoneId);
   const taken = await q.executeTakeFirst();
   if (taken) throw phoneTaken(taken.phone_number, taken.contact_id);
@@ -107,7 +110,13 @@ export function addPhone(db: Db, contactId: number, phone: NewPhone): Promise<Co
     if (suppressed) {
       await trx
         .updateTable('contacts')
-        .set({ opt_in_status: false, opted_out_at: suppressed.opted_out_at, opt_out_source: suppressed.source, opt_out_reason: suppressed.reason, updated_at: new Date() })
+        .set({
+          opt_in_status: false,
+          opted_out_at: suppressed.opted_out_at,
+          opt_out_source: suppressed.source,
+          opt_out_reason: suppressed.reason,
+          updated_at: new Date(),
+        })
         .where('id', '=', contactId)
         .execute();
     }

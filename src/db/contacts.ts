@@ -37,8 +37,7 @@ export interface ContactPatch {
  * the last two matters: an explicit opt-out must never be undone by a list import.
  */
 export type OptState = 'in' | 'out' | 'never';
-export const optState = (c: Pick<Contact, 'opt_in_status' | 'opted_out_at'>): OptState =>
-  c.opt_in_status ? 'in' : c.opted_out_at ? 'out' : 'never';
+export const optState = (c: Pick<Contact, 'opt_in_status' | 'opted_out_at'>): OptState => (c.opt_in_status ? 'in' : c.opted_out_at ? 'out' : 'never');
 
 /** The columns that record a consent change; opt-out keeps the old opt-in time as history, and vice versa. */
 export function optColumns(optIn: boolean, o: OptChange): Updateable<ContactsTable> {
@@ -54,7 +53,11 @@ export async function insertContact(trx: Db, c: NewContact): Promise<number> {
   const suppressed = c.phones.length
     ? await trx
         .deleteFrom('opt_out_suppressions')
-        .where('wa_id', 'in', c.phones.map((p) => p.waId))
+        .where(
+          'wa_id',
+          'in',
+          c.phones.map((p) => p.waId),
+        )
         .returningAll()
         .execute()
     : [];
@@ -72,7 +75,10 @@ export async function insertContact(trx: Db, c: NewContact): Promise<number> {
     })
     .returning('id')
     .executeTakeFirstOrThrow();
-  const primary = Math.max(0, c.phones.findIndex((p) => p.isPrimary));
+  const primary = Math.max(
+    0,
+    c.phones.findIndex((p) => p.isPrimary),
+  );
   await trx
     .insertInto('contact_phone_numbers')
     .values(c.phones.map((p, i) => ({ contact_id: id, phone_number: p.e164, wa_id: p.waId, label: p.label ?? null, is_primary: i === primary })))
@@ -86,7 +92,10 @@ export function createContact(db: Db, c: NewContact): Promise<number> {
 }
 
 async function withPhones(db: Db, contacts: Contact[]): Promise<ContactWithPhones[]> {
-  const phones = await phonesOf(db, contacts.map((c) => c.id));
+  const phones = await phonesOf(
+    db,
+    contacts.map((c) => c.id),
+  );
   return contacts.map((c) => ({ ...c, phone_numbers: phones.get(c.id) ?? [] }));
 }
 
@@ -121,11 +130,7 @@ function listBase(db: Db, f: ContactFilters) {
         ...(digits.length >= 3
           ? [
               eb.exists(
-                eb
-                  .selectFrom('contact_phone_numbers as p')
-                  .select('p.id')
-                  .whereRef('p.contact_id', '=', 'c.id')
-                  .where('p.wa_id', 'like', likePattern(digits)),
+                eb.selectFrom('contact_phone_numbers as p').select('p.id').whereRef('p.contact_id', '=', 'c.id').where('p.wa_id', 'like', likePattern(digits)),
               ),
             ]
           : []),
@@ -142,7 +147,9 @@ function listBase(db: Db, f: ContactFilters) {
 export async function listContacts(db: Db, f: ContactFilters) {
   const [rows, total] = await Promise.all([
     listBase(db, f).selectAll('c').orderBy('c.id').offset(f.skip).limit(f.limit).execute(),
-    listBase(db, f).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+    listBase(db, f)
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow(),
   ]);
   return { rows: await withPhones(db, rows), total: Number(total.n) };
 }

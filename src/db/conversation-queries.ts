@@ -74,7 +74,11 @@ export const summaryColumns = [
 ] as const;
 
 /** The assignee as the inbox shows them (null when unassigned). */
-export const assigneeColumn = sql<{ id: number; email: string; full_name: string | null } | null>`(select json_build_object('id', u.id, 'email', u.email, 'full_name', u.full_name)
+export const assigneeColumn = sql<{
+  id: number;
+  email: string;
+  full_name: string | null;
+} | null>`(select json_build_object('id', u.id, 'email', u.email, 'full_name', u.full_name)
   from users u where u.id = c.assigned_to)`.as('assignee');
 
 export async function listConversations(db: Db, f: ConversationFilters) {
@@ -92,7 +96,9 @@ export async function listConversations(db: Db, f: ConversationFilters) {
       .limit(f.limit)
       .offset(f.offset)
       .execute(),
-    listBase(db, f).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+    listBase(db, f)
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow(),
   ]);
   return { rows, total: Number(total.n) };
 }
@@ -140,7 +146,10 @@ export async function listMessages(db: Db, p: MessagePage) {
   if (p.after) q = q.where('created_at', '>', p.after);
   if (p.senderType) q = q.where('sender_type', '=', p.senderType);
   if (p.outboundOnly) q = q.where('direction', '=', 'outbound');
-  const total = await q.clearSelect().select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const total = await q
+    .clearSelect()
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
   if (p.afterId) q = q.where(sql`id`, p.order === 'asc' ? '>' : '<', sql`${p.afterId}::bigint`);
   const rows = await q
     .orderBy('id', p.order)

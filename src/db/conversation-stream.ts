@@ -92,5 +92,9 @@ export async function messagesAfter(db: Db, after: Map<string, bigint>, pageAfte
 
 export async function messagesByIds(db: Db, ids: string[]): Promise<Message[]> {
   if (ids.length === 0) return [];
-  return db.selectFrom('messages').selectAll().where(sql`id`, '=', sql`any(${ids}::bigint[])`).execute();
+  return db
+    .selectFrom('messages')
+    .selectAll()
+    .where(sql`id`, '=', sql`any(${ids}::bigint[])`)
+    .execute();
 }

@@ -15,7 +15,8 @@ const update = (trx: Db, id: number, values: Updateable<LeadsTable>): Promise<Le
   trx.updateTable('leads').set(values).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 
 const refuseClosed = (lead: Lead, action: string) => {
-  if (isClosed(lead.status)) throw new LeadConflict(`Lead ${lead.id} is already ${lead.status}; it cannot be ${action}`, { lead_id: lead.id, status: lead.status });
+  if (isClosed(lead.status))
+    throw new LeadConflict(`Lead ${lead.id} is already ${lead.status}; it cannot be ${action}`, { lead_id: lead.id, status: lead.status });
 };
 
 /** Null unassigns. Assigning to whoever already has it changes nothing and records nothing. */

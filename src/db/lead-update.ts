@@ -16,11 +16,20 @@ import type { Lead, LeadStatus } from './schema';
 
 export type LeadPatch = Partial<Omit<NewLead, 'status'>> & { status?: LeadStatus; lost_reason?: string | null };
 
-const TRACKED_FIELDS: (keyof LeadPatch)[] = ['title', 'description', 'priority', 'source', 'estimated_value', 'probability', 'campaign_id', 'contact_id', 'lost_reason'];
+const TRACKED_FIELDS: (keyof LeadPatch)[] = [
+  'title',
+  'description',
+  'priority',
+  'source',
+  'estimated_value',
+  'probability',
+  'campaign_id',
+  'contact_id',
+  'lost_reason',
+];
 
 const same = (a: unknown, b: unknown) => (a === null || a === undefined ? b === null || b === undefined : String(a) === String(b));
-const sameMoney = (a: unknown, b: unknown) =>
-  a === null || a === undefined || b === null || b === undefined ? same(a, b) : Number(a) === Number(b);
+const sameMoney = (a: unknown, b: unknown) => (a === null || a === undefined || b === null || b === undefined ? same(a, b) : Number(a) === Number(b));
 
 /** Applies a partial change; status, owner and score changes each get their own activity. Undefined: no such lead. */
 export function updateLead(db: Db, id: number, patch: LeadPatch, actor: string | null = null): Promise<Lead | undefined> {
@@ -43,7 +52,12 @@ export function updateLead(db: Db, id: number, patch: LeadPatch, actor: string |
     const { status: _ignored, ...fields } = patch;
     const lead = await trx
       .updateTable('leads')
-      .set({ ...fields, ...(statusTo ? statusColumns(statusTo, now) : {}), ...(patch.lost_reason !== undefined ? { lost_reason: patch.lost_reason } : {}), updated_at: now })
+      .set({
+        ...fields,
+        ...(statusTo ? statusColumns(statusTo, now) : {}),
+        ...(patch.lost_reason !== undefined ? { lost_reason: patch.lost_reason } : {}),
+        updated_at: now,
+      })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow()
@@ -57,7 +71,8 @@ export function updateLead(db: Db, id: number, patch: LeadPatch, actor: string |
     }
     if (statusTo) await recordStatusChange(trx, id, current.status, statusTo, actor);
     if (assignTo !== undefined) await recordAssignment(trx, id, current.assigned_to, assignTo, actor);
-    if (scoreTo !== undefined) await recordLeadActivity(trx, id, 'score_changed', `Score ${current.lead_score} → ${scoreTo}`, { from: current.lead_score, to: scoreTo }, actor);
+    if (scoreTo !== undefined)
+      await recordLeadActivity(trx, id, 'score_changed', `Score ${current.lead_score} → ${scoreTo}`, { from: current.lead_score, to: scoreTo }, actor);
     return lead;
   });
 }

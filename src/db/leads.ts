@@ -48,12 +48,7 @@ export function lockLead(trx: Db, id: number): Promise<Lead | undefined> {
 }
 
 export async function findOpenLeadForContact(db: Db, contactId: number): Promise<Lead | undefined> {
-  return db
-    .selectFrom('leads')
-    .selectAll()
-    .where('contact_id', '=', contactId)
-    .where('status', 'not in', CLOSED_STATUSES)
-    .executeTakeFirst();
+  return db.selectFrom('leads').selectAll().where('contact_id', '=', contactId).where('status', 'not in', CLOSED_STATUSES).executeTakeFirst();
 }
 
 export async function recordLeadActivity(
@@ -124,7 +119,12 @@ async function insertLead(trx: Db, input: NewLead, actor: string | null): Promis
     .insertInto('leads')
     .values({ ...input, ...(isClosed(status) ? statusColumns(status, now) : {}), created_by: actor, created_at: now, updated_at: now })
     // Literal predicate: the index is inferred when the statement is planned, where a bound parameter would not match it.
-    .onConflict((oc) => oc.column('contact_id').where(sql<boolean>`status not in ('won', 'lost')`).doNothing())
+    .onConflict((oc) =>
+      oc
+        .column('contact_id')
+        .where(sql<boolean>`status not in ('won', 'lost')`)
+        .doNothing(),
+    )
     .returningAll()
     .executeTakeFirst()
     .catch(rethrowMissingReference({ ...input }));

@@ -34,19 +34,17 @@ export async function insertInbound(db: Db | Transaction<Database>, rows: NewMes
   const perConversation = new Map<string, number>();
   for (const r of inserted) perConversation.set(r.conversation_id, (perConversation.get(r.conversation_id) ?? 0) + 1);
   for (const [id, n] of perConversation) {
-    await db.updateTable('conversations').set({ unread_count: sql`unread_count + ${n}` }).where('id', '=', id).execute();
+    await db
+      .updateTable('conversations')
+      .set({ unread_count: sql`unread_count + ${n}` })
+      .where('id', '=', id)
+      .execute();
   }
   return inserted.length;
 }
 
 /** Moves a message's delivery status forward only. */
-export async function advanceMessageStatus(
-  db: Db | Transaction<Database>,
-  wamid: string,
-  status: DeliveryStatus,
-  at: Date,
-  error: unknown,
-): Promise<void> {
+export async function advanceMessageStatus(db: Db | Transaction<Database>, wamid: string, status: DeliveryStatus, at: Date, error: unknown): Promise<void> {
   await db
     .updateTable('messages')
     .set({

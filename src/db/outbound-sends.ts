@@ -19,10 +19,7 @@ export interface SendState {
 export async function readSendState(db: Db, clientKey: string, graceMs: number): Promise<SendState | undefined> {
   return db
     .selectFrom('messages')
-    .select([
-      'wamid',
-      sql<boolean>`coalesce(send_started_at + make_interval(secs => ${graceMs / 1000}) > now(), false)`.as('waiting'),
-    ])
+    .select(['wamid', sql<boolean>`coalesce(send_started_at + make_interval(secs => ${graceMs / 1000}) > now(), false)`.as('waiting')])
     .where('client_key', '=', clientKey)
     .executeTakeFirst();
 }

@@ -38,7 +38,9 @@ function listBase(db: Db, f: Omit<TemplateFilters, 'skip' | 'limit'>) {
 export async function listTemplates(db: Db, f: TemplateFilters): Promise<{ rows: Template[]; total: number }> {
   const [rows, total] = await Promise.all([
     listBase(db, f).selectAll().orderBy('id', 'desc').limit(f.limit).offset(f.skip).execute(),
-    listBase(db, f).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+    listBase(db, f)
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow(),
   ]);
   return { rows, total: Number(total.n) };
 }

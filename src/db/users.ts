@@ -103,8 +103,7 @@ export async function updateUser(db: Db, id: number, changes: UserChanges): Prom
   return inTransaction(db, async (trx) => {
     const current = await trx.selectFrom('users').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
     if (!current) return undefined;
-    const losesAdmin =
-      current.role === 'admin' && current.is_active && ((changes.role && changes.role !== 'admin') || changes.is_active === false);
+    const losesAdmin = current.role === 'admin' && current.is_active && ((changes.role && changes.role !== 'admin') || changes.is_active === false);
     if (losesAdmin) await assertAnotherAdmin(trx, id);
     const updated = await trx
       .updateTable('users')
@@ -151,9 +150,7 @@ export async function storeRefreshToken(db: Db, userId: number, hash: string, fa
   await db.insertInto('refresh_tokens').values({ user_id: userId, token_hash: hash, family, expires_at: expiresAt }).execute();
 }
 
-export type RefreshOutcome =
-  | { ok: true; userId: number; family: string }
-  | { ok: false; reason: 'unknown' | 'expired' | 'revoked' | 'reused' };
+export type RefreshOutcome = { ok: true; userId: number; family: string } | { ok: false; reason: 'unknown' | 'expired' | 'revoked' | 'reused' };
 
 /**
  * Spends a refresh token: each one works once. Presenting a spent token again means it was

@@ -60,7 +60,8 @@ function filtered<O>(q: SelectQueryBuilder<Database, 'webhook_logs', O>, f: Webh
   if (f.statusClass !== undefined) q = q.where('status_code', '>=', f.statusClass * 100).where('status_code', '<', f.statusClass * 100 + 100);
   if (f.outcome) q = q.where('outcome', '=', f.outcome);
   if (f.method) q = q.where('method', '=', f.method);
-  if (f.hasError === true) q = q.where((eb: ExpressionBuilder<Database, 'webhook_logs'>) => eb.or([eb('status_code', 'is', null), eb('status_code', '>=', 400)]));
+  if (f.hasError === true)
+    q = q.where((eb: ExpressionBuilder<Database, 'webhook_logs'>) => eb.or([eb('status_code', 'is', null), eb('status_code', '>=', 400)]));
   if (f.hasError === false) q = q.where('status_code', '<', 400);
   if (f.from) q = q.where('received_at', '>=', f.from);
   if (f.to) q = q.where('received_at', '<', f.to);
@@ -69,10 +70,22 @@ function filtered<O>(q: SelectQueryBuilder<Database, 'webhook_logs', O>, f: Webh
   return q;
 }
 
-export async function listWebhookLogs(db: Db, f: WebhookLogFilter, page: { limit: number; offset: number }): Promise<{ rows: WebhookLogSummary[]; total: number }> {
+export async function listWebhookLogs(
+  db: Db,
+  f: WebhookLogFilter,
+  page: { limit: number; offset: number },
+): Promise<{ rows: WebhookLogSummary[]; total: number }> {
   const [rows, count] = await Promise.all([
-    filtered(db.selectFrom('webhook_logs').select(SUMMARY_COLUMNS), f).orderBy('received_at', 'desc').orderBy('id', 'desc').limit(page.limit).offset(page.offset).execute(),
-    filtered(db.selectFrom('webhook_logs').select((eb) => eb.fn.countAll<string>().as('n')), f).executeTakeFirstOrThrow(),
+    filtered(db.selectFrom('webhook_logs').select(SUMMARY_COLUMNS), f)
+      .orderBy('received_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
+    filtered(
+      db.selectFrom('webhook_logs').select((eb) => eb.fn.countAll<string>().as('n')),
+      f,
+    ).executeTakeFirstOrThrow(),
   ]);
   return { rows, total: Number(count.n) };
 }
@@ -116,7 +129,14 @@ export async function webhookLogStats(db: Db, f: WebhookLogFilter): Promise<Webh
       ]),
     f,
   ).executeTakeFirst();
-  const stats: WebhookLogStats = { total: 0, by_outcome: {}, by_provider: {}, by_signature: {}, by_status: {}, duration_ms: { avg: null, p95: null, max: null } };
+  const stats: WebhookLogStats = {
+    total: 0,
+    by_outcome: {},
+    by_provider: {},
+    by_signature: {},
+    by_status: {},
+    duration_ms: { avg: null, p95: null, max: null },
+  };
   const add = (to: Record<string, number>, key: string, n: number) => (to[key] = (to[key] ?? 0) + n);
   for (const r of rows) {
     const n = Number(r.n);

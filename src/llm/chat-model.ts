@@ -115,13 +115,16 @@ export class ChatModel {
     const ask = async (tools: ChatCompletionTool[]) => {
       const stop = llmDuration.startTimer({ model });
       try {
-        const completion = await this.client.chat.completions.create({
-          model,
-          messages,
-          tools,
-          temperature: this.options.temperature,
-          max_tokens: this.options.maxTokens,
-        }, { signal });
+        const completion = await this.client.chat.completions.create(
+          {
+            model,
+            messages,
+            tools,
+            temperature: this.options.temperature,
+            max_tokens: this.options.maxTokens,
+          },
+          { signal },
+        );
         llmCalls.inc({ model, outcome: 'ok' });
         countTokens(model, completion.usage);
         return completion;

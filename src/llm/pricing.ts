@@ -40,7 +40,10 @@ export function parseLlmPrices(raw: string | undefined): Map<string, ModelPrice>
   for (const [i, entry] of raw.split(',').entries()) {
     const at = entry.lastIndexOf('=');
     const model = entry.slice(0, Math.max(at, 0)).trim().toLowerCase();
-    const [input, output, extra] = entry.slice(at + 1).split(':').map((p) => p.trim());
+    const [input, output, extra] = entry
+      .slice(at + 1)
+      .split(':')
+      .map((p) => p.trim());
     const where = `entry ${i + 1} ("${entry.trim()}")`;
     if (at <= 0 || !model || input === undefined || output === undefined || extra !== undefined) {
       throw new Error(`${where} must look like model=input:output (USD per million tokens), e.g. gpt-4o-mini=0.15:0.60`);

@@ -64,9 +64,7 @@ const withUsable = (db: Db) =>
   db
     .selectFrom('media_files')
     .selectAll()
-    .select(
-      sql<boolean>`state = 'ready' and (expires_at is null or expires_at > now() + make_interval(secs => ${EXPIRY_MARGIN_MS / 1000}))`.as('usable'),
-    );
+    .select(sql<boolean>`state = 'ready' and (expires_at is null or expires_at > now() + make_interval(secs => ${EXPIRY_MARGIN_MS / 1000}))`.as('usable'));
 
 /** Stores an upload, or finds the same bytes stored: `created` when this request uploaded them. */
 export async function storeUpload(db: Db, settings: MediaSettings, file: NewUpload): Promise<{ file: MediaFile; created: boolean }> {
@@ -124,7 +122,10 @@ export async function storeUpload(db: Db, settings: MediaSettings, file: NewUplo
     }
     // Another request is uploading these bytes right now: wait for its answer.
     if (Date.now() > waitUntil) {
-      throw new HttpError('CONFLICT', 'The same file is being uploaded by another request; try again in a moment', { reason: 'upload_in_progress', id: row.id });
+      throw new HttpError('CONFLICT', 'The same file is being uploaded by another request; try again in a moment', {
+        reason: 'upload_in_progress',
+        id: row.id,
+      });
     }
     await new Promise((r) => setTimeout(r, settings.pollMs ?? 200));
   }
@@ -170,7 +171,12 @@ async function upload(db: Db, settings: MediaSettings, row: MediaFile, claim: st
     if (!row.uploaded_at) {
       await db.deleteFrom('media_files').where('id', '=', row.id).where('upload_claim', '=', claim).execute();
     } else {
-      await db.updateTable('media_files').set({ state: 'ready', upload_claim: null, upload_started_at: null }).where('id', '=', row.id).where('upload_claim', '=', claim).execute();
+      await db
+        .updateTable('media_files')
+        .set({ state: 'ready', upload_claim: null, upload_started_at: null })
+        .where('id', '=', row.id)
+        .where('upload_claim', '=', claim)
+        .execute();
     }
     throw err;
   }

@@ -58,7 +58,12 @@ export const MEDIA_TYPES: Record<string, TypeRule> = {
     matches: (s) => s.family === 'zip',
     extensions: ['docx'],
   },
-  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': { kind: 'document', maxBytes: 100 * MB, matches: (s) => s.family === 'zip', extensions: ['xlsx'] },
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': {
+    kind: 'document',
+    maxBytes: 100 * MB,
+    matches: (s) => s.family === 'zip',
+    extensions: ['xlsx'],
+  },
   'application/vnd.openxmlformats-officedocument.presentationml.presentation': {
     kind: 'document',
     maxBytes: 100 * MB,
@@ -214,9 +219,7 @@ function typeFromBytes(s: Sniffed, filename: string | undefined): string | undef
   }
 }
 
-export type TypeDecision =
-  | { ok: true; mimeType: string; maxBytes: number }
-  | { ok: false; status: 415; message: string; details: Record<string, unknown> };
+export type TypeDecision = { ok: true; mimeType: string; maxBytes: number } | { ok: false; status: 415; message: string; details: Record<string, unknown> };
 
 /**
  * The upload's type from what the client declared and what its first bytes are. A declared type

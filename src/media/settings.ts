@@ -9,7 +9,11 @@ export function mediaSettings(config: Config, log: Logger): MediaSettings {
     return {
       provider: 'meta',
       // Config requires both when the provider is meta.
-      uploader: new MetaGraphSender({ baseUrl: config.WHATSAPP_API_BASE_URL, phoneNumberId: config.WHATSAPP_PHONE_NUMBER_ID!, accessToken: config.WHATSAPP_ACCESS_TOKEN! }),
+      uploader: new MetaGraphSender({
+        baseUrl: config.WHATSAPP_API_BASE_URL,
+        phoneNumberId: config.WHATSAPP_PHONE_NUMBER_ID!,
+        accessToken: config.WHATSAPP_ACCESS_TOKEN!,
+      }),
     };
   }
   if (config.WHATSAPP_PROVIDER === 'twilio') {

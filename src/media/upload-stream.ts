@@ -97,14 +97,11 @@ export function receiveUpload(req: Request, options: ReceiveOptions): Promise<Re
     parser.on('close', () => {
       if (done) return;
       if (!saving) return fail(invalid('file is required: send it in the form field "file"', 'file'));
-      saving.then(
-        (file) => {
-          if (done) return void rm(file.path, { force: true });
-          done = true;
-          resolve({ ...file, fields });
-        },
-        fail,
-      );
+      saving.then((file) => {
+        if (done) return void rm(file.path, { force: true });
+        done = true;
+        resolve({ ...file, fields });
+      }, fail);
     });
     req.on('error', fail);
     req.on('close', () => {
@@ -193,10 +190,14 @@ class Inspect extends Transform {
   private pass(chunk: Buffer): Buffer {
     this.size += chunk.length;
     if (this.size > this.maxBytes) {
-      throw new HttpError('PAYLOAD_TOO_LARGE', `${this.mimeType} files may be at most ${formatBytes(this.maxBytes)} on WhatsApp${this.provider === 'twilio' ? ' through Twilio' : ''}`, {
-        mime_type: this.mimeType,
-        max_bytes: this.maxBytes,
-      });
+      throw new HttpError(
+        'PAYLOAD_TOO_LARGE',
+        `${this.mimeType} files may be at most ${formatBytes(this.maxBytes)} on WhatsApp${this.provider === 'twilio' ? ' through Twilio' : ''}`,
+        {
+          mime_type: this.mimeType,
+          max_bytes: this.maxBytes,
+        },
+      );
     }
     this.hash.update(chunk);
     return chunk;

@@ -61,11 +61,7 @@ export class ChatCounts {
     const count = (filter: string) => this.client.workflow.count(`${base} AND ${filter}`).then((r) => r.count);
     try {
       const [bot, operator, needsHuman] = await this.client.withDeadline(Date.now() + this.timeoutMs, () =>
-        Promise.all([
-          count(`${chatModeKey.name}="bot"`),
-          count(`${chatModeKey.name}="operator"`),
-          count(`${needsHumanKey.name}=true`),
-        ]),
+        Promise.all([count(`${chatModeKey.name}="bot"`), count(`${chatModeKey.name}="operator"`), count(`${needsHumanKey.name}=true`)]),
       );
       this.last = { bot, operator, needsHuman, at: new Date() };
     } catch {

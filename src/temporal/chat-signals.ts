@@ -47,12 +47,7 @@ export async function signalChat<Arg>(
  * time the chat will record: Meta's, but never in the future), so the workflow's first task need
  * not upsert it: one history event and visibility write less per new chat.
  */
-export async function signalInbound(
-  client: Client,
-  taskQueue: string,
-  message: InboundMessage,
-  ids: WorkflowIds = DEFAULT_WORKFLOW_IDS,
-): Promise<void> {
+export async function signalInbound(client: Client, taskQueue: string, message: InboundMessage, ids: WorkflowIds = DEFAULT_WORKFLOW_IDS): Promise<void> {
   const lastInboundAt = new Date(Math.min(message.sentAt, Date.now()));
   await signalChat(client, taskQueue, message.waId, inboundMessageSignal, message, [{ key: lastInboundAtKey, value: lastInboundAt }], ids);
 }

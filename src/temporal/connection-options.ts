@@ -65,7 +65,8 @@ function readSetting(setting: TlsFileSetting, file: string): Buffer {
     return readFileSync(file);
   } catch (err) {
     const code = errorCode(err);
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a directory' : (code ?? (err as Error).message);
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a directory' : (code ?? (err as Error).message);
     throw new TemporalTlsFileError(setting, `cannot be read: ${file} (${why})`);
   }
 }
@@ -116,7 +117,10 @@ function readTlsFiles(s: TemporalConnectionSettings): TlsFiles {
     const cert = certificates('TEMPORAL_TLS_CERT', s.TEMPORAL_TLS_CERT, crt)[0]!;
     const key = readSetting('TEMPORAL_TLS_KEY', s.TEMPORAL_TLS_KEY);
     if (!cert.checkPrivateKey(privateKey(s.TEMPORAL_TLS_KEY, key))) {
-      throw new TemporalTlsFileError('TEMPORAL_TLS_KEY', `is not the key of the certificate in TEMPORAL_TLS_CERT (${s.TEMPORAL_TLS_KEY} does not match ${s.TEMPORAL_TLS_CERT})`);
+      throw new TemporalTlsFileError(
+        'TEMPORAL_TLS_KEY',
+        `is not the key of the certificate in TEMPORAL_TLS_CERT (${s.TEMPORAL_TLS_KEY} does not match ${s.TEMPORAL_TLS_CERT})`,
+      );
     }
     files.client = { crt, key, cert };
   }
@@ -187,7 +191,8 @@ export function clientCertificateValidity(s: TemporalConnectionSettings, now = n
   const cert = s.TEMPORAL_TLS_CERT && s.TEMPORAL_TLS_KEY ? readTlsFiles(s).client?.cert : undefined;
   if (!cert) return {};
   if (new Date(cert.validTo) < now) return { problem: `the client certificate in TEMPORAL_TLS_CERT expired on ${day(cert.validTo)}`, validTo: cert.validTo };
-  if (new Date(cert.validFrom) > now) return { problem: `the client certificate in TEMPORAL_TLS_CERT is valid only from ${day(cert.validFrom)}`, validTo: cert.validTo };
+  if (new Date(cert.validFrom) > now)
+    return { problem: `the client certificate in TEMPORAL_TLS_CERT is valid only from ${day(cert.validFrom)}`, validTo: cert.validTo };
   return { validTo: cert.validTo };
 }
 
@@ -209,7 +214,8 @@ const UNTRUSTED = new Set([
   'INVALID_CA',
 ]);
 /** TLS alerts a server sends when it does not take the client's certificate (or gets none). */
-const CLIENT_CERT_REFUSED = /ALERT_(CERTIFICATE_REQUIRED|UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED|HANDSHAKE_FAILURE)$/;
+const CLIENT_CERT_REFUSED =
+  /ALERT_(CERTIFICATE_REQUIRED|UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED|HANDSHAKE_FAILURE)$/;
 
 /** One sentence for a failed TLS handshake with these settings: what is wrong and which setting fixes it. */
 export function explainTlsFailure(err: unknown, s: TemporalConnectionSettings): string {
@@ -279,7 +285,10 @@ export function probeTemporalTls(s: TemporalConnectionSettings, timeoutMs = 5000
     const timer = setTimeout(() => done({ ok: false, reason: `no TLS answer from ${s.TEMPORAL_ADDRESS} within ${timeoutMs} ms` }), timeoutMs);
     socket.once('secureConnect', () => {
       if (socket.alpnProtocol !== 'h2') {
-        done({ ok: false, reason: `the TLS server at ${s.TEMPORAL_ADDRESS} does not offer HTTP/2 (ALPN h2), which gRPC needs; is it a proxy that does not pass gRPC through?` });
+        done({
+          ok: false,
+          reason: `the TLS server at ${s.TEMPORAL_ADDRESS} does not offer HTTP/2 (ALPN h2), which gRPC needs; is it a proxy that does not pass gRPC through?`,
+        });
         return;
       }
       // An HTTP/2 server sends its SETTINGS first; a server refusing the client certificate sends
@@ -316,7 +325,8 @@ export function speaksTls(address: string, timeoutMs = 3000): Promise<boolean> {
 /** Why a connection failed, in terms of the settings: TLS handshake problems, refused credentials, or plain unreachability. */
 export async function connectFailureReason(err: unknown, settings: TemporalConnectionSettings): Promise<string> {
   const grpc = grpcCode(err);
-  if (grpc === 16) return `Temporal refused the credentials (${grpcMessage(err)}); check TEMPORAL_API_KEY${settings.TEMPORAL_TLS_CERT ? ' / TEMPORAL_TLS_CERT' : ''}`;
+  if (grpc === 16)
+    return `Temporal refused the credentials (${grpcMessage(err)}); check TEMPORAL_API_KEY${settings.TEMPORAL_TLS_CERT ? ' / TEMPORAL_TLS_CERT' : ''}`;
   if (grpc === 7) return `Temporal denied access (${grpcMessage(err)}); the API key or certificate lacks a role on this namespace`;
   const refused = await tcpFailure(settings.TEMPORAL_ADDRESS);
   if (refused) return `cannot reach ${settings.TEMPORAL_ADDRESS} (${refused})`;

@@ -39,12 +39,7 @@ export async function scheduleLeadFollowUp(
 }
 
 /** Tells a lead's follow-up workflow, if it runs, that the lead replied or was closed. */
-export async function notifyLeadFollowUp(
-  client: Client,
-  leadId: number,
-  ending: LeadFollowUpEnding,
-  ids: WorkflowIds = DEFAULT_WORKFLOW_IDS,
-): Promise<void> {
+export async function notifyLeadFollowUp(client: Client, leadId: number, ending: LeadFollowUpEnding, ids: WorkflowIds = DEFAULT_WORKFLOW_IDS): Promise<void> {
   const handle = client.workflow.getHandle(ids.leadFollowUp(leadId));
   try {
     if (ending === 'replied') await handle.signal(leadRepliedSignal, { at: Date.now() });
@@ -92,10 +87,7 @@ export async function ensureLeadSweepSchedule(
 }
 
 /** Whether the sweep's Schedule already has the spec, action and policies ensureLeadSweepSchedule sets. */
-function sweepScheduleIsAsWanted(
-  d: ScheduleDescription,
-  want: { intervalMs: number; taskQueue: string; workflowId: string; catchupWindow: number },
-): boolean {
+function sweepScheduleIsAsWanted(d: ScheduleDescription, want: { intervalMs: number; taskQueue: string; workflowId: string; catchupWindow: number }): boolean {
   const { spec, action, policies } = d;
   const [interval, ...moreIntervals] = spec.intervals ?? [];
   const specAsWanted =

@@ -1,9 +1,11 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import {
-  WEBHOOK_LOG_RETENTION_INTERVAL_MS,
-  WEBHOOK_LOG_RETENTION_WORKFLOW_TYPE,
-  type WebhookLogRetentionInput,
-} from '../workflows/webhook-log-definitions';
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleOptionsStartWorkflowAction,
+} from '@temporalio/client';
+import { WEBHOOK_LOG_RETENTION_INTERVAL_MS, WEBHOOK_LOG_RETENTION_WORKFLOW_TYPE, type WebhookLogRetentionInput } from '../workflows/webhook-log-definitions';
 import type { webhookLogRetentionWorkflow } from '../workflows/webhook-log-retention';
 import type { SweepScheduleChange } from './lead-follow-ups';
 import { DEFAULT_WORKFLOW_IDS, type WorkflowIds } from './workflow-ids';
@@ -38,7 +40,15 @@ export async function ensureWebhookLogRetentionSchedule(
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
   }
   const handle = client.schedule.getHandle(ids.webhookLogRetentionSchedule);
-  if (isAsWanted(await handle.describe(), { intervalMs, taskQueue, workflowId: ids.webhookLogRetentionWorkflow, retentionDays, catchupWindow: policies.catchupWindow })) {
+  if (
+    isAsWanted(await handle.describe(), {
+      intervalMs,
+      taskQueue,
+      workflowId: ids.webhookLogRetentionWorkflow,
+      retentionDays,
+      catchupWindow: policies.catchupWindow,
+    })
+  ) {
     return 'unchanged';
   }
   await handle.update((previous) => ({ ...previous, spec, action, policies, state: { ...previous.state, note } }));
@@ -52,7 +62,15 @@ function isAsWanted(
   const { spec, action, policies } = d;
   const [interval, ...more] = spec.intervals ?? [];
   const specAsWanted =
-    interval !== undefined && more.length === 0 && interval.every === want.intervalMs && !interval.offset && !spec.calendars?.length && !spec.skip?.length && !spec.startAt && !spec.endAt && !spec.jitter;
+    interval !== undefined &&
+    more.length === 0 &&
+    interval.every === want.intervalMs &&
+    !interval.offset &&
+    !spec.calendars?.length &&
+    !spec.skip?.length &&
+    !spec.startAt &&
+    !spec.endAt &&
+    !spec.jitter;
   const args = action.type === 'startWorkflow' ? (action.args ?? []) : [];
   const actionAsWanted =
     action.type === 'startWorkflow' &&

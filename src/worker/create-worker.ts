@@ -14,7 +14,14 @@ export interface CreateWorkerOptions {
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
-export async function createWorker({ connection, namespace, taskQueue, deps, workflowBundle, maxCachedWorkflows = 1000 }: CreateWorkerOptions): Promise<Worker> {
+export async function createWorker({
+  connection,
+  namespace,
+  taskQueue,
+  deps,
+  workflowBundle,
+  maxCachedWorkflows = 1000,
+}: CreateWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,

@@ -42,7 +42,12 @@ async function main(): Promise<void> {
     config.LEAD_SWEEP_INTERVAL_MS,
     ids,
   );
-  await ensureWebhookLogRetentionSchedule(new Client({ connection: admin, namespace: config.TEMPORAL_NAMESPACE }), config.TEMPORAL_TASK_QUEUE, config.WEBHOOK_LOG_RETENTION_DAYS, ids);
+  await ensureWebhookLogRetentionSchedule(
+    new Client({ connection: admin, namespace: config.TEMPORAL_NAMESPACE }),
+    config.TEMPORAL_TASK_QUEUE,
+    config.WEBHOOK_LOG_RETENTION_DAYS,
+    ids,
+  );
   await admin.close();
 
   const db = createDb(config.DATABASE_URL, config.DB_POOL_SIZE);
@@ -70,10 +75,26 @@ async function main(): Promise<void> {
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     // Built ahead (npm run build:bundle, the Docker image): polling starts at once instead of after bundling.
     workflowBundle: prebuiltBundle(config.WORKFLOW_BUNDLE_PATH),
-    deps: { db, llm, llmModel: config.OPENAI_API_KEY ? config.OPENAI_MODEL : OFFLINE_MODEL, whatsapp: createSender(config, log), log, settings: chatSettingsFromConfig(config), sendConfirmGraceMs: config.CHAT_SEND_CONFIRM_GRACE_MS, temporal, ids },
+    deps: {
+      db,
+      llm,
+      llmModel: config.OPENAI_API_KEY ? config.OPENAI_MODEL : OFFLINE_MODEL,
+      whatsapp: createSender(config, log),
+      log,
+      settings: chatSettingsFromConfig(config),
+      sendConfirmGraceMs: config.CHAT_SEND_CONFIRM_GRACE_MS,
+      temporal,
+      ids,
+    },
   });
   log.info(
-    { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, temporal: describeTemporalConnection(config), provider: config.WHATSAPP_PROVIDER, llm: llmName },
+    {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      namespace: config.TEMPORAL_NAMESPACE,
+      temporal: describeTemporalConnection(config),
+      provider: config.WHATSAPP_PROVIDER,
+      llm: llmName,
+    },
     'worker started',
   );
   // LLM and send series live in this process, so it serves its own /metrics (src/metrics/registry.ts).

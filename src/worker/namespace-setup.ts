@@ -2,7 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import type { Logger } from '../logger';
-import { connectFailureReason, describeTemporalConnection, type TemporalConnectionOptions, type TemporalConnectionSettings } from '../temporal/connection-options';
+import {
+  connectFailureReason,
+  describeTemporalConnection,
+  type TemporalConnectionOptions,
+  type TemporalConnectionSettings,
+} from '../temporal/connection-options';
 import { namespaceExists, registerSearchAttributes, searchAttributeStatus } from '../temporal/search-attributes';
 import { allSearchAttributeKeys } from '../workflows/search-attributes';
 

@@ -160,7 +160,7 @@ export async function campaignWorkflow({ campaignId, carried }: CampaignWorkflow
     if (state.counts.unconfirmed === 0) return;
     state.confirmRounds = (state.confirmRounds ?? 0) + 1;
     phase = 'sending';
-    for (let cursor = 0; ending === undefined; ) {
+    for (let cursor = 0; ending === undefined;) {
       const batch = await sendCampaignBatch({
         campaignId,
         afterContactId: cursor,

@@ -53,7 +53,8 @@ export function refuseChange(state: ChatState, change: ConversationChange, actor
   if (change.tags) {
     if (change.tags.length > MAX_TAGS) return { type: 'InvalidConversationChange', message: `At most ${MAX_TAGS} tags` };
     const bad = change.tags.find((t) => !TAG_PATTERN.test(t));
-    if (bad !== undefined) return { type: 'InvalidConversationChange', message: `Tag ${JSON.stringify(bad)} is not valid: 1-32 lower-case letters, digits, spaces, - or _` };
+    if (bad !== undefined)
+      return { type: 'InvalidConversationChange', message: `Tag ${JSON.stringify(bad)} is not valid: 1-32 lower-case letters, digits, spaces, - or _` };
   }
   if (change.archived === true && change.status === 'open') {
     return { type: 'InvalidConversationChange', message: 'An archived conversation is closed: do not ask for status open with it' };

@@ -1,12 +1,4 @@
-import {
-  CUSTOMER_WINDOW_MS,
-  SEEN_WAMIDS_LIMIT,
-  type ChatState,
-  type ContextMessage,
-  type InboundMessage,
-  type MediaInfo,
-  mediaKind,
-} from './definitions';
+import { CUSTOMER_WINDOW_MS, SEEN_WAMIDS_LIMIT, type ChatState, type ContextMessage, type InboundMessage, type MediaInfo, mediaKind } from './definitions';
 
 export function newChatState(waId: string): ChatState {
   return {
@@ -149,7 +141,11 @@ const OPT_IN_WORDS = new Set(['start', 'unstop', 'subscribe', 'opt in', 'optin',
 /** true: asks to opt in, false: asks to opt out, undefined: an ordinary message. */
 export function optKeyword(msg: InboundMessage): boolean | undefined {
   if (msg.type !== 'text') return undefined;
-  const word = msg.text.trim().toLowerCase().replace(/[.!\s]+$/, '').replace(/\s+/g, ' ');
+  const word = msg.text
+    .trim()
+    .toLowerCase()
+    .replace(/[.!\s]+$/, '')
+    .replace(/\s+/g, ' ');
   if (OPT_OUT_WORDS.has(word)) return false;
   if (OPT_IN_WORDS.has(word)) return true;
   return undefined;

@@ -93,9 +93,10 @@ export class ChatRun {
     input: ChatWorkflowInput,
     readonly settings: ChatSettings,
   ) {
-    const limit = settings.inboundLimitMessages && settings.inboundLimitWindowMs
-      ? { messages: settings.inboundLimitMessages, windowMs: settings.inboundLimitWindowMs }
-      : undefined;
+    const limit =
+      settings.inboundLimitMessages && settings.inboundLimitWindowMs
+        ? { messages: settings.inboundLimitMessages, windowMs: settings.inboundLimitWindowMs }
+        : undefined;
     this.session = new ChatSession(input.waId, input.state, settings, limit);
     if (!input.state && input.lifecycle) applyChange(this.session.state, input.lifecycle, Date.now());
     this.bootstrapped = input.state !== undefined;

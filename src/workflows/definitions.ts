@@ -317,16 +317,14 @@ export const INVALID_CONVERSATION_CHANGE = 'InvalidConversationChange';
 
 export const CUSTOMER_WINDOW_MS = 24 * 60 * 60 * 1000;
 export const SEEN_WAMIDS_LIMIT = 2000;
-export const OPT_OUT_CONFIRMATION =
-  "You've been unsubscribed and won't receive marketing messages from us. Reply START to subscribe again.";
+export const OPT_OUT_CONFIRMATION = "You've been unsubscribed and won't receive marketing messages from us. Reply START to subscribe again.";
 export const OPT_IN_CONFIRMATION = "You're subscribed again. Reply STOP at any time to unsubscribe.";
 /** Sent once per limited period when a user writes faster than the inbound limit allows. */
 export const INBOUND_LIMIT_NOTICE =
   "Thanks for your messages! You're writing faster than we can answer, so we'll pause our replies for a moment. Everything you send is saved; please wait a minute and write again.";
 
 /** Sent when the model fails for good (retries spent, or refused); the chat is flagged for a human. */
-export const FALLBACK_REPLY =
-  "Sorry, I'm having trouble answering right now. A member of our team will get back to you here shortly.";
+export const FALLBACK_REPLY = "Sorry, I'm having trouble answering right now. A member of our team will get back to you here shortly.";
 
 /** WhatsApp rejects text bodies longer than this. */
 export const WHATSAPP_TEXT_LIMIT = 4096;

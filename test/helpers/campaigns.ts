@@ -37,7 +37,11 @@ export async function importContacts(h: Harness, contacts: ContactSpec[]): Promi
   const rows = await h.db
     .selectFrom('contact_phone_numbers')
     .select(['wa_id', 'contact_id'])
-    .where('wa_id', 'in', contacts.map((c) => c.waId))
+    .where(
+      'wa_id',
+      'in',
+      contacts.map((c) => c.waId),
+    )
     .execute();
   return new Map(rows.map((r) => [r.wa_id, r.contact_id]));
 }

@@ -90,7 +90,11 @@ export class FakeGraph extends HttpFake {
     if (fault) return fault;
     let form: FormData;
     try {
-      form = await new Request('http://graph.local/', { method: 'POST', headers: { 'content-type': String(req.headers['content-type']) }, body: raw }).formData();
+      form = await new Request('http://graph.local/', {
+        method: 'POST',
+        headers: { 'content-type': String(req.headers['content-type']) },
+        body: raw,
+      }).formData();
     } catch {
       return FakeGraph.graphError(400, 100, '(#100) The request body is not multipart/form-data');
     }
@@ -130,9 +134,11 @@ export class FakeGraph extends HttpFake {
     // Like Meta, a delivery the webhook did not take (5xx, or no answer) is tried again, here
     // every second for a minute (Meta keeps at it for days).
     for (let attempt = 0; attempt < 60; attempt++) {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, appSecret) }, body }).catch(
-        () => undefined,
-      );
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, appSecret) },
+        body,
+      }).catch(() => undefined);
       if (res && res.status < 500) return;
       if (!this.receiptsTo) return;
       await new Promise((r) => setTimeout(r, 1000));

@@ -21,7 +21,10 @@ export type Responder = (req: CompletionRequest) => {
 /** The user messages after the last assistant turn: the burst being answered. */
 export function burstOf(req: CompletionRequest): string[] {
   const lastAssistant = req.messages.map((m) => m.role).lastIndexOf('assistant');
-  return req.messages.slice(lastAssistant + 1).filter((m) => m.role === 'user').map((m) => m.content);
+  return req.messages
+    .slice(lastAssistant + 1)
+    .filter((m) => m.role === 'user')
+    .map((m) => m.content);
 }
 
 /** OpenAI-compatible stand-in: POST /v1/chat/completions. By default it answers "Reply to: <burst>". */

@@ -135,7 +135,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const ids = workflowIds(opts.idPrefix ?? '');
 
   const nativeConnection = await NativeConnection.connect({ address });
-  const deps = workerDeps({ connection: nativeConnection, db: workerDb, graphUrl: graph.url, llmUrl: llm.url, settings, log, sender: opts.sender, llm: opts.llm?.model, ids });
+  const deps = workerDeps({
+    connection: nativeConnection,
+    db: workerDb,
+    graphUrl: graph.url,
+    llmUrl: llm.url,
+    settings,
+    log,
+    sender: opts.sender,
+    llm: opts.llm?.model,
+    ids,
+  });
   const newWorker = (workflowBundle = opts.workflowBundle ?? { codePath: process.env.TEST_WORKFLOW_BUNDLE! }) =>
     createWorker({
       connection: nativeConnection,

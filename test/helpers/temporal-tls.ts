@@ -47,7 +47,24 @@ function issue(dir: string, name: string, caName: string, subject: string, exten
   openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir);
   writeFileSync(path.join(dir, `${name}.ext`), extensions);
   openssl(
-    ['x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.pem`, '-CAkey', `${caName}.key`, '-set_serial', `0x${Date.now().toString(16)}${name.length}`, '-days', String(days), '-out', `${name}.pem`, '-extfile', `${name}.ext`],
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${caName}.pem`,
+      '-CAkey',
+      `${caName}.key`,
+      '-set_serial',
+      `0x${Date.now().toString(16)}${name.length}`,
+      '-days',
+      String(days),
+      '-out',
+      `${name}.pem`,
+      '-extfile',
+      `${name}.ext`,
+    ],
     dir,
   );
   return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`) };
@@ -55,8 +72,27 @@ function issue(dir: string, name: string, caName: string, subject: string, exten
 
 function makeCa(dir: string, name: string, cn: string): string {
   openssl(
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '30', '-subj', `/CN=${cn}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '30',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
     dir,
   );
   return path.join(dir, `${name}.pem`);
@@ -158,7 +194,18 @@ export class TlsTerminatingProxy {
   }
 }
 
-const HOP_HEADERS = new Set([':authority', ':scheme', ':method', ':path', 'host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
+const HOP_HEADERS = new Set([
+  ':authority',
+  ':scheme',
+  ':method',
+  ':path',
+  'host',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+]);
 
 /**
  * gRPC over TLS (HTTP/2, ALPN h2) on 127.0.0.1, each call forwarded to `target` (plain HTTP/2)
@@ -203,7 +250,10 @@ export class GrpcAuthProxy {
       const authorization = String(headers.authorization ?? '');
       this.calls.push({ method: String(headers[':path']), authorization });
       if (authorization !== `Bearer ${this.apiKey}`) {
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '16', 'grpc-message': 'missing or wrong API key' }, { endStream: true });
+        stream.respond(
+          { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '16', 'grpc-message': 'missing or wrong API key' },
+          { endStream: true },
+        );
         return;
       }
       const forward: http2.OutgoingHttpHeaders = { ':method': headers[':method'], ':path': headers[':path'] };

@@ -34,15 +34,17 @@ export function workerDeps(opts: {
     settings: opts.settings,
     sendConfirmGraceMs: opts.sendConfirmGraceMs ?? 1500,
     llmModel: 'test-model',
-    llm: opts.llm ?? new ChatModel({
-      apiKey: 'sk-test',
-      baseUrl: `${opts.llmUrl}/v1`,
-      model: 'test-model',
-      systemPrompt: DEFAULT_SYSTEM_PROMPT,
-      temperature: 0,
-      maxTokens: 256,
-      timeoutMs: opts.settings.llmTimeoutMs,
-    }),
+    llm:
+      opts.llm ??
+      new ChatModel({
+        apiKey: 'sk-test',
+        baseUrl: `${opts.llmUrl}/v1`,
+        model: 'test-model',
+        systemPrompt: DEFAULT_SYSTEM_PROMPT,
+        temperature: 0,
+        maxTokens: 256,
+        timeoutMs: opts.settings.llmTimeoutMs,
+      }),
     whatsapp: opts.sender ?? new MetaGraphSender({ baseUrl: opts.graphUrl, phoneNumberId: 'PNID', accessToken: 'graph-token' }),
   };
 }

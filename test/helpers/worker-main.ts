@@ -9,7 +9,11 @@ import { createWorker } from '../../src/worker/create-worker';
 import { workerDeps } from './worker-deps';
 
 async function main(): Promise<void> {
-  const env = (name: string) => process.env[name] ?? (() => { throw new Error(`${name} is not set`); })();
+  const env = (name: string) =>
+    process.env[name] ??
+    (() => {
+      throw new Error(`${name} is not set`);
+    })();
   const connection = await NativeConnection.connect({ address: env('TEST_TEMPORAL_ADDRESS') });
   const worker = await createWorker({
     connection,

@@ -5,9 +5,7 @@ import type { ChatSettings } from '../../src/workflows/definitions';
 /** A worker in a child process: started, and killed with SIGKILL as a crash would. */
 export class WorkerProcess {
   private child?: ChildProcess;
-  constructor(
-    private readonly opts: { taskQueue: string; graphUrl: string; llmUrl: string; settings: ChatSettings; sendConfirmGraceMs?: number },
-  ) {}
+  constructor(private readonly opts: { taskQueue: string; graphUrl: string; llmUrl: string; settings: ChatSettings; sendConfirmGraceMs?: number }) {}
 
   async start(): Promise<void> {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'worker-main.ts')], {

@@ -24,7 +24,9 @@ test('defaults follow SPEC 3.2', () => {
 });
 
 test('a WhatsApp token switches the provider to meta, which then needs the phone number id', () => {
-  expect(() => parseConfig({ WHATSAPP_ACCESS_TOKEN: 'tok' })).toThrow('Invalid configuration: WHATSAPP_PHONE_NUMBER_ID is required when WHATSAPP_PROVIDER=meta');
+  expect(() => parseConfig({ WHATSAPP_ACCESS_TOKEN: 'tok' })).toThrow(
+    'Invalid configuration: WHATSAPP_PHONE_NUMBER_ID is required when WHATSAPP_PROVIDER=meta',
+  );
   expect(parseConfig({ WHATSAPP_ACCESS_TOKEN: 'tok', WHATSAPP_PHONE_NUMBER_ID: '123' }).WHATSAPP_PROVIDER).toBe('meta');
 });
 
@@ -101,7 +103,10 @@ test('a retried chat send waits up to 10 s for the receipt of an earlier attempt
 });
 
 test('CORS_ORIGINS is a comma list of origins; anything else names the variable', () => {
-  expect(parseConfig({ CORS_ORIGINS: 'https://dash.example.com, http://localhost:5173/' }).CORS_ORIGINS).toEqual(['https://dash.example.com', 'http://localhost:5173']);
+  expect(parseConfig({ CORS_ORIGINS: 'https://dash.example.com, http://localhost:5173/' }).CORS_ORIGINS).toEqual([
+    'https://dash.example.com',
+    'http://localhost:5173',
+  ]);
   expect(parseConfig({}).CORS_ORIGINS).toEqual([]);
   for (const bad of ['https://dash.example.com/app', 'ftp://files.example.com', 'dash.example.com']) {
     expect(() => parseConfig({ CORS_ORIGINS: bad })).toThrow(/CORS_ORIGINS/);
@@ -114,10 +119,15 @@ test('webhook logs: kept 14 days, 64 KiB of body, text kept; 0 days records noth
   expect(webhookLogSettings(c)).toEqual({ enabled: true, maxBodyBytes: 65_536, redactText: false });
   const off = parseConfig({ WEBHOOK_LOG_RETENTION_DAYS: '0', WEBHOOK_LOG_MAX_BODY_BYTES: '0', WEBHOOK_LOG_REDACT_TEXT: 'true' });
   expect(webhookLogSettings(off)).toEqual({ enabled: false, maxBodyBytes: 0, redactText: true });
-  expect(parseConfig({ WEBHOOK_LOG_REDACT_TEXT: 'yes', WEBHOOK_LOG_MAX_BODY_BYTES: '1048576' })).toMatchObject({ WEBHOOK_LOG_REDACT_TEXT: true, WEBHOOK_LOG_MAX_BODY_BYTES: 1_048_576 });
+  expect(parseConfig({ WEBHOOK_LOG_REDACT_TEXT: 'yes', WEBHOOK_LOG_MAX_BODY_BYTES: '1048576' })).toMatchObject({
+    WEBHOOK_LOG_REDACT_TEXT: true,
+    WEBHOOK_LOG_MAX_BODY_BYTES: 1_048_576,
+  });
   expect(() => parseConfig({ WEBHOOK_LOG_RETENTION_DAYS: '-1' })).toThrow(/^Invalid configuration: WEBHOOK_LOG_RETENTION_DAYS/);
   expect(() => parseConfig({ WEBHOOK_LOG_RETENTION_DAYS: 'two weeks' })).toThrow(/^Invalid configuration: WEBHOOK_LOG_RETENTION_DAYS/);
-  expect(() => parseConfig({ WEBHOOK_LOG_MAX_BODY_BYTES: '2000000' })).toThrow('Invalid configuration: WEBHOOK_LOG_MAX_BODY_BYTES must be at most 1048576 (the webhook takes 1 MB at most)');
+  expect(() => parseConfig({ WEBHOOK_LOG_MAX_BODY_BYTES: '2000000' })).toThrow(
+    'Invalid configuration: WEBHOOK_LOG_MAX_BODY_BYTES must be at most 1048576 (the webhook takes 1 MB at most)',
+  );
   expect(() => parseConfig({ WEBHOOK_LOG_REDACT_TEXT: 'maybe' })).toThrow('Invalid configuration: WEBHOOK_LOG_REDACT_TEXT must be true or false');
 });
 
@@ -131,11 +141,21 @@ describe('the Temporal connection: TEMPORAL_TLS, TEMPORAL_TLS_CERT/KEY/CA/SERVER
 
   test('plain gRPC by default; TEMPORAL_TLS=true alone is TLS against the system CAs', () => {
     const plain = parseConfig({});
-    expect([plain.TEMPORAL_TLS, plain.TEMPORAL_TLS_CERT, plain.TEMPORAL_TLS_KEY, plain.TEMPORAL_TLS_CA, plain.TEMPORAL_TLS_SERVER_NAME, plain.TEMPORAL_API_KEY]).toEqual([false, undefined, undefined, undefined, undefined, undefined]);
+    expect([
+      plain.TEMPORAL_TLS,
+      plain.TEMPORAL_TLS_CERT,
+      plain.TEMPORAL_TLS_KEY,
+      plain.TEMPORAL_TLS_CA,
+      plain.TEMPORAL_TLS_SERVER_NAME,
+      plain.TEMPORAL_API_KEY,
+    ]).toEqual([false, undefined, undefined, undefined, undefined, undefined]);
     expect(temporalConnectionOptions(plain)).toEqual({ address: '127.0.0.1:7233' });
     expect(describeTemporalConnection(plain)).toBe('127.0.0.1:7233 (plain gRPC, no TLS)');
     for (const on of ['true', '1', 'yes', 'on', 'TRUE']) {
-      expect(temporalConnectionOptions(parseConfig({ TEMPORAL_ADDRESS: 'temporal.example.com:7233', TEMPORAL_TLS: on }))).toEqual({ address: 'temporal.example.com:7233', tls: {} });
+      expect(temporalConnectionOptions(parseConfig({ TEMPORAL_ADDRESS: 'temporal.example.com:7233', TEMPORAL_TLS: on }))).toEqual({
+        address: 'temporal.example.com:7233',
+        tls: {},
+      });
     }
     expect(parseConfig({ TEMPORAL_TLS: 'off' }).TEMPORAL_TLS).toBe(false);
     expect(() => parseConfig({ TEMPORAL_TLS: 'maybe' })).toThrow('Invalid configuration: TEMPORAL_TLS must be true or false');
@@ -155,11 +175,15 @@ describe('the Temporal connection: TEMPORAL_TLS, TEMPORAL_TLS_CERT/KEY/CA/SERVER
     expect(parseConfig({ TEMPORAL_TLS_CA: pki.ca }).TEMPORAL_TLS).toBe(true);
     expect(parseConfig({ TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' }).TEMPORAL_TLS).toBe(true);
     expect(parseConfig({ ...mtls() }).TEMPORAL_TLS).toBe(true);
-    expect(() => parseConfig({ TEMPORAL_TLS: 'false', TEMPORAL_TLS_CA: pki.ca })).toThrow('Invalid configuration: TEMPORAL_TLS is false but TEMPORAL_TLS_CA is set: unset TEMPORAL_TLS or them');
+    expect(() => parseConfig({ TEMPORAL_TLS: 'false', TEMPORAL_TLS_CA: pki.ca })).toThrow(
+      'Invalid configuration: TEMPORAL_TLS is false but TEMPORAL_TLS_CA is set: unset TEMPORAL_TLS or them',
+    );
     expect(() => parseConfig({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'k' })).toThrow(
       'Invalid configuration: TEMPORAL_TLS is false but TEMPORAL_API_KEY is set (the API key would travel unencrypted): unset TEMPORAL_TLS or them',
     );
-    expect(() => parseConfig({ TEMPORAL_TLS_SERVER_NAME: 'temporal.internal:7233' })).toThrow(/^Invalid configuration: TEMPORAL_TLS_SERVER_NAME must be a host name/);
+    expect(() => parseConfig({ TEMPORAL_TLS_SERVER_NAME: 'temporal.internal:7233' })).toThrow(
+      /^Invalid configuration: TEMPORAL_TLS_SERVER_NAME must be a host name/,
+    );
   });
 
   test('mTLS: the certificate and key files are read into the options, with the CA and server name', () => {
@@ -175,7 +199,9 @@ describe('the Temporal connection: TEMPORAL_TLS, TEMPORAL_TLS_CERT/KEY/CA/SERVER
     // What is printed names files and the certificate's subject; never the key's content.
     const described = describeTemporalConnection(c);
     expect(described).toMatch(
-      new RegExp(`^ns\\.acct\\.tmprl\\.cloud:7233 over TLS \\(server checked against the CA in ${pki.ca}; as temporal\\.internal; client certificate CN=whatsapp-worker, valid until \\d{4}-\\d\\d-\\d\\d, from ${pki.client.cert}\\)$`),
+      new RegExp(
+        `^ns\\.acct\\.tmprl\\.cloud:7233 over TLS \\(server checked against the CA in ${pki.ca}; as temporal\\.internal; client certificate CN=whatsapp-worker, valid until \\d{4}-\\d\\d-\\d\\d, from ${pki.client.cert}\\)$`,
+      ),
     );
     expect(described).not.toContain(readFileSync(pki.client.key, 'utf8').split('\n')[1]);
   });
@@ -184,26 +210,36 @@ describe('the Temporal connection: TEMPORAL_TLS, TEMPORAL_TLS_CERT/KEY/CA/SERVER
     expect(() => parseConfig({ TEMPORAL_TLS_CERT: pki.client.cert })).toThrow(
       "Invalid configuration: TEMPORAL_TLS_KEY is required with TEMPORAL_TLS_CERT (the client certificate's private key, PEM)",
     );
-    expect(() => parseConfig({ TEMPORAL_TLS_KEY: pki.client.key })).toThrow('Invalid configuration: TEMPORAL_TLS_CERT is required with TEMPORAL_TLS_KEY (the client certificate, PEM)');
+    expect(() => parseConfig({ TEMPORAL_TLS_KEY: pki.client.key })).toThrow(
+      'Invalid configuration: TEMPORAL_TLS_CERT is required with TEMPORAL_TLS_KEY (the client certificate, PEM)',
+    );
   });
 
   test('files that are missing, unreadable, not PEM, encrypted or not a pair name the setting', () => {
     const missing = path.join(pki.dir, 'nope.pem');
     expect(() => parseConfig({ TEMPORAL_TLS_CA: missing })).toThrow(`Invalid configuration: TEMPORAL_TLS_CA cannot be read: ${missing} (no such file)`);
     expect(() => parseConfig({ TEMPORAL_TLS_CA: pki.dir })).toThrow(`Invalid configuration: TEMPORAL_TLS_CA cannot be read: ${pki.dir} (a directory)`);
-    expect(() => parseConfig({ ...mtls(), TEMPORAL_TLS_KEY: missing })).toThrow(`Invalid configuration: TEMPORAL_TLS_KEY cannot be read: ${missing} (no such file)`);
+    expect(() => parseConfig({ ...mtls(), TEMPORAL_TLS_KEY: missing })).toThrow(
+      `Invalid configuration: TEMPORAL_TLS_KEY cannot be read: ${missing} (no such file)`,
+    );
     // The certificate where the CA goes is fine (a chain); a key where a certificate goes is not.
-    expect(() => parseConfig({ TEMPORAL_TLS_CA: pki.client.key })).toThrow(`Invalid configuration: TEMPORAL_TLS_CA is not a PEM certificate file: ${pki.client.key} has no -----BEGIN CERTIFICATE----- block`);
+    expect(() => parseConfig({ TEMPORAL_TLS_CA: pki.client.key })).toThrow(
+      `Invalid configuration: TEMPORAL_TLS_CA is not a PEM certificate file: ${pki.client.key} has no -----BEGIN CERTIFICATE----- block`,
+    );
     expect(() => parseConfig({ ...mtls(), TEMPORAL_TLS_KEY: pki.client.cert })).toThrow(/^Invalid configuration: TEMPORAL_TLS_KEY is not a PEM private key/);
     expect(() => parseConfig({ ...mtls(), TEMPORAL_TLS_KEY: pki.otherKey })).toThrow(
       `Invalid configuration: TEMPORAL_TLS_KEY is not the key of the certificate in TEMPORAL_TLS_CERT (${pki.otherKey} does not match ${pki.client.cert})`,
     );
     const encrypted = path.join(pki.dir, 'encrypted.key');
     execFileSync('openssl', ['pkey', '-in', pki.client.key, '-aes256', '-passout', 'pass:secret', '-out', encrypted]);
-    expect(() => parseConfig({ ...mtls(), TEMPORAL_TLS_KEY: encrypted })).toThrow(`Invalid configuration: TEMPORAL_TLS_KEY is encrypted (${encrypted}); give it unencrypted`);
+    expect(() => parseConfig({ ...mtls(), TEMPORAL_TLS_KEY: encrypted })).toThrow(
+      `Invalid configuration: TEMPORAL_TLS_KEY is encrypted (${encrypted}); give it unencrypted`,
+    );
     const garbage = path.join(pki.dir, 'garbage.pem');
     writeFileSync(garbage, '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n');
-    expect(() => parseConfig({ TEMPORAL_TLS_CA: garbage })).toThrow(`Invalid configuration: TEMPORAL_TLS_CA holds a certificate that cannot be parsed (block 1 of ${garbage})`);
+    expect(() => parseConfig({ TEMPORAL_TLS_CA: garbage })).toThrow(
+      `Invalid configuration: TEMPORAL_TLS_CA holds a certificate that cannot be parsed (block 1 of ${garbage})`,
+    );
   });
 
   test('validate-config lists every bad Temporal setting, one line each', () => {

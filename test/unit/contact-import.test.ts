@@ -24,7 +24,16 @@ test('CSV rows become contacts; known columns are fields, the others attributes'
       attributes: { city: 'Pune' },
       optIn: true,
     },
-    { row: 7, phone: '0091 98765 43213', e164: '+919876543213', waId: '919876543213', fields: { first_name: 'Fay' }, tags: [], attributes: { city: 'Goa' }, optIn: false },
+    {
+      row: 7,
+      phone: '0091 98765 43213',
+      e164: '+919876543213',
+      waId: '919876543213',
+      fields: { first_name: 'Fay' },
+      tags: [],
+      attributes: { city: 'Goa' },
+      optIn: false,
+    },
   ]);
 });
 
@@ -55,7 +64,9 @@ test('CSV parsing stops one row past the limit, enough to refuse the file', () =
 });
 
 test('JSON imports take {contacts} or a bare array, with tags as a list and attributes as an object', () => {
-  const rows = [{ phone: 919876543214, first_name: 'Gil', tags: ['a', ' b '], attributes: { plan: 'gold', seats: 3 }, source_list: 'expo', opt_in_status: true }];
+  const rows = [
+    { phone: 919876543214, first_name: 'Gil', tags: ['a', ' b '], attributes: { plan: 'gold', seats: 3 }, source_list: 'expo', opt_in_status: true },
+  ];
   expect(jsonRecords({ contacts: rows })).toBe(rows);
   expect(jsonRecords(rows)).toBe(rows);
   expect(() => jsonRecords({ people: rows })).toThrow(ImportFormatError);

@@ -7,7 +7,15 @@ import { boundContext, prefixByChars } from '../../src/workflows/chat-state';
 import type { InboundMessage } from '../../src/workflows/definitions';
 
 const NOW = Date.UTC(2026, 11, 4, 12);
-const message = (extra: Partial<InboundMessage> = {}): InboundMessage => ({ wamid: 'w1', waId: '15550001', sentAt: NOW - 1000, type: 'text', text: 'hi', answerable: true, ...extra });
+const message = (extra: Partial<InboundMessage> = {}): InboundMessage => ({
+  wamid: 'w1',
+  waId: '15550001',
+  sentAt: NOW - 1000,
+  type: 'text',
+  text: 'hi',
+  answerable: true,
+  ...extra,
+});
 
 test('cleanText strips NUL, other control characters and lone surrogates, and keeps tabs, newlines and emoji', () => {
   expect(cleanText('a\u0000b\u0007c\u007f')).toBe('abc');
@@ -26,7 +34,10 @@ test('a text past 4,096 characters is cut there and flagged; a cut never splits 
 });
 
 test('names, types and media fields are cleaned and capped; empty ones are dropped', () => {
-  const out = boundInbound(message({ contactName: '\u0000', type: 'te\u0000xt', media: { id: 'M\u00001', caption: 'c'.repeat(5000), mimeType: 'image/png' } }), NOW);
+  const out = boundInbound(
+    message({ contactName: '\u0000', type: 'te\u0000xt', media: { id: 'M\u00001', caption: 'c'.repeat(5000), mimeType: 'image/png' } }),
+    NOW,
+  );
   expect(out.contactName).toBeUndefined();
   expect('contactName' in out).toBe(false);
   expect(out.type).toBe('text');

@@ -54,7 +54,10 @@ describe('decideType', () => {
   it('refuses bytes that are not the declared type, and types WhatsApp does not take', () => {
     expect(decideType('image/png', JPEG, 'a.png', 'meta')).toMatchObject({ ok: false, status: 415 });
     expect(decideType('audio/ogg', VORBIS, 'a.ogg', 'meta')).toMatchObject({ ok: false, status: 415 });
-    expect(decideType('image/gif', pad(bytes('GIF89a')), 'a.gif', 'meta')).toMatchObject({ ok: false, message: expect.stringMatching(/image\/gif is not a media type/) });
+    expect(decideType('image/gif', pad(bytes('GIF89a')), 'a.gif', 'meta')).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/image\/gif is not a media type/),
+    });
     expect(decideType('application/zip', ZIP, 'a.zip', 'meta')).toMatchObject({ ok: false });
   });
 
@@ -62,7 +65,10 @@ describe('decideType', () => {
     expect(decideType('application/octet-stream', PNG, 'x', 'meta')).toMatchObject({ ok: true, mimeType: 'image/png' });
     expect(decideType(undefined, mp4('3gp5'), 'clip', 'meta')).toMatchObject({ ok: true, mimeType: 'video/3gpp' });
     expect(decideType('', mp4('M4A '), 'song', 'meta')).toMatchObject({ ok: true, mimeType: 'audio/mp4' });
-    expect(decideType('', ZIP, 'report.xlsx', 'meta')).toMatchObject({ ok: true, mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' });
+    expect(decideType('', ZIP, 'report.xlsx', 'meta')).toMatchObject({
+      ok: true,
+      mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    });
     expect(decideType('', OLE2, 'deck.ppt', 'meta')).toMatchObject({ ok: true, mimeType: 'application/vnd.ms-powerpoint' });
     expect(decideType('', ZIP, 'archive.zip', 'meta')).toMatchObject({ ok: false });
     expect(decideType('', Buffer.from('hello\n'), 'notes.txt', 'meta')).toMatchObject({ ok: true, mimeType: 'text/plain' });

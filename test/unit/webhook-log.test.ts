@@ -1,5 +1,13 @@
 import { WebhookLogWriter } from '../../src/api/webhook/webhook-log-writer';
-import { REDACTED_TEXT, normalizeNumber, redactMetaBody, redactTwilioBody, webhookLogRow, type CapturedRequest, type WebhookLogSettings } from '../../src/api/webhook/webhook-log';
+import {
+  REDACTED_TEXT,
+  normalizeNumber,
+  redactMetaBody,
+  redactTwilioBody,
+  webhookLogRow,
+  type CapturedRequest,
+  type WebhookLogSettings,
+} from '../../src/api/webhook/webhook-log';
 import type { NewWebhookLog } from '../../src/db/schema';
 import { webhookLogRowsDropped, webhookLogRowsWritten } from '../../src/metrics/registry';
 import { webhookBody } from '../helpers/webhook-payload';
@@ -183,7 +191,10 @@ describe('a row', () => {
   it('redacts Twilio Body, and names To (inbound) or From (status) as the business number', () => {
     const form = 'MessageSid=SM1&From=whatsapp%3A%2B15550001111&To=whatsapp%3A%2B14155238886&Body=my+secret';
     expect(redactTwilioBody(form)).toBe('MessageSid=SM1&From=whatsapp%3A%2B15550001111&To=whatsapp%3A%2B14155238886&Body=%5Bredacted%5D');
-    const inbound = webhookLogRow(capture({ provider: 'twilio', url: '/webhooks/twilio', note: { raw: Buffer.from(form) } }), { ...settings, redactText: true });
+    const inbound = webhookLogRow(capture({ provider: 'twilio', url: '/webhooks/twilio', note: { raw: Buffer.from(form) } }), {
+      ...settings,
+      redactText: true,
+    });
     expect(inbound).toMatchObject({ business_numbers: ['14155238886'], message_ids: ['SM1'], body_redacted: true });
     expect(inbound.body).not.toMatch(/secret/);
     const status = webhookLogRow(capture({ provider: 'twilio', url: '/webhooks/twilio/status?key=k1', note: { raw: Buffer.from(form) } }), settings);
@@ -191,7 +202,10 @@ describe('a row', () => {
   });
 
   it('masks the verify token in the path, and names outcomes from the status when no handler did', () => {
-    const r = webhookLogRow(capture({ method: 'GET', url: '/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=s3cret&hub.challenge=1', statusCode: 403 }), settings);
+    const r = webhookLogRow(
+      capture({ method: 'GET', url: '/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=s3cret&hub.challenge=1', statusCode: 403 }),
+      settings,
+    );
     expect(r.path).toBe('/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=[redacted]&hub.challenge=1');
     expect(r).toMatchObject({ outcome: 'verify_refused', signature: 'not_checked' });
     const outcome = (c: Partial<CapturedRequest>) => webhookLogRow(capture(c), settings).outcome;

@@ -17,7 +17,12 @@ test('parses messages, contact names and statuses; ignores other fields', () => 
   const payload = webhookBody({
     messages: [
       { from: '4915112345678', text: 'hi', wamid: 'w1', timestamp: 1700000000, name: 'Jo' },
-      { from: '4915112345678', type: 'interactive', wamid: 'w2', extra: { interactive: { type: 'button_reply', button_reply: { id: 'b1', title: 'Yes please' } } } },
+      {
+        from: '4915112345678',
+        type: 'interactive',
+        wamid: 'w2',
+        extra: { interactive: { type: 'button_reply', button_reply: { id: 'b1', title: 'Yes please' } } },
+      },
       { from: '4915112345678', type: 'audio', wamid: 'w3', extra: { audio: { id: 'A1', mime_type: 'audio/ogg', voice: true } } },
     ],
     statuses: [{ id: 'w0', status: 'delivered', timestamp: '1700000001', recipient_id: '4915112345678' }],

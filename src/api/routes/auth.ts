@@ -84,77 +84,106 @@ export function authRouter(deps: AppDeps & { tokens: TokenSettings }): Router {
   const limits = deps.loginLimits ?? DEFAULT_LOGIN_LIMITS;
   const failed = [401];
   const limiters = [
-    loginLimiter('address', { windowMs: 15 * 60_000, limit: limits.perAddress, counted: failed, key: address, message: 'Too many failed logins from this address; wait before trying again' }),
+    loginLimiter('address', {
+      windowMs: 15 * 60_000,
+      limit: limits.perAddress,
+      counted: failed,
+      key: address,
+      message: 'Too many failed logins from this address; wait before trying again',
+    }),
     loginLimiter('email', {
       windowMs: 15 * 60_000,
       limit: limits.perEmail,
       counted: failed,
-      key: (req) => `${address(req)}|${String((req.body as { email?: unknown } | undefined)?.email ?? '').trim().toLowerCase()}`,
+      key: (req) =>
+        `${address(req)}|${String((req.body as { email?: unknown } | undefined)?.email ?? '')
+          .trim()
+          .toLowerCase()}`,
       message: 'Too many failed logins; wait before trying again',
     }),
     // Last: a request another limiter refuses never touches the shared budget, even while in flight.
-    loginLimiter('all', { windowMs: 60_000, limit: limits.perMinute, counted: [200, 401], key: () => 'all', message: 'Too many logins right now; try again shortly' }),
+    loginLimiter('all', {
+      windowMs: 60_000,
+      limit: limits.perMinute,
+      counted: [200, 401],
+      key: () => 'all',
+      message: 'Too many logins right now; try again shortly',
+    }),
   ];
 
   router.post(
     '/login',
-    route({
-      summary: 'Sign in with email and password',
-      description:
-        'Returns a short-lived access token (JWT) and a refresh token. Send the access token as `Authorization: Bearer <token>`. ' +
-        'Failed logins are limited per address and email and per address, all logins per minute together; beyond a limit the answer is 429 with Retry-After.',
-      access: 'public',
-      body: LoginBody,
-      responses: { 200: { description: 'Signed in', schema: TokenPair } },
-      errors: ['AUTHENTICATION_ERROR', 'RATE_LIMIT_EXCEEDED'],
-    }, async ({ body: { email, password }, req, res }) => {
-      for (const limiter of limiters) await runMiddleware(limiter, req, res);
-      const user = await findUserByEmail(deps.db, email);
-      // Same answer (and same time, see verifyPassword) for an unknown email and a wrong password.
-      const ok = await verifyPassword(password, user?.password_hash).catch((err: unknown) => {
-        if (!(err instanceof PasswordHashingBusyError)) throw err;
-        res.setHeader('Retry-After', String(err.retryAfterSeconds));
-        throw new HttpError('RATE_LIMIT_EXCEEDED', err.message, { retry_after_seconds: err.retryAfterSeconds });
-      });
-      if (!user || !ok) throw new HttpError('AUTHENTICATION_ERROR', 'Email or password is wrong');
-      if (!user.is_active) throw new HttpError('AUTHENTICATION_ERROR', 'This user is deactivated');
-      await recordLogin(deps.db, user.id);
-      return issueTokens(deps.db, deps.tokens, user);
-    }),
+    route(
+      {
+        summary: 'Sign in with email and password',
+        description:
+          'Returns a short-lived access token (JWT) and a refresh token. Send the access token as `Authorization: Bearer <token>`. ' +
+          'Failed logins are limited per address and email and per address, all logins per minute together; beyond a limit the answer is 429 with Retry-After.',
+        access: 'public',
+        body: LoginBody,
+        responses: { 200: { description: 'Signed in', schema: TokenPair } },
+        errors: ['AUTHENTICATION_ERROR', 'RATE_LIMIT_EXCEEDED'],
+      },
+      async ({ body: { email, password }, req, res }) => {
+        for (const limiter of limiters) await runMiddleware(limiter, req, res);
+        const user = await findUserByEmail(deps.db, email);
+        // Same answer (and same time, see verifyPassword) for an unknown email and a wrong password.
+        const ok = await verifyPassword(password, user?.password_hash).catch((err: unknown) => {
+          if (!(err instanceof PasswordHashingBusyError)) throw err;
+          res.setHeader('Retry-After', String(err.retryAfterSeconds));
+          throw new HttpError('RATE_LIMIT_EXCEEDED', err.message, { retry_after_seconds: err.retryAfterSeconds });
+        });
+        if (!user || !ok) throw new HttpError('AUTHENTICATION_ERROR', 'Email or password is wrong');
+        if (!user.is_active) throw new HttpError('AUTHENTICATION_ERROR', 'This user is deactivated');
+        await recordLogin(deps.db, user.id);
+        return issueTokens(deps.db, deps.tokens, user);
+      },
+    ),
   );
 
   router.post(
     '/refresh',
-    route({
-      summary: 'Trade a refresh token for a new token pair',
-      description: 'Each refresh token works once. Presenting a used one again revokes every token of that login.',
-      access: 'public',
-      body: RefreshBody,
-      responses: { 200: { description: 'A new access token and refresh token', schema: TokenPair } },
-    }, async ({ body: { refresh_token } }) => {
-      const outcome = await consumeRefreshToken(deps.db, hashRefreshToken(refresh_token));
-      if (!outcome.ok) {
-        const why = { unknown: 'is not valid', expired: 'has expired', revoked: 'was revoked', reused: 'was already used; every token of this login is now revoked' }[outcome.reason];
-        throw new HttpError('AUTHENTICATION_ERROR', `Refresh token ${why}; sign in again`);
-      }
-      const user = await getUser(deps.db, outcome.userId);
-      if (!user?.is_active) throw new HttpError('AUTHENTICATION_ERROR', 'This user no longer exists or is deactivated');
-      return issueTokens(deps.db, deps.tokens, user, outcome.family);
-    }),
+    route(
+      {
+        summary: 'Trade a refresh token for a new token pair',
+        description: 'Each refresh token works once. Presenting a used one again revokes every token of that login.',
+        access: 'public',
+        body: RefreshBody,
+        responses: { 200: { description: 'A new access token and refresh token', schema: TokenPair } },
+      },
+      async ({ body: { refresh_token } }) => {
+        const outcome = await consumeRefreshToken(deps.db, hashRefreshToken(refresh_token));
+        if (!outcome.ok) {
+          const why = {
+            unknown: 'is not valid',
+            expired: 'has expired',
+            revoked: 'was revoked',
+            reused: 'was already used; every token of this login is now revoked',
+          }[outcome.reason];
+          throw new HttpError('AUTHENTICATION_ERROR', `Refresh token ${why}; sign in again`);
+        }
+        const user = await getUser(deps.db, outcome.userId);
+        if (!user?.is_active) throw new HttpError('AUTHENTICATION_ERROR', 'This user no longer exists or is deactivated');
+        return issueTokens(deps.db, deps.tokens, user, outcome.family);
+      },
+    ),
   );
 
   router.post(
     '/logout',
-    route({
-      summary: 'Revoke a refresh token and every token refreshed from the same login',
-      description: 'The access tokens issued by that login (and its refreshes) stop working at once too.',
-      access: 'public',
-      body: RefreshBody,
-      responses: { 200: { description: 'Revoked', schema: z.object({ status: z.literal('logged_out') }) } },
-    }, async ({ body: { refresh_token } }) => {
-      if (!(await revokeRefreshFamily(deps.db, hashRefreshToken(refresh_token)))) throw new HttpError('AUTHENTICATION_ERROR', 'Refresh token is not valid');
-      return { status: 'logged_out' };
-    }),
+    route(
+      {
+        summary: 'Revoke a refresh token and every token refreshed from the same login',
+        description: 'The access tokens issued by that login (and its refreshes) stop working at once too.',
+        access: 'public',
+        body: RefreshBody,
+        responses: { 200: { description: 'Revoked', schema: z.object({ status: z.literal('logged_out') }) } },
+      },
+      async ({ body: { refresh_token } }) => {
+        if (!(await revokeRefreshFamily(deps.db, hashRefreshToken(refresh_token)))) throw new HttpError('AUTHENTICATION_ERROR', 'Refresh token is not valid');
+        return { status: 'logged_out' };
+      },
+    ),
   );
 
   return router;

@@ -3,17 +3,20 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError } f
 import type { SignalDefinition } from '@temporalio/common';
 import type { Campaign } from '../../db/schema';
 import { idsOf } from '../../temporal/workflow-ids';
-import {
-  completeCampaignSignal,
-  pauseCampaignSignal,
-  resumeCampaignSignal,
-  stopCampaignSignal,
-} from '../../workflows/campaign-definitions';
+import { completeCampaignSignal, pauseCampaignSignal, resumeCampaignSignal, stopCampaignSignal } from '../../workflows/campaign-definitions';
 import { applyCampaignSchedule, describeCampaignSchedule, planOf, type SchedulePlan } from '../campaign-schedules';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { route, type RouteDoc } from '../route-doc';
-import { CampaignIdParams, CampaignSignalled, CampaignStarted, SchedulePaused, ScheduleTriggered, StartCampaignBody, requireCampaign } from './campaign-schemas';
+import {
+  CampaignIdParams,
+  CampaignSignalled,
+  CampaignStarted,
+  SchedulePaused,
+  ScheduleTriggered,
+  StartCampaignBody,
+  requireCampaign,
+} from './campaign-schemas';
 
 /**
  * The campaign lifecycle (seed 004): start goes through the campaign's Schedule; pause, resume,
@@ -33,43 +36,52 @@ export function campaignControlRouter(deps: AppDeps): Router {
 
   router.post(
     '/:id/start',
-    route({
-      summary: 'Start a campaign through its Temporal Schedule',
-      description:
-        "Creates the campaign's Temporal Schedule (campaign-<id>, behind the deployment's TEMPORAL_ID_PREFIX), or brings the existing one in line, and marks the campaign scheduled. " +
-        'With no timing (here or on the campaign) the Schedule is triggered at once; with scheduled_at it fires once at that time; with cron at every cron time ' +
-        "(timing given here replaces the campaign's own). The runs the Schedule starts do the sending: the API sends nothing itself. " +
-        'Only a campaign whose template is APPROVED can start; a completed or running campaign cannot (409). A past scheduled_at, or a cron or time zone Temporal rejects, is a 400 and leaves the campaign as it was.',
-      access: marketer,
-      params: CampaignIdParams,
-      body: StartCampaignBody,
-      responses: { 202: { description: 'Scheduled', schema: CampaignStarted } },
-      errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
-    }, async ({ body, req, res }) => {
-      const campaign = await requireCampaign(deps, req);
-      if (campaign.status === 'completed') throw new HttpError('CONFLICT', 'Campaign is completed; duplicate it to send it again');
-      if (await runningRun(campaign)) throw new HttpError('CONFLICT', 'Campaign is already running');
-      const template = await db.selectFrom('templates').select(['name', 'status']).where('id', '=', campaign.template_id).executeTakeFirstOrThrow();
-      if (template.status !== 'APPROVED') {
-        throw new HttpError('CONFLICT', `Template ${template.name} is ${template.status}; only APPROVED templates can be sent`);
-      }
-      const timing = { scheduled_at: body.scheduled_at ?? null, cron: body.cron ?? null, timezone: body.timezone ?? null };
-      const plan: SchedulePlan = body.scheduled_at || body.cron ? planOf(timing) : planOf(campaign);
-      if (plan.kind === 'at' && plan.at.getTime() <= Date.now()) {
-        throw new HttpError('VALIDATION_ERROR', 'scheduled_at: must be in the future (omit it to start now)');
-      }
-      // Marked first: a run triggered right away records "running" itself, and must not be overwritten.
-      const setStatus = (status: Campaign['status'], extra = {}) =>
-        db.updateTable('campaigns').set({ status, ...extra, updated_at: new Date() }).where('id', '=', campaign.id).execute();
-      await setStatus('scheduled', { ...(body.scheduled_at || body.cron ? timing : {}), last_error: null });
-      try {
-        await applyCampaignSchedule(temporal, ids, deps.taskQueue, campaign.id, plan);
-      } catch (err) {
-        await setStatus(campaign.status, { scheduled_at: campaign.scheduled_at, cron: campaign.cron, timezone: campaign.timezone });
-        throw err;
-      }
-      res.status(202).json({ campaign_id: campaign.id, status: 'scheduled', starts: plan.kind, schedule_id: ids.campaignSchedule(campaign.id) } satisfies CampaignStarted);
-    }),
+    route(
+      {
+        summary: 'Start a campaign through its Temporal Schedule',
+        description:
+          "Creates the campaign's Temporal Schedule (campaign-<id>, behind the deployment's TEMPORAL_ID_PREFIX), or brings the existing one in line, and marks the campaign scheduled. " +
+          'With no timing (here or on the campaign) the Schedule is triggered at once; with scheduled_at it fires once at that time; with cron at every cron time ' +
+          "(timing given here replaces the campaign's own). The runs the Schedule starts do the sending: the API sends nothing itself. " +
+          'Only a campaign whose template is APPROVED can start; a completed or running campaign cannot (409). A past scheduled_at, or a cron or time zone Temporal rejects, is a 400 and leaves the campaign as it was.',
+        access: marketer,
+        params: CampaignIdParams,
+        body: StartCampaignBody,
+        responses: { 202: { description: 'Scheduled', schema: CampaignStarted } },
+        errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
+      },
+      async ({ body, req, res }) => {
+        const campaign = await requireCampaign(deps, req);
+        if (campaign.status === 'completed') throw new HttpError('CONFLICT', 'Campaign is completed; duplicate it to send it again');
+        if (await runningRun(campaign)) throw new HttpError('CONFLICT', 'Campaign is already running');
+        const template = await db.selectFrom('templates').select(['name', 'status']).where('id', '=', campaign.template_id).executeTakeFirstOrThrow();
+        if (template.status !== 'APPROVED') {
+          throw new HttpError('CONFLICT', `Template ${template.name} is ${template.status}; only APPROVED templates can be sent`);
+        }
+        const timing = { scheduled_at: body.scheduled_at ?? null, cron: body.cron ?? null, timezone: body.timezone ?? null };
+        const plan: SchedulePlan = body.scheduled_at || body.cron ? planOf(timing) : planOf(campaign);
+        if (plan.kind === 'at' && plan.at.getTime() <= Date.now()) {
+          throw new HttpError('VALIDATION_ERROR', 'scheduled_at: must be in the future (omit it to start now)');
+        }
+        // Marked first: a run triggered right away records "running" itself, and must not be overwritten.
+        const setStatus = (status: Campaign['status'], extra = {}) =>
+          db
+            .updateTable('campaigns')
+            .set({ status, ...extra, updated_at: new Date() })
+            .where('id', '=', campaign.id)
+            .execute();
+        await setStatus('scheduled', { ...(body.scheduled_at || body.cron ? timing : {}), last_error: null });
+        try {
+          await applyCampaignSchedule(temporal, ids, deps.taskQueue, campaign.id, plan);
+        } catch (err) {
+          await setStatus(campaign.status, { scheduled_at: campaign.scheduled_at, cron: campaign.cron, timezone: campaign.timezone });
+          throw err;
+        }
+        res
+          .status(202)
+          .json({ campaign_id: campaign.id, status: 'scheduled', starts: plan.kind, schedule_id: ids.campaignSchedule(campaign.id) } satisfies CampaignStarted);
+      },
+    ),
   );
 
   const signalRun = (
@@ -80,25 +92,28 @@ export function campaignControlRouter(deps: AppDeps): Router {
   ) =>
     router.post(
       `/:id/${action}`,
-      route({
-        ...doc,
-        access: marketer,
-        params: CampaignIdParams,
-        responses: { 202: { description: 'Done, or signalled to the run in progress', schema: CampaignSignalled } },
-        errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
-      }, async ({ req, res }) => {
-        const campaign = await requireCampaign(deps, req);
-        const workflowId = await runningRun(campaign);
-        if (!workflowId) return whenIdle(campaign, res);
-        try {
-          await temporal.workflow.getHandle(workflowId).signal(signal);
-        } catch (err) {
-          // The run was ended from outside (e.g. terminated in the Web UI): nothing to signal.
-          if (err instanceof WorkflowNotFoundError) throw new HttpError('CONFLICT', 'Campaign has no run in progress');
-          throw err;
-        }
-        res.status(202).json({ campaign_id: campaign.id, action, workflow_id: workflowId } satisfies CampaignSignalled);
-      }),
+      route(
+        {
+          ...doc,
+          access: marketer,
+          params: CampaignIdParams,
+          responses: { 202: { description: 'Done, or signalled to the run in progress', schema: CampaignSignalled } },
+          errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
+        },
+        async ({ req, res }) => {
+          const campaign = await requireCampaign(deps, req);
+          const workflowId = await runningRun(campaign);
+          if (!workflowId) return whenIdle(campaign, res);
+          try {
+            await temporal.workflow.getHandle(workflowId).signal(signal);
+          } catch (err) {
+            // The run was ended from outside (e.g. terminated in the Web UI): nothing to signal.
+            if (err instanceof WorkflowNotFoundError) throw new HttpError('CONFLICT', 'Campaign has no run in progress');
+            throw err;
+          }
+          res.status(202).json({ campaign_id: campaign.id, action, workflow_id: workflowId } satisfies CampaignSignalled);
+        },
+      ),
     );
 
   const notRunning = async (c: Campaign) => {
@@ -108,7 +123,8 @@ export function campaignControlRouter(deps: AppDeps): Router {
     'pause',
     {
       summary: 'Pause the run in progress',
-      description: 'Signals the running campaign workflow to stop sending until resumed; it keeps its place. The Schedule is untouched. 409 when no run is in progress.',
+      description:
+        'Signals the running campaign workflow to stop sending until resumed; it keeps its place. The Schedule is untouched. 409 when no run is in progress.',
     },
     pauseCampaignSignal,
     notRunning,
@@ -166,55 +182,65 @@ export function campaignControlRouter(deps: AppDeps): Router {
   // The Schedule itself, as the Web UI shows it: pause / unpause future runs, or fire one now.
   router.post(
     '/:id/schedule/pause',
-    route({
-      summary: "Pause the campaign's Temporal Schedule",
-      description: 'The Schedule starts no runs until unpaused; a run in progress is not affected (pause the campaign for that). 404 when the campaign has no Schedule yet.',
-      access: marketer,
-      params: CampaignIdParams,
-      responses: { 200: { description: 'Paused', schema: SchedulePaused } },
-      errors: ['NOT_FOUND', 'EXTERNAL_SERVICE_ERROR'],
-    }, async ({ req }) => {
-      const c = await requireCampaign(deps, req);
-      await scheduleOp(c.id, (h) => h.pause('paused through the API'), true);
-      return { campaign_id: c.id, schedule_id: ids.campaignSchedule(c.id), paused: true } satisfies SchedulePaused;
-    }),
+    route(
+      {
+        summary: "Pause the campaign's Temporal Schedule",
+        description:
+          'The Schedule starts no runs until unpaused; a run in progress is not affected (pause the campaign for that). 404 when the campaign has no Schedule yet.',
+        access: marketer,
+        params: CampaignIdParams,
+        responses: { 200: { description: 'Paused', schema: SchedulePaused } },
+        errors: ['NOT_FOUND', 'EXTERNAL_SERVICE_ERROR'],
+      },
+      async ({ req }) => {
+        const c = await requireCampaign(deps, req);
+        await scheduleOp(c.id, (h) => h.pause('paused through the API'), true);
+        return { campaign_id: c.id, schedule_id: ids.campaignSchedule(c.id), paused: true } satisfies SchedulePaused;
+      },
+    ),
   );
   router.post(
     '/:id/schedule/unpause',
-    route({
-      summary: "Unpause the campaign's Temporal Schedule",
-      description: 'The Schedule fires at its times again. 404 when the campaign has no Schedule yet.',
-      access: marketer,
-      params: CampaignIdParams,
-      responses: { 200: { description: 'Unpaused', schema: SchedulePaused } },
-      errors: ['NOT_FOUND', 'EXTERNAL_SERVICE_ERROR'],
-    }, async ({ req }) => {
-      const c = await requireCampaign(deps, req);
-      await scheduleOp(c.id, (h) => h.unpause('unpaused through the API'), true);
-      return { campaign_id: c.id, schedule_id: ids.campaignSchedule(c.id), paused: false } satisfies SchedulePaused;
-    }),
+    route(
+      {
+        summary: "Unpause the campaign's Temporal Schedule",
+        description: 'The Schedule fires at its times again. 404 when the campaign has no Schedule yet.',
+        access: marketer,
+        params: CampaignIdParams,
+        responses: { 200: { description: 'Unpaused', schema: SchedulePaused } },
+        errors: ['NOT_FOUND', 'EXTERNAL_SERVICE_ERROR'],
+      },
+      async ({ req }) => {
+        const c = await requireCampaign(deps, req);
+        await scheduleOp(c.id, (h) => h.unpause('unpaused through the API'), true);
+        return { campaign_id: c.id, schedule_id: ids.campaignSchedule(c.id), paused: false } satisfies SchedulePaused;
+      },
+    ),
   );
   router.post(
     '/:id/schedule/trigger',
-    route({
-      summary: 'Start one run now through the Schedule',
-      description:
-        'Marks the campaign scheduled and triggers its Temporal Schedule once (overlap SKIP: never a second run at once), whatever its times. ' +
-        '404 when the campaign has no Schedule yet (start it first); 409 when it is completed or a run is in progress.',
-      access: marketer,
-      params: CampaignIdParams,
-      responses: { 202: { description: 'Triggered', schema: ScheduleTriggered } },
-      errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
-    }, async ({ req, res }) => {
-      const c = await requireCampaign(deps, req);
-      if (c.status === 'completed') throw new HttpError('CONFLICT', 'Campaign is completed');
-      if (await runningRun(c)) throw new HttpError('CONFLICT', 'Campaign is already running');
-      if (!(await describeCampaignSchedule(temporal, ids, c.id))) throw new HttpError('NOT_FOUND', `Campaign ${c.id} has no schedule; start it first`);
-      // Marked before the trigger, as in start: the run refuses to send for a campaign not scheduled.
-      await db.updateTable('campaigns').set({ status: 'scheduled', updated_at: new Date() }).where('id', '=', c.id).execute();
-      await scheduleOp(c.id, (h) => h.trigger(ScheduleOverlapPolicy.SKIP), true);
-      res.status(202).json({ campaign_id: c.id, schedule_id: ids.campaignSchedule(c.id), triggered: true } satisfies ScheduleTriggered);
-    }),
+    route(
+      {
+        summary: 'Start one run now through the Schedule',
+        description:
+          'Marks the campaign scheduled and triggers its Temporal Schedule once (overlap SKIP: never a second run at once), whatever its times. ' +
+          '404 when the campaign has no Schedule yet (start it first); 409 when it is completed or a run is in progress.',
+        access: marketer,
+        params: CampaignIdParams,
+        responses: { 202: { description: 'Triggered', schema: ScheduleTriggered } },
+        errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
+      },
+      async ({ req, res }) => {
+        const c = await requireCampaign(deps, req);
+        if (c.status === 'completed') throw new HttpError('CONFLICT', 'Campaign is completed');
+        if (await runningRun(c)) throw new HttpError('CONFLICT', 'Campaign is already running');
+        if (!(await describeCampaignSchedule(temporal, ids, c.id))) throw new HttpError('NOT_FOUND', `Campaign ${c.id} has no schedule; start it first`);
+        // Marked before the trigger, as in start: the run refuses to send for a campaign not scheduled.
+        await db.updateTable('campaigns').set({ status: 'scheduled', updated_at: new Date() }).where('id', '=', c.id).execute();
+        await scheduleOp(c.id, (h) => h.trigger(ScheduleOverlapPolicy.SKIP), true);
+        res.status(202).json({ campaign_id: c.id, schedule_id: ids.campaignSchedule(c.id), triggered: true } satisfies ScheduleTriggered);
+      },
+    ),
   );
 
   return router;

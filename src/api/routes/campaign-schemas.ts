@@ -32,11 +32,7 @@ const ScheduleFields = {
   timezone: z.string().refine(validTimezone, 'must be an IANA time zone such as "Europe/Berlin"').nullish(),
 };
 
-const rate = z
-  .number()
-  .int()
-  .min(1)
-  .max(MAX_SEND_RATE, `at most ${MAX_SEND_RATE} messages per second (WhatsApp's per-number ceiling)`);
+const rate = z.number().int().min(1).max(MAX_SEND_RATE, `at most ${MAX_SEND_RATE} messages per second (WhatsApp's per-number ceiling)`);
 const variables = z.record(z.string().regex(/^\w+$/, 'variable names are letters, digits and _'), z.string().max(1024));
 
 // No defaults here: an update must leave out what it does not name (defaults belong to create).
@@ -109,7 +105,9 @@ export const CampaignView = z.object({
   created_by: z.string().nullable().describe('Who created it: a user email or an API key label'),
   created_at: z.date(),
   updated_at: z.date(),
-  schedule_id: z.string().describe("Id of the campaign's Temporal Schedule (campaign-<id>, behind the deployment's TEMPORAL_ID_PREFIX), whether or not it exists yet"),
+  schedule_id: z
+    .string()
+    .describe("Id of the campaign's Temporal Schedule (campaign-<id>, behind the deployment's TEMPORAL_ID_PREFIX), whether or not it exists yet"),
 });
 
 export const CampaignList = z.object({ campaigns: z.array(CampaignView), total: count, skip: count, limit: count });
@@ -156,7 +154,7 @@ export const CampaignProgress = z.object({
 
 export const CampaignDetail = CampaignView.extend({
   ...MessageCounts,
-  schedule: ScheduleView.nullable().describe("The Temporal Schedule as Temporal describes it; null when it does not exist (or Temporal did not answer)"),
+  schedule: ScheduleView.nullable().describe('The Temporal Schedule as Temporal describes it; null when it does not exist (or Temporal did not answer)'),
   progress: CampaignProgress.nullable().describe('Live progress queried from the run in progress; null when none runs (or it did not answer)'),
 });
 
@@ -235,4 +233,3 @@ export async function requireCampaign(deps: AppDeps, req: Request): Promise<Camp
   if (!campaign) throw new HttpError('NOT_FOUND', `Campaign ${req.params.id} not found`);
   return campaign;
 }
-

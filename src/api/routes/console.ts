@@ -69,13 +69,16 @@ export function consoleRouter(deps: AppDeps): Router {
 
   router.get(
     '/console/config.json',
-    route({
-      summary: "The operator console's settings",
-      description: 'Where the Temporal Web UI is and which namespace the chats run in, so the console can link each chat to its workflow.',
-      access: 'public',
-      tag: 'console',
-      responses: { 200: { description: 'The settings', schema: ConsoleConfig } },
-    }, () => config),
+    route(
+      {
+        summary: "The operator console's settings",
+        description: 'Where the Temporal Web UI is and which namespace the chats run in, so the console can link each chat to its workflow.',
+        access: 'public',
+        tag: 'console',
+        responses: { 200: { description: 'The settings', schema: ConsoleConfig } },
+      },
+      () => config,
+    ),
   );
   router.use('/console/vendor/preact', express.static(PREACT_DIR, { index: false }));
   router.use('/console/vendor/htm', express.static(HTM_DIR, { index: false }));

@@ -38,11 +38,21 @@ const CreateContact = z
 const movedToPhoneRoutes = z.never({ error: 'Phone numbers change through /contacts/{id}/phone-numbers' }).optional();
 const UpdateContact = z.object({ ...contactFieldsShape, ...consent, phone: movedToPhoneRoutes, phone_numbers: movedToPhoneRoutes });
 
-const csv = (v: unknown) => (v === undefined ? [] : [v].flat().flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean));
+const csv = (v: unknown) =>
+  v === undefined
+    ? []
+    : [v]
+        .flat()
+        .flatMap((s) => String(s).split(','))
+        .map((s) => s.trim())
+        .filter(Boolean);
 const ListQuery = z.object({
   search: z.string().trim().max(200).optional(),
   // ?tag=a&tag=b or ?tag=a,b: the contact has all of them.
-  tag: z.union([z.string(), z.array(z.string())]).optional().transform(csv),
+  tag: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform(csv),
   company: z.string().trim().max(200).optional(),
   opt_in_status: z
     .enum(['true', 'false'])
@@ -73,44 +83,52 @@ export function contactsRouter(deps: AppDeps): Router {
 
   router.post(
     '/',
-    route({
-      summary: 'Create a contact with one or more phone numbers',
-      description: 'Numbers are validated and stored in E.164. A number that opted out before (even on a deleted contact) stays opted out.',
-      access: write,
-      body: CreateContact,
-      responses: { 201: { description: 'Created', schema: ContactView } },
-      errors: ['CONFLICT'],
-    }, async ({ body: b, res }) => {
-    const id = await createContact(deps.db, {
-      fields: fieldsOf(b),
-      tags: b.tags,
-      attributes: b.attributes,
-      // Created "not opted in" means never asked, not opted out: a later list import may still opt them in.
-      opt: b.opt_in_status ? { optIn: true, source: b.opt_in_source ?? 'api', at: new Date() } : undefined,
-      phones: b.phone ? [{ ...b.phone, isPrimary: true }] : b.phone_numbers!.map(toNewPhone),
-    });
-    res.status(201).json(contactView(await requireContact(deps.db, id)));
-  }));
+    route(
+      {
+        summary: 'Create a contact with one or more phone numbers',
+        description: 'Numbers are validated and stored in E.164. A number that opted out before (even on a deleted contact) stays opted out.',
+        access: write,
+        body: CreateContact,
+        responses: { 201: { description: 'Created', schema: ContactView } },
+        errors: ['CONFLICT'],
+      },
+      async ({ body: b, res }) => {
+        const id = await createContact(deps.db, {
+          fields: fieldsOf(b),
+          tags: b.tags,
+          attributes: b.attributes,
+          // Created "not opted in" means never asked, not opted out: a later list import may still opt them in.
+          opt: b.opt_in_status ? { optIn: true, source: b.opt_in_source ?? 'api', at: new Date() } : undefined,
+          phones: b.phone ? [{ ...b.phone, isPrimary: true }] : b.phone_numbers!.map(toNewPhone),
+        });
+        res.status(201).json(contactView(await requireContact(deps.db, id)));
+      },
+    ),
+  );
 
   router.get(
     '/',
-    route({
-      summary: 'List contacts: search, tags (all of them), company, opt-in',
-      access: READ,
-      query: ListQuery,
-      queryAliases: OFFSET_FOR_SKIP,
-      responses: { 200: { description: 'A page of contacts', schema: ContactList } },
-    }, async ({ query: q }) => {
-    const { rows, total } = await listContacts(deps.db, {
-      search: q.search || undefined,
-      tags: q.tag,
-      company: q.company || undefined,
-      optIn: q.opt_in_status,
-      skip: q.skip,
-      limit: q.limit,
-    });
-    return { contacts: rows.map(contactView), total, skip: q.skip, limit: q.limit };
-  }));
+    route(
+      {
+        summary: 'List contacts: search, tags (all of them), company, opt-in',
+        access: READ,
+        query: ListQuery,
+        queryAliases: OFFSET_FOR_SKIP,
+        responses: { 200: { description: 'A page of contacts', schema: ContactList } },
+      },
+      async ({ query: q }) => {
+        const { rows, total } = await listContacts(deps.db, {
+          search: q.search || undefined,
+          tags: q.tag,
+          company: q.company || undefined,
+          optIn: q.opt_in_status,
+          skip: q.skip,
+          limit: q.limit,
+        });
+        return { contacts: rows.map(contactView), total, skip: q.skip, limit: q.limit };
+      },
+    ),
+  );
 
   router.get(
     '/:id',
@@ -121,58 +139,88 @@ export function contactsRouter(deps: AppDeps): Router {
 
   router.put(
     '/:id',
-    route({
-      summary: 'Change a contact (numbers change through /phone-numbers)',
-      access: write,
-      params: ContactIdParams,
-      body: UpdateContact,
-      responses: one('The updated contact'),
-      errors: ['NOT_FOUND', 'CONFLICT'],
-    }, async ({ params, body: b }) => {
-    const id = requireId(params.id, 'Contact');
-    const found = await updateContact(deps.db, id, {
-      fields: fieldsOf(b),
-      tags: b.tags,
-      attributes: b.attributes,
-      // Consent goes through the same rule as the opt-in endpoints, so its time and source are recorded.
-      opt: b.opt_in_status === undefined ? undefined : { optIn: b.opt_in_status, source: b.opt_in_source ?? 'api', at: new Date() },
-    });
-    if (!found) throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
-    return contactView(await requireContact(deps.db, id));
-  }));
+    route(
+      {
+        summary: 'Change a contact (numbers change through /phone-numbers)',
+        access: write,
+        params: ContactIdParams,
+        body: UpdateContact,
+        responses: one('The updated contact'),
+        errors: ['NOT_FOUND', 'CONFLICT'],
+      },
+      async ({ params, body: b }) => {
+        const id = requireId(params.id, 'Contact');
+        const found = await updateContact(deps.db, id, {
+          fields: fieldsOf(b),
+          tags: b.tags,
+          attributes: b.attributes,
+          // Consent goes through the same rule as the opt-in endpoints, so its time and source are recorded.
+          opt: b.opt_in_status === undefined ? undefined : { optIn: b.opt_in_status, source: b.opt_in_source ?? 'api', at: new Date() },
+        });
+        if (!found) throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
+        return contactView(await requireContact(deps.db, id));
+      },
+    ),
+  );
 
   router.delete(
     '/:id',
-    route({
-      summary: 'Delete a contact',
-      description: "An opted-out contact's numbers stay suppressed, so a later import cannot opt them back in.",
-      access: write,
-      params: ContactIdParams,
-      responses: { 204: 'Deleted' },
-      errors: ['NOT_FOUND'],
-    }, async ({ params, res }) => {
-    const id = requireId(params.id, 'Contact');
-    if (!(await deleteContact(deps.db, id))) throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
-    res.status(204).end();
-  }));
+    route(
+      {
+        summary: 'Delete a contact',
+        description: "An opted-out contact's numbers stay suppressed, so a later import cannot opt them back in.",
+        access: write,
+        params: ContactIdParams,
+        responses: { 204: 'Deleted' },
+        errors: ['NOT_FOUND'],
+      },
+      async ({ params, res }) => {
+        const id = requireId(params.id, 'Contact');
+        if (!(await deleteContact(deps.db, id))) throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
+        res.status(204).end();
+      },
+    ),
+  );
 
   router.post(
     '/:id/opt-in',
-    route({ summary: 'Opt a contact in to marketing, with the source', access: write, params: ContactIdParams, body: OptIn, responses: one('The contact'), errors: ['NOT_FOUND'] }, async ({ params, body: b }) => {
-    const id = requireId(params.id, 'Contact');
-    if (!(await setOptIn(deps.db, id, true, { source: b.source, at: new Date() }))) throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
-    return contactView(await requireContact(deps.db, id));
-  }));
+    route(
+      {
+        summary: 'Opt a contact in to marketing, with the source',
+        access: write,
+        params: ContactIdParams,
+        body: OptIn,
+        responses: one('The contact'),
+        errors: ['NOT_FOUND'],
+      },
+      async ({ params, body: b }) => {
+        const id = requireId(params.id, 'Contact');
+        if (!(await setOptIn(deps.db, id, true, { source: b.source, at: new Date() }))) throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
+        return contactView(await requireContact(deps.db, id));
+      },
+    ),
+  );
 
   router.post(
     '/:id/opt-out',
-    route({ summary: 'Opt a contact out of marketing, with source and reason', access: write, params: ContactIdParams, body: OptOut, responses: one('The contact'), errors: ['NOT_FOUND'] }, async ({ params, body: b }) => {
-    const id = requireId(params.id, 'Contact');
-    if (!(await setOptIn(deps.db, id, false, { source: b.source, reason: b.reason, at: new Date() }))) {
-      throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
-    }
-    return contactView(await requireContact(deps.db, id));
-  }));
+    route(
+      {
+        summary: 'Opt a contact out of marketing, with source and reason',
+        access: write,
+        params: ContactIdParams,
+        body: OptOut,
+        responses: one('The contact'),
+        errors: ['NOT_FOUND'],
+      },
+      async ({ params, body: b }) => {
+        const id = requireId(params.id, 'Contact');
+        if (!(await setOptIn(deps.db, id, false, { source: b.source, reason: b.reason, at: new Date() }))) {
+          throw new HttpError('NOT_FOUND', `Contact ${id} not found`);
+        }
+        return contactView(await requireContact(deps.db, id));
+      },
+    ),
+  );
 
   router.use(contactErrors);
   return router;

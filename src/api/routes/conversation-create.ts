@@ -101,33 +101,35 @@ export function conversationCreateRouter(deps: AppDeps): Router {
           );
         }
         const row = await getConversationByWaId(deps.db, waId);
-        if (!row) throw new HttpError('EXTERNAL_SERVICE_ERROR', 'The chat started but its conversation is not recorded yet; retry with the same Idempotency-Key');
+        if (!row)
+          throw new HttpError('EXTERNAL_SERVICE_ERROR', 'The chat started but its conversation is not recorded yet; retry with the same Idempotency-Key');
         res.status(existed ? 200 : 201);
         return { conversation: conversationView(row, ids), message: sent ? { message_id: sent.wamid, kind: sent.kind ?? 'text' } : null, created: !existed };
       },
     ),
   );
 
-  for (const path of ['/:id/messages', '/:id/replies']) router.post(
-    path,
-    route(
-      {
-        summary: path.endsWith('replies') ? 'Create a reply (seed 004; the same as POST /:id/messages)' : 'Send a message in a conversation',
-        description: `Text, media (by id or https link; the text becomes its caption) or an APPROVED template, sent through the chat so it is recorded and joins the assistant's context. Outside the 24-hour window only a template (409 otherwise). Sales only in conversations assigned to them (or unassigned ones, which this gives them). ${IDEMPOTENCY}`,
-        access: CONVERSATION_WRITE,
-        params: z.object({ id: z.uuid().describe('conversation id') }),
-        body: MessageBody,
-        responses: { 201: { description: 'Sent', schema: SentMessage.extend({ conversation_id: z.string() }) } },
-        errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
-      },
-      async ({ req, res, params, body }) => {
-        const c = await requireConversation(deps, params.id);
-        const sent = await sendThroughChat(deps, req, c.wa_id, body);
-        res.status(201);
-        return { message_id: sent.wamid, kind: sent.kind ?? 'text', conversation_id: c.id };
-      },
-    ),
-  );
+  for (const path of ['/:id/messages', '/:id/replies'])
+    router.post(
+      path,
+      route(
+        {
+          summary: path.endsWith('replies') ? 'Create a reply (seed 004; the same as POST /:id/messages)' : 'Send a message in a conversation',
+          description: `Text, media (by id or https link; the text becomes its caption) or an APPROVED template, sent through the chat so it is recorded and joins the assistant's context. Outside the 24-hour window only a template (409 otherwise). Sales only in conversations assigned to them (or unassigned ones, which this gives them). ${IDEMPOTENCY}`,
+          access: CONVERSATION_WRITE,
+          params: z.object({ id: z.uuid().describe('conversation id') }),
+          body: MessageBody,
+          responses: { 201: { description: 'Sent', schema: SentMessage.extend({ conversation_id: z.string() }) } },
+          errors: ['NOT_FOUND', 'CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
+        },
+        async ({ req, res, params, body }) => {
+          const c = await requireConversation(deps, params.id);
+          const sent = await sendThroughChat(deps, req, c.wa_id, body);
+          res.status(201);
+          return { message_id: sent.wamid, kind: sent.kind ?? 'text', conversation_id: c.id };
+        },
+      ),
+    );
 
   return router;
 }
@@ -163,7 +165,12 @@ export function messagesRouter(deps: AppDeps): Router {
         responses: {
           201: {
             description: 'Sent',
-            schema: z.object({ message_id: z.string(), status: z.literal('sent'), conversation_id: z.string().nullable(), correlation_id: z.string().nullable() }),
+            schema: z.object({
+              message_id: z.string(),
+              status: z.literal('sent'),
+              conversation_id: z.string().nullable(),
+              correlation_id: z.string().nullable(),
+            }),
           },
         },
         errors: ['CONFLICT', 'EXTERNAL_SERVICE_ERROR'],

@@ -13,16 +13,15 @@ import { route } from '../route-doc';
 import { requireConversation } from '../conversation-lookup';
 
 const IdParams = z.object({ id: z.uuid().describe('conversation id') });
-const MessageIdParams = z.object({ message_id: z.string().regex(/^\d{1,18}$/).describe('message id, as in the message lists') });
+const MessageIdParams = z.object({
+  message_id: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .describe('message id, as in the message lists'),
+});
 
 export const TagsField = z
-  .array(
-    z
-      .string()
-      .trim()
-      .toLowerCase()
-      .regex(TAG_PATTERN, 'a tag is 1-32 letters, digits, spaces, - or _, starting with a letter or digit'),
-  )
+  .array(z.string().trim().toLowerCase().regex(TAG_PATTERN, 'a tag is 1-32 letters, digits, spaces, - or _, starting with a letter or digit'))
   .max(MAX_TAGS, `at most ${MAX_TAGS} tags`)
   .describe('Replaces the tags (lower-cased)');
 export const PriorityField = z.enum(CONVERSATION_PRIORITIES);
@@ -58,10 +57,17 @@ export function conversationLifecycleRouter(deps: AppDeps): Router {
   async function change(req: Request, id: string, wanted: ConversationChange) {
     const c = await requireConversation(deps, id);
     if (typeof wanted.assignedTo === 'number') await requireAssignableUser(deps.db, wanted.assignedTo);
-    await updateChat(deps.temporal, ids, c.wa_id, conversationUpdate, { change: wanted, actor: actorOf(req) }, {
-      timeoutMs: 10_000,
-      start: { taskQueue: deps.taskQueue, lifecycle: lifecycleOfRow(c) },
-    });
+    await updateChat(
+      deps.temporal,
+      ids,
+      c.wa_id,
+      conversationUpdate,
+      { change: wanted, actor: actorOf(req) },
+      {
+        timeoutMs: 10_000,
+        start: { taskQueue: deps.taskQueue, lifecycle: lifecycleOfRow(c) },
+      },
+    );
     return conversationView(await requireConversation(deps, id), ids);
   }
 
@@ -78,34 +84,46 @@ export function conversationLifecycleRouter(deps: AppDeps): Router {
   for (const method of ['put', 'patch'] as const) {
     router[method](
       '/:id',
-      route(doc('Update a conversation', 'Status, assignee, tags (replaced as a whole) and priority; fields left out stay as they are.', ChangeBody), ({ req, params, body }) =>
-        change(req, params.id, {
-          ...(body.status ? { status: body.status } : {}),
-          ...(body.assigned_to !== undefined ? { assignedTo: body.assigned_to } : {}),
-          ...(body.tags ?? body.metadata?.tags ? { tags: body.tags ?? body.metadata!.tags } : {}),
-          ...(body.priority ?? body.metadata?.priority ? { priority: body.priority ?? body.metadata!.priority } : {}),
-        }),
+      route(
+        doc('Update a conversation', 'Status, assignee, tags (replaced as a whole) and priority; fields left out stay as they are.', ChangeBody),
+        ({ req, params, body }) =>
+          change(req, params.id, {
+            ...(body.status ? { status: body.status } : {}),
+            ...(body.assigned_to !== undefined ? { assignedTo: body.assigned_to } : {}),
+            ...((body.tags ?? body.metadata?.tags) ? { tags: body.tags ?? body.metadata!.tags } : {}),
+            ...((body.priority ?? body.metadata?.priority) ? { priority: body.priority ?? body.metadata!.priority } : {}),
+          }),
       ),
     );
   }
   router.delete(
     '/:id',
     route(
-      doc('Archive a conversation', 'Closes it and leaves it out of the lists (archived=true shows it); every message is kept, and a customer writing reopens it.'),
+      doc(
+        'Archive a conversation',
+        'Closes it and leaves it out of the lists (archived=true shows it); every message is kept, and a customer writing reopens it.',
+      ),
       ({ req, params }) => change(req, params.id, { archived: true }),
     ),
   );
   router.post(
     '/:id/assign',
     route(
-      doc('Assign a conversation', 'To a user who can answer it (operator, sales or admin; 400 otherwise), or to nobody with null. Sales may take an unassigned one, or give up their own.', AssignBody),
+      doc(
+        'Assign a conversation',
+        'To a user who can answer it (operator, sales or admin; 400 otherwise), or to nobody with null. Sales may take an unassigned one, or give up their own.',
+        AssignBody,
+      ),
       ({ req, params, body }) => change(req, params.id, { assignedTo: body.assigned_to }),
     ),
   );
   router.post(
     '/:id/close',
     route(
-      doc('Close a conversation', "Ends the human's turn: the bot holds the chat again and NeedsHuman is cleared; the assignee stays. A customer writing reopens it."),
+      doc(
+        'Close a conversation',
+        "Ends the human's turn: the bot holds the chat again and NeedsHuman is cleared; the assignee stays. A customer writing reopens it.",
+      ),
       ({ req, params }) => change(req, params.id, { status: 'closed' }),
     ),
   );
@@ -119,7 +137,8 @@ export function conversationLifecycleRouter(deps: AppDeps): Router {
     route(
       {
         summary: 'Mark a conversation read',
-        description: 'Its unread count goes to 0. Read state is the team\'s, kept in Postgres only (it changes nothing in the chat). Sales only for conversations assigned to them.',
+        description:
+          "Its unread count goes to 0. Read state is the team's, kept in Postgres only (it changes nothing in the chat). Sales only for conversations assigned to them.",
         access: CONVERSATION_WRITE,
         params: IdParams,
         body: Empty,
@@ -148,9 +167,14 @@ export function conversationLifecycleRouter(deps: AppDeps): Router {
         errors: ['NOT_FOUND'],
       },
       async ({ req, params }) => {
-        const m = await deps.db.selectFrom('messages').select(['id', 'conversation_id', 'direction']).where(sql`id`, '=', sql`${params.message_id}::bigint`).executeTakeFirst();
+        const m = await deps.db
+          .selectFrom('messages')
+          .select(['id', 'conversation_id', 'direction'])
+          .where(sql`id`, '=', sql`${params.message_id}::bigint`)
+          .executeTakeFirst();
         if (!m) throw new HttpError('NOT_FOUND', `Message ${params.message_id} not found`);
-        if (m.direction !== 'inbound') throw new HttpError('VALIDATION_ERROR', 'Only inbound messages are read by the team; outbound statuses come from WhatsApp');
+        if (m.direction !== 'inbound')
+          throw new HttpError('VALIDATION_ERROR', 'Only inbound messages are read by the team; outbound statuses come from WhatsApp');
         const c = await requireConversation(deps, m.conversation_id);
         requireOwnForSales(req, c.assigned_to);
         return markRead(c.id, m.id);
@@ -180,7 +204,13 @@ export function conversationLifecycleRouter(deps: AppDeps): Router {
 }
 
 /** The inbox state Postgres has, for a chat that must start again (see ChatWorkflowInput.lifecycle). */
-export function lifecycleOfRow(c: { status: 'open' | 'closed'; archived_at: Date | null; assigned_to: number | null; tags: string[]; priority: ConversationChange['priority'] }): ConversationChange {
+export function lifecycleOfRow(c: {
+  status: 'open' | 'closed';
+  archived_at: Date | null;
+  assigned_to: number | null;
+  tags: string[];
+  priority: ConversationChange['priority'];
+}): ConversationChange {
   return { status: c.status, archived: c.archived_at !== null, assignedTo: c.assigned_to, tags: c.tags, ...(c.priority ? { priority: c.priority } : {}) };
 }
 

@@ -117,34 +117,35 @@ export function mountConversationStream(router: Router, deps: Pick<AppDeps, 'db'
   router.get(
     '/stream',
     route(
-    {
-      summary: 'Live events of one conversation, or of all (Server-Sent Events)',
-      description: DESCRIPTION,
-      access: READ,
-      query: StreamQuery,
-      responses: { 200: { description: 'An event stream that stays open until the client leaves', contentType: 'text/event-stream' } },
-      errors: ['NOT_FOUND'],
-    },
-    async ({ req, res, query: q }) => {
-      if (q.phone && q.conversation_id) throw new HttpError('VALIDATION_ERROR', 'Give phone or conversation_id, not both');
-      const since = resumeFrom(req, q.since_id);
-      const sink = sseSink(res, ids);
-      let close: (() => void) | undefined;
-      let gone = false;
-      res.once('close', () => {
-        gone = true;
-        close?.();
-      });
-      try {
-        const filter = q.conversation_id ? { conversationId: q.conversation_id } : q.phone ? { waId: q.phone } : { inbox: true as const };
-        close = await hub.open(filter, sink, since, callerOf(req));
-      } catch (err) {
-        if (err instanceof HttpError && err.code === 'RATE_LIMIT_EXCEEDED') res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
-        throw err;
-      }
-      if (gone) close();
-      else sink.start();
-    }),
+      {
+        summary: 'Live events of one conversation, or of all (Server-Sent Events)',
+        description: DESCRIPTION,
+        access: READ,
+        query: StreamQuery,
+        responses: { 200: { description: 'An event stream that stays open until the client leaves', contentType: 'text/event-stream' } },
+        errors: ['NOT_FOUND'],
+      },
+      async ({ req, res, query: q }) => {
+        if (q.phone && q.conversation_id) throw new HttpError('VALIDATION_ERROR', 'Give phone or conversation_id, not both');
+        const since = resumeFrom(req, q.since_id);
+        const sink = sseSink(res, ids);
+        let close: (() => void) | undefined;
+        let gone = false;
+        res.once('close', () => {
+          gone = true;
+          close?.();
+        });
+        try {
+          const filter = q.conversation_id ? { conversationId: q.conversation_id } : q.phone ? { waId: q.phone } : { inbox: true as const };
+          close = await hub.open(filter, sink, since, callerOf(req));
+        } catch (err) {
+          if (err instanceof HttpError && err.code === 'RATE_LIMIT_EXCEEDED') res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+          throw err;
+        }
+        if (gone) close();
+        else sink.start();
+      },
+    ),
   );
   return hub;
 }

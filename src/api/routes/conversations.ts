@@ -58,7 +58,12 @@ const MessagesQuery = z.object({
 const DETAIL_MESSAGES = 100;
 
 const IdParams = z.object({ id: z.uuid().describe('conversation id') });
-const MessageIdParams = z.object({ message_id: z.string().regex(/^\d{1,18}$/).describe('message id, as in the message lists') });
+const MessageIdParams = z.object({
+  message_id: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .describe('message id, as in the message lists'),
+});
 
 const MessageView = z.object({
   id: z.string(),
@@ -135,10 +140,12 @@ function decodeCursor(cursor: string): string {
   throw new HttpError('VALIDATION_ERROR', 'cursor is not valid; use next_cursor from a previous page');
 }
 
-
-
 async function requireMessage(deps: AppDeps, id: string) {
-  const found = await deps.db.selectFrom('messages').selectAll().where(sql`id`, '=', sql`${id}::bigint`).executeTakeFirst();
+  const found = await deps.db
+    .selectFrom('messages')
+    .selectAll()
+    .where(sql`id`, '=', sql`${id}::bigint`)
+    .executeTakeFirst();
   if (!found) throw new HttpError('NOT_FOUND', `Message ${id} not found`);
   return found;
 }
@@ -170,7 +177,8 @@ function assigneeFilter(q: ListQuery, req: Request): number | null | undefined {
   if (q.queue === 'unassigned') return null;
   if (q.queue !== 'mine') return undefined;
   const me = req.principal?.userId;
-  if (me === undefined) throw new HttpError('VALIDATION_ERROR', 'queue=mine (and /assigned) needs a signed-in user: an API key owns no conversations; pass assigned_to');
+  if (me === undefined)
+    throw new HttpError('VALIDATION_ERROR', 'queue=mine (and /assigned) needs a signed-in user: an API key owns no conversations; pass assigned_to');
   return me;
 }
 
@@ -223,7 +231,7 @@ export function conversationsRouter(deps: AppDeps): Router {
     path: '/',
     summary: 'List conversations, newest activity first',
     description:
-      'Archived conversations are left out unless archived=true. queue=mine (the caller\'s) and queue=unassigned are the inbox\'s queues. Seed names are accepted: chat_id and user_id for phone, skip for offset. Any other query parameter is a 400.',
+      "Archived conversations are left out unless archived=true. queue=mine (the caller's) and queue=unassigned are the inbox's queues. Seed names are accepted: chat_id and user_id for phone, skip for offset. Any other query parameter is a 400.",
   });
   list({
     path: '/assigned',
@@ -248,7 +256,8 @@ export function conversationsRouter(deps: AppDeps): Router {
     route(
       {
         summary: 'Conversation statistics',
-        description: "The inbox's counts now: open, closed, archived, unassigned, unread, urgent, needing a human, held by an operator, and open ones by priority.",
+        description:
+          "The inbox's counts now: open, closed, archived, unassigned, unread, urgent, needing a human, held by an operator, and open ones by priority.",
         access: READ,
         responses: { 200: { description: 'The counts', schema: Overview } },
       },
@@ -324,7 +333,8 @@ export function conversationsRouter(deps: AppDeps): Router {
     route(
       {
         summary: "A conversation's replies",
-        description: "Seed 004's replies: the outbound messages (bot, operator, campaign), paged like /messages. Send one with POST /conversations/:id/replies (the same as POST /:id/messages).",
+        description:
+          "Seed 004's replies: the outbound messages (bot, operator, campaign), paged like /messages. Send one with POST /conversations/:id/replies (the same as POST /:id/messages).",
         access: READ,
         params: IdParams,
         query: MessagesQuery,

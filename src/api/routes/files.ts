@@ -10,8 +10,15 @@ import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { READ, route, type RouteDoc, type RouteInput } from '../route-doc';
 
+/** Control characters are dropped from a file name (WhatsApp shows it to the customer). */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/g;
+
 const UploadForm = z.object({
-  file: z.string().meta({ format: 'binary', contentMediaType: 'application/octet-stream' }).describe("The file; its part's Content-Type is its type (or application/octet-stream: typed by its bytes and name)"),
+  file: z
+    .string()
+    .meta({ format: 'binary', contentMediaType: 'application/octet-stream' })
+    .describe("The file; its part's Content-Type is its type (or application/octet-stream: typed by its bytes and name)"),
   filename: z.string().max(240).optional().describe("The name a document is shown with; default the file part's name"),
   caption: z.string().max(1024).optional().describe('Sent with the file when a message gives no caption (not for audio or stickers)'),
   conversation_id: z.string().max(100).optional().describe("Seed 000's field: accepted and ignored (a file can be sent in any conversation)"),
@@ -33,7 +40,7 @@ const FileRecord = z.object({
   caption: z.string().nullable(),
   sha256: z.string(),
   uploaded_at: z.date().nullable(),
-  expires_at: z.date().nullable().describe("When Graph drops its copy (30 days after the upload); null on Twilio. A file is taken as expired a day early"),
+  expires_at: z.date().nullable().describe('When Graph drops its copy (30 days after the upload); null on Twilio. A file is taken as expired a day early'),
   created_by: z.string(),
   created_at: z.date(),
 });
@@ -88,8 +95,7 @@ export function filesRouter(deps: AppDeps): Router {
       if (caption && (kind === 'audio' || kind === 'sticker')) {
         throw new HttpError('VALIDATION_ERROR', `caption: WhatsApp cannot put text on ${kind}`, [{ field: 'caption', reason: `no captions on ${kind}` }]);
       }
-      // eslint-disable-next-line no-control-regex
-      const filename = (fields.filename ?? received.partFilename ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 240) || null;
+      const filename = (fields.filename ?? received.partFilename ?? '').replace(CONTROL_CHARS, '').trim().slice(0, 240) || null;
       const { file, created } = await storeUpload(deps.db, settings, {
         path: received.path,
         size: received.size,

@@ -36,37 +36,50 @@ export function healthRouter(deps: AppDeps): Router {
 
   router.get(
     '/health',
-    route({
-      summary: 'Health of the API, its database, Temporal and the workers',
-      access: 'public',
-      tag: 'system',
-      responses: { 200: { description: 'Healthy: webhooks are taken and answered', schema: Health }, 503: { description: NOT_READY, schema: Health } },
-    }, async ({ res }) => {
-      const { ready, checks } = await readiness();
-      res.status(ready ? 200 : 503).json({ status: ready ? 'healthy' : 'unhealthy', checks, timestamp: new Date().toISOString(), version: deps.version, llm: deps.llmLabel });
-    }),
+    route(
+      {
+        summary: 'Health of the API, its database, Temporal and the workers',
+        access: 'public',
+        tag: 'system',
+        responses: { 200: { description: 'Healthy: webhooks are taken and answered', schema: Health }, 503: { description: NOT_READY, schema: Health } },
+      },
+      async ({ res }) => {
+        const { ready, checks } = await readiness();
+        res
+          .status(ready ? 200 : 503)
+          .json({ status: ready ? 'healthy' : 'unhealthy', checks, timestamp: new Date().toISOString(), version: deps.version, llm: deps.llmLabel });
+      },
+    ),
   );
 
   router.get(
     '/ready',
-    route({
-      summary: 'Readiness probe: the same checks as /health',
-      access: 'public',
-      tag: 'system',
-      responses: {
-        200: { description: 'Ready', schema: z.object({ status: z.literal('ready'), checks: Checks }) },
-        503: { description: NOT_READY, schema: z.object({ status: z.literal('not_ready'), checks: Checks }) },
+    route(
+      {
+        summary: 'Readiness probe: the same checks as /health',
+        access: 'public',
+        tag: 'system',
+        responses: {
+          200: { description: 'Ready', schema: z.object({ status: z.literal('ready'), checks: Checks }) },
+          503: { description: NOT_READY, schema: z.object({ status: z.literal('not_ready'), checks: Checks }) },
+        },
       },
-    }, async ({ res }) => {
-      const { ready, checks } = await readiness();
-      res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
-    }),
+      async ({ res }) => {
+        const { ready, checks } = await readiness();
+        res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+      },
+    ),
   );
 
   router.get(
     '/live',
     route(
-      { summary: 'Liveness probe: 200 while the process serves requests', access: 'public', tag: 'system', responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('alive') }) } } },
+      {
+        summary: 'Liveness probe: 200 while the process serves requests',
+        access: 'public',
+        tag: 'system',
+        responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('alive') }) } },
+      },
       () => ({ status: 'alive' }),
     ),
   );

@@ -71,19 +71,27 @@ export function leadActionsRouter(deps: AppDeps): Router {
     { summary: 'Record that someone spoke to the lead', description: 'Sets last_contacted_at; a new lead moves on to contacted.', body: ContactedBody },
     (id, b, req) => markLeadContacted(deps.db, id, b.note ?? null, actor(req)),
   );
-  action(
-    'score',
-    { summary: "Set a lead's score", description: 'The score is 0-100; the reason goes into the activity.', body: ScoreBody },
-    (id, b, req) => setLeadScore(deps.db, id, b.lead_score, b.reason ?? null, actor(req)),
+  action('score', { summary: "Set a lead's score", description: 'The score is 0-100; the reason goes into the activity.', body: ScoreBody }, (id, b, req) =>
+    setLeadScore(deps.db, id, b.lead_score, b.reason ?? null, actor(req)),
   );
   action(
     'convert',
-    { summary: 'Mark a lead won', description: 'A lead already won or lost is a 409: reopen it with a status change first.', body: ConvertBody, conflict: true },
+    {
+      summary: 'Mark a lead won',
+      description: 'A lead already won or lost is a 409: reopen it with a status change first.',
+      body: ConvertBody,
+      conflict: true,
+    },
     (id, b, req) => convertLead(deps.db, id, b.note ?? null, actor(req)),
   );
   action(
     'close-lost',
-    { summary: 'Close a lead as lost', description: 'The reason is kept in lost_reason. A lead already won or lost is a 409.', body: CloseLostBody, conflict: true },
+    {
+      summary: 'Close a lead as lost',
+      description: 'The reason is kept in lost_reason. A lead already won or lost is a 409.',
+      body: CloseLostBody,
+      conflict: true,
+    },
     (id, b, req) => closeLeadLost(deps.db, id, b.reason, actor(req)),
   );
 
@@ -121,7 +129,8 @@ export function leadBulkRouter(deps: AppDeps): Router {
     route(
       {
         summary: 'Assign many leads',
-        description: 'All or nothing, one activity per lead that changed; assigned_to null unassigns. Ids that name no lead are reported in not_found, not refused.',
+        description:
+          'All or nothing, one activity per lead that changed; assigned_to null unassigns. Ids that name no lead are reported in not_found, not refused.',
         access: write,
         body: BulkAssignBody,
         responses: { 200: { description: 'What changed', schema: BulkResult } },

@@ -91,7 +91,16 @@ export function leadsRouter(deps: AppDeps): Router {
       queryAliases: OFFSET_FOR_SKIP,
       responses: { 200: { description: 'A page of leads, each with its contact', schema } },
     }) satisfies RouteDoc;
-  router.get('/', route(listDoc('List leads', 'Newest first; the query narrows them by status, priority, source, owner, contact, campaign, search (title and description) and minimum score.'), list('all')));
+  router.get(
+    '/',
+    route(
+      listDoc(
+        'List leads',
+        'Newest first; the query narrows them by status, priority, source, owner, contact, campaign, search (title and description) and minimum score.',
+      ),
+      list('all'),
+    ),
+  );
   router.get(
     '/assigned',
     route(
@@ -105,7 +114,10 @@ export function leadsRouter(deps: AppDeps): Router {
   );
   router.get(
     '/high-priority',
-    route(listDoc('Open high-priority leads', 'Open leads of priority high or urgent: urgent first, then by score (highest first). Other filters as in the list.'), list('high_priority')),
+    route(
+      listDoc('Open high-priority leads', 'Open leads of priority high or urgent: urgent first, then by score (highest first). Other filters as in the list.'),
+      list('high_priority'),
+    ),
   );
   router.get(
     '/overdue',

@@ -46,34 +46,37 @@ export function statsRouter(deps: AppDeps): Router {
 
   router.get(
     '/stats',
-    route({
-      summary: 'System statistics',
-      description:
-        "Seed 001's GET /stats, here under /api/v1 with read access because it exposes business figures. " +
-        'Conversations and messages come from the Postgres record; `temporal` counts the running chat workflows ' +
-        'by ChatMode and NeedsHuman. Seed 001 also reported its Redis debounce buffer and dedup cache: here both ' +
-        "live in each chat's workflow state (no global figure), so they are not reported.",
-      tag: 'system',
-      access: READ,
-      responses: { 200: { description: 'Statistics', schema: StatsView } },
-    }, async () => {
-      const [record, live] = await Promise.all([chatRecordStats(deps.db), counts.get()]);
-      const body: z.infer<typeof StatsView> = {
-        ...record,
-        temporal: live
-          ? {
-              running_chats: live.bot + live.operator,
-              bot: live.bot,
-              operator: live.operator,
-              needs_human: live.needsHuman,
-              counted_at: live.at.toISOString(),
-            }
-          : null,
-        version: deps.version,
-        timestamp: new Date().toISOString(),
-      };
-      return body;
-    }),
+    route(
+      {
+        summary: 'System statistics',
+        description:
+          "Seed 001's GET /stats, here under /api/v1 with read access because it exposes business figures. " +
+          'Conversations and messages come from the Postgres record; `temporal` counts the running chat workflows ' +
+          'by ChatMode and NeedsHuman. Seed 001 also reported its Redis debounce buffer and dedup cache: here both ' +
+          "live in each chat's workflow state (no global figure), so they are not reported.",
+        tag: 'system',
+        access: READ,
+        responses: { 200: { description: 'Statistics', schema: StatsView } },
+      },
+      async () => {
+        const [record, live] = await Promise.all([chatRecordStats(deps.db), counts.get()]);
+        const body: z.infer<typeof StatsView> = {
+          ...record,
+          temporal: live
+            ? {
+                running_chats: live.bot + live.operator,
+                bot: live.bot,
+                operator: live.operator,
+                needs_human: live.needsHuman,
+                counted_at: live.at.toISOString(),
+              }
+            : null,
+          version: deps.version,
+          timestamp: new Date().toISOString(),
+        };
+        return body;
+      },
+    ),
   );
 
   return router;

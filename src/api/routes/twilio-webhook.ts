@@ -62,7 +62,9 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
 
   // Twilio signs the URL it called: behind a proxy only PUBLIC_BASE_URL knows it.
   const signedUrl = (req: Request) =>
-    deps.twilio?.publicBaseUrl ? `${deps.twilio.publicBaseUrl.replace(/\/+$/, '')}${req.originalUrl}` : `${req.protocol}://${req.get('host')}${req.originalUrl}`;
+    deps.twilio?.publicBaseUrl
+      ? `${deps.twilio.publicBaseUrl.replace(/\/+$/, '')}${req.originalUrl}`
+      : `${req.protocol}://${req.get('host')}${req.originalUrl}`;
 
   /** The form body, read here (after the route's checks) and then its signature checked. */
   const readSigned = async (req: Request, res: Response) => {
@@ -88,76 +90,79 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
 
   router.post(
     '/',
-    route({
-      summary: 'Twilio inbound WhatsApp message',
-      description: 'Called by Twilio. Answers an empty TwiML document once the message is accepted by Temporal; the reply goes out through the Messages API.',
-      tag: 'webhooks',
-      access: 'public',
-      body: InboundForm,
-      bodyContentTypes: [FORM],
-      responses: { 200: { description: 'Empty TwiML', contentType: 'text/xml' } },
-      errors: ['AUTHORIZATION_ERROR', 'PAYLOAD_TOO_LARGE', 'EXTERNAL_SERVICE_ERROR'],
-      readsOwnBody: true,
-      anyQuery: true,
-    }, async ({ req, res }) => {
-      await readSigned(req, res);
-      const message = parseTwilioInbound(params(req), Date.now());
-      if (typeof message === 'string') {
-        // Validly signed but nothing for the bot (an SMS to the same number, say): acknowledge.
-        req.log.info({ reason: message }, 'twilio webhook not handled');
-        setWebhookOutcome(res, 'ignored');
+    route(
+      {
+        summary: 'Twilio inbound WhatsApp message',
+        description: 'Called by Twilio. Answers an empty TwiML document once the message is accepted by Temporal; the reply goes out through the Messages API.',
+        tag: 'webhooks',
+        access: 'public',
+        body: InboundForm,
+        bodyContentTypes: [FORM],
+        responses: { 200: { description: 'Empty TwiML', contentType: 'text/xml' } },
+        errors: ['AUTHORIZATION_ERROR', 'PAYLOAD_TOO_LARGE', 'EXTERNAL_SERVICE_ERROR'],
+        readsOwnBody: true,
+        anyQuery: true,
+      },
+      async ({ req, res }) => {
+        await readSigned(req, res);
+        const message = parseTwilioInbound(params(req), Date.now());
+        if (typeof message === 'string') {
+          // Validly signed but nothing for the bot (an SMS to the same number, say): acknowledge.
+          req.log.info({ reason: message }, 'twilio webhook not handled');
+          setWebhookOutcome(res, 'ignored');
+          twiml(res);
+          return;
+        }
+        webhookLogOf(res).counts = { messages: 1, statuses: 0, skipped: 0 };
+        try {
+          await deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalInbound(deps.temporal, deps.taskQueue, message, idsOf(deps)));
+        } catch (err) {
+          req.log.error({ err }, 'twilio webhook not accepted; Twilio will retry');
+          webhookLogOf(res).error = `not accepted: ${err instanceof Error ? err.message : String(err)}`;
+          throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the webhook right now; retry later');
+        }
         twiml(res);
-        return;
-      }
-      webhookLogOf(res).counts = { messages: 1, statuses: 0, skipped: 0 };
-      try {
-        await deps.temporal.withDeadline(Date.now() + timeoutMs, () =>
-          signalInbound(deps.temporal, deps.taskQueue, message, idsOf(deps)),
-        );
-      } catch (err) {
-        req.log.error({ err }, 'twilio webhook not accepted; Twilio will retry');
-        webhookLogOf(res).error = `not accepted: ${err instanceof Error ? err.message : String(err)}`;
-        throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the webhook right now; retry later');
-      }
-      twiml(res);
-    }),
+      },
+    ),
   );
 
   router.post(
     '/status',
-    route({
-      summary: 'Twilio message status callback',
-      description: `Called by Twilio for messages we sent. Statuses only move forward (sent → delivered → read, or failed). A permanent failure of a chat's reply flags the chat NeedsHuman (63016, outside the window: templates only until the user writes). The optional ?${SEND_KEY_PARAM}= is our send key, set by the sender.`,
-      tag: 'webhooks',
-      access: 'public',
-      body: StatusForm,
-      bodyContentTypes: [FORM],
-      responses: { 204: 'Recorded (or not a status we track)' },
-      query: z.object({ [SEND_KEY_PARAM]: z.string().optional().describe('Our send key, set by the sender on the callback URL') }),
-      errors: ['AUTHORIZATION_ERROR', 'PAYLOAD_TOO_LARGE', 'EXTERNAL_SERVICE_ERROR'],
-      readsOwnBody: true,
-      anyQuery: true,
-    }, async ({ query, req, res }) => {
-      await readSigned(req, res);
-      const key = query[SEND_KEY_PARAM];
-      const receipt = parseTwilioStatus(params(req), typeof key === 'string' && key ? key : undefined, new Date());
-      if (typeof receipt === 'string') {
-        req.log.info({ reason: receipt }, 'twilio status not handled');
-        setWebhookOutcome(res, 'ignored');
-      }
-      else {
-        webhookLogOf(res).counts = { messages: 0, statuses: 1, skipped: 0 };
-        await recordReceipts(deps.db, [receipt]);
-        try {
-          await deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalDeliveryFailures(deps, [receipt]));
-        } catch (err) {
-          req.log.error({ err }, 'delivery failure not passed to its chat; asking Twilio to retry');
-          webhookLogOf(res).error = `not accepted: ${err instanceof Error ? err.message : String(err)}`;
-          throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the status right now; retry later');
+    route(
+      {
+        summary: 'Twilio message status callback',
+        description: `Called by Twilio for messages we sent. Statuses only move forward (sent → delivered → read, or failed). A permanent failure of a chat's reply flags the chat NeedsHuman (63016, outside the window: templates only until the user writes). The optional ?${SEND_KEY_PARAM}= is our send key, set by the sender.`,
+        tag: 'webhooks',
+        access: 'public',
+        body: StatusForm,
+        bodyContentTypes: [FORM],
+        responses: { 204: 'Recorded (or not a status we track)' },
+        query: z.object({ [SEND_KEY_PARAM]: z.string().optional().describe('Our send key, set by the sender on the callback URL') }),
+        errors: ['AUTHORIZATION_ERROR', 'PAYLOAD_TOO_LARGE', 'EXTERNAL_SERVICE_ERROR'],
+        readsOwnBody: true,
+        anyQuery: true,
+      },
+      async ({ query, req, res }) => {
+        await readSigned(req, res);
+        const key = query[SEND_KEY_PARAM];
+        const receipt = parseTwilioStatus(params(req), typeof key === 'string' && key ? key : undefined, new Date());
+        if (typeof receipt === 'string') {
+          req.log.info({ reason: receipt }, 'twilio status not handled');
+          setWebhookOutcome(res, 'ignored');
+        } else {
+          webhookLogOf(res).counts = { messages: 0, statuses: 1, skipped: 0 };
+          await recordReceipts(deps.db, [receipt]);
+          try {
+            await deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalDeliveryFailures(deps, [receipt]));
+          } catch (err) {
+            req.log.error({ err }, 'delivery failure not passed to its chat; asking Twilio to retry');
+            webhookLogOf(res).error = `not accepted: ${err instanceof Error ? err.message : String(err)}`;
+            throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the status right now; retry later');
+          }
         }
-      }
-      res.status(204).end();
-    }),
+        res.status(204).end();
+      },
+    ),
   );
 
   return router;

@@ -3,7 +3,7 @@ import { roles } from '../../config';
 import { PASSWORD_MAX_BYTES, PASSWORD_MIN_LENGTH } from '../../auth/passwords';
 import type { User } from '../../db/schema';
 
-export const RoleSchema = z.enum(roles as [typeof roles[number], ...(typeof roles[number])[]]);
+export const RoleSchema = z.enum(roles as [(typeof roles)[number], ...(typeof roles)[number][]]);
 
 export const EmailField = z.string().trim().toLowerCase().pipe(z.email('must be an email address').max(254));
 
@@ -26,17 +26,29 @@ export const CreateUserBody = z.object({
 });
 
 export const UpdateUserBody = z
-  .object({ email: EmailField.optional(), password: PasswordField.optional(), full_name: FullName, role: RoleSchema.optional(), is_active: z.boolean().optional() })
+  .object({
+    email: EmailField.optional(),
+    password: PasswordField.optional(),
+    full_name: FullName,
+    role: RoleSchema.optional(),
+    is_active: z.boolean().optional(),
+  })
   .refine((b) => Object.values(b).some((v) => v !== undefined), 'Nothing to change');
 
 export const UpdateMeBody = z
   .object({ full_name: FullName, password: PasswordField.optional(), current_password: z.string().max(1024).optional() })
   .refine((b) => b.full_name !== undefined || b.password !== undefined, 'Nothing to change')
-  .refine((b) => b.password === undefined || Boolean(b.current_password), { message: 'current_password is required to set a new password', path: ['current_password'] });
+  .refine((b) => b.password === undefined || Boolean(b.current_password), {
+    message: 'current_password is required to set a new password',
+    path: ['current_password'],
+  });
 
 export const UserListQuery = z.object({
   role: RoleSchema.optional(),
-  is_active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  is_active: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
   search: z.string().trim().max(100).optional(),
   skip: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(200).default(50),

@@ -34,31 +34,40 @@ export function usersRouter(deps: AppDeps): Router {
 
   router.put(
     '/me',
-    route({
-      summary: 'Change your name or password',
-      description: 'A new password needs the current one; it signs out every other session (their refresh tokens stop working).',
-      access: 'authenticated',
-      body: UpdateMeBody,
-      responses: { 200: { description: 'The updated user', schema: UserView } },
-    }, async ({ body: b, req }) => {
-      const id = me(req.principal?.userId);
-      const user = await getUser(deps.db, id);
-      if (!user) throw new HttpError('NOT_FOUND', 'User not found');
-      if (b.password !== undefined && !(await verifyPassword(b.current_password ?? '', user.password_hash))) {
-        throw new HttpError('VALIDATION_ERROR', 'current_password is wrong', [{ field: 'current_password', reason: 'does not match' }]);
-      }
-      const updated = await updateUser(deps.db, id, {
-        ...(b.full_name !== undefined ? { full_name: b.full_name } : {}),
-        ...(b.password !== undefined ? { password_hash: await hashPassword(b.password) } : {}),
-      });
-      return userView(updated!);
-    }),
+    route(
+      {
+        summary: 'Change your name or password',
+        description: 'A new password needs the current one; it signs out every other session (their refresh tokens stop working).',
+        access: 'authenticated',
+        body: UpdateMeBody,
+        responses: { 200: { description: 'The updated user', schema: UserView } },
+      },
+      async ({ body: b, req }) => {
+        const id = me(req.principal?.userId);
+        const user = await getUser(deps.db, id);
+        if (!user) throw new HttpError('NOT_FOUND', 'User not found');
+        if (b.password !== undefined && !(await verifyPassword(b.current_password ?? '', user.password_hash))) {
+          throw new HttpError('VALIDATION_ERROR', 'current_password is wrong', [{ field: 'current_password', reason: 'does not match' }]);
+        }
+        const updated = await updateUser(deps.db, id, {
+          ...(b.full_name !== undefined ? { full_name: b.full_name } : {}),
+          ...(b.password !== undefined ? { password_hash: await hashPassword(b.password) } : {}),
+        });
+        return userView(updated!);
+      },
+    ),
   );
 
   router.get(
     '/',
     route(
-      { summary: 'List users', access: admin, query: UserListQuery, queryAliases: OFFSET_FOR_SKIP, responses: { 200: { description: 'A page of users', schema: UserList } } },
+      {
+        summary: 'List users',
+        access: admin,
+        query: UserListQuery,
+        queryAliases: OFFSET_FOR_SKIP,
+        responses: { 200: { description: 'A page of users', schema: UserList } },
+      },
       async ({ query: q }) => {
         const { rows, total } = await listUsers(deps.db, { role: q.role, active: q.is_active, search: q.search || undefined, skip: q.skip, limit: q.limit });
         return { users: rows.map(userView), total, skip: q.skip, limit: q.limit };
@@ -68,70 +77,89 @@ export function usersRouter(deps: AppDeps): Router {
 
   router.post(
     '/',
-    route({ summary: 'Create a user', access: admin, body: CreateUserBody, responses: { 201: { description: 'Created', schema: UserView } }, errors: ['CONFLICT'] }, async ({ body: b, res }) => {
-      try {
-        const user = await createUser(deps.db, { email: b.email, full_name: b.full_name ?? null, role: b.role, is_active: b.is_active, password_hash: await hashPassword(b.password) });
-        res.status(201).json(userView(user));
-      } catch (err) {
-        if (isUniqueViolation(err)) throw emailTaken(b.email);
-        throw err;
-      }
-    }),
+    route(
+      { summary: 'Create a user', access: admin, body: CreateUserBody, responses: { 201: { description: 'Created', schema: UserView } }, errors: ['CONFLICT'] },
+      async ({ body: b, res }) => {
+        try {
+          const user = await createUser(deps.db, {
+            email: b.email,
+            full_name: b.full_name ?? null,
+            role: b.role,
+            is_active: b.is_active,
+            password_hash: await hashPassword(b.password),
+          });
+          res.status(201).json(userView(user));
+        } catch (err) {
+          if (isUniqueViolation(err)) throw emailTaken(b.email);
+          throw err;
+        }
+      },
+    ),
   );
 
   router.get(
     '/:id',
-    route({ summary: 'Get a user', access: admin, params: IdParams, responses: { 200: { description: 'The user', schema: UserView } }, errors: ['NOT_FOUND'] }, async ({ params }) => {
-      const user = await getUser(deps.db, requireId(params.id, 'User'));
-      if (!user) throw new HttpError('NOT_FOUND', `User ${params.id} not found`);
-      return userView(user);
-    }),
+    route(
+      { summary: 'Get a user', access: admin, params: IdParams, responses: { 200: { description: 'The user', schema: UserView } }, errors: ['NOT_FOUND'] },
+      async ({ params }) => {
+        const user = await getUser(deps.db, requireId(params.id, 'User'));
+        if (!user) throw new HttpError('NOT_FOUND', `User ${params.id} not found`);
+        return userView(user);
+      },
+    ),
   );
 
   router.put(
     '/:id',
-    route({
-      summary: 'Change a user: email, name, role, active, password',
-      description: 'Deactivating a user or setting a new password revokes their refresh tokens at once. The last active admin cannot be demoted or deactivated (409).',
-      access: admin,
-      params: IdParams,
-      body: UpdateUserBody,
-      responses: { 200: { description: 'The updated user', schema: UserView } },
-      errors: ['NOT_FOUND', 'CONFLICT'],
-    }, async ({ params, body: b, res }) => {
-      const id = requireId(params.id, 'User');
-      const { password, ...rest } = b;
-      try {
-        const user = await updateUser(deps.db, id, { ...rest, ...(password ? { password_hash: await hashPassword(password) } : {}) });
-        if (!user) throw new HttpError('NOT_FOUND', `User ${id} not found`);
-        res.json(userView(user));
-      } catch (err) {
-        if (err instanceof LastAdminError) throw new HttpError('CONFLICT', err.message);
-        if (isUniqueViolation(err)) throw emailTaken(b.email ?? '');
-        throw err;
-      }
-    }),
+    route(
+      {
+        summary: 'Change a user: email, name, role, active, password',
+        description:
+          'Deactivating a user or setting a new password revokes their refresh tokens at once. The last active admin cannot be demoted or deactivated (409).',
+        access: admin,
+        params: IdParams,
+        body: UpdateUserBody,
+        responses: { 200: { description: 'The updated user', schema: UserView } },
+        errors: ['NOT_FOUND', 'CONFLICT'],
+      },
+      async ({ params, body: b, res }) => {
+        const id = requireId(params.id, 'User');
+        const { password, ...rest } = b;
+        try {
+          const user = await updateUser(deps.db, id, { ...rest, ...(password ? { password_hash: await hashPassword(password) } : {}) });
+          if (!user) throw new HttpError('NOT_FOUND', `User ${id} not found`);
+          res.json(userView(user));
+        } catch (err) {
+          if (err instanceof LastAdminError) throw new HttpError('CONFLICT', err.message);
+          if (isUniqueViolation(err)) throw emailTaken(b.email ?? '');
+          throw err;
+        }
+      },
+    ),
   );
 
   router.delete(
     '/:id',
-    route({
-      summary: 'Delete a user',
-      description: 'Records they made keep their email as the actor. The last active admin cannot be deleted (409).',
-      access: admin,
-      params: IdParams,
-      responses: { 204: 'Deleted' },
-      errors: ['NOT_FOUND', 'CONFLICT'],
-    }, async ({ params, res }) => {
-      const id = requireId(params.id, 'User');
-      try {
-        if (!(await deleteUser(deps.db, id))) throw new HttpError('NOT_FOUND', `User ${id} not found`);
-      } catch (err) {
-        if (err instanceof LastAdminError) throw new HttpError('CONFLICT', err.message);
-        throw err;
-      }
-      res.status(204).end();
-    }),
+    route(
+      {
+        summary: 'Delete a user',
+        description: 'Records they made keep their email as the actor. The last active admin cannot be deleted (409).',
+        access: admin,
+        params: IdParams,
+        responses: { 204: 'Deleted' },
+        errors: ['NOT_FOUND', 'CONFLICT'],
+      },
+      async ({ params, res }) => {
+        const id = requireId(params.id, 'User');
+        try {
+          if (!(await deleteUser(deps.db, id))) throw new HttpError('NOT_FOUND', `User ${id} not found`);
+        } catch (err) {
+          if (err instanceof LastAdminError) throw new HttpError('CONFLICT', err.message);
+          throw err;
+        }
+        res.status(204).end();
+      },
+    ),
   );
 
   return router;

@@ -14,8 +14,19 @@ const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 /** The filters both the list and the stats take. */
 const Filters = {
   provider: z.enum(['meta', 'twilio']).optional(),
-  number: z.string().trim().min(1).max(64).optional().describe("The business number the request was for: Meta's phone_number_id or display number, Twilio's To (From for status callbacks); + and spaces are ignored"),
-  signature: z.enum(SIGNATURE_VERDICTS as [string, ...string[]]).optional().describe('valid, missing, invalid, or not_checked (no secret configured, or the GET handshake)'),
+  number: z
+    .string()
+    .trim()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe(
+      "The business number the request was for: Meta's phone_number_id or display number, Twilio's To (From for status callbacks); + and spaces are ignored",
+    ),
+  signature: z
+    .enum(SIGNATURE_VERDICTS as [string, ...string[]])
+    .optional()
+    .describe('valid, missing, invalid, or not_checked (no secret configured, or the GET handshake)'),
   status: z
     .string()
     .trim()
@@ -23,7 +34,12 @@ const Filters = {
     .optional()
     .describe('An HTTP status answered (401) or a class of them (4xx). Alias: status_code'),
   outcome: z.enum(WEBHOOK_LOG_OUTCOMES).optional(),
-  method: z.string().trim().toUpperCase().pipe(z.enum(['GET', 'POST'])).optional(),
+  method: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .pipe(z.enum(['GET', 'POST']))
+    .optional(),
   has_error: flag.optional().describe('true: answered 4xx or 5xx, or not answered at all'),
   from: isoDate.optional().describe('Received at or after (ISO 8601 with offset). Alias: start_date'),
   to: isoDate.optional().describe('Received before (ISO 8601 with offset). Alias: end_date'),
@@ -40,7 +56,12 @@ const StatsQuery = z.object(Filters);
 const ALIASES = { skip: 'offset', start_date: 'from', end_date: 'to', status_code: 'status' };
 const STATS_ALIASES = { start_date: 'from', end_date: 'to', status_code: 'status' };
 
-const IdParams = z.object({ id: z.string().regex(/^\d{1,18}$/).describe('webhook log id') });
+const IdParams = z.object({
+  id: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .describe('webhook log id'),
+});
 
 const Summary = z.object({
   id: z.string(),
@@ -132,53 +153,62 @@ export function webhookLogsRouter(deps: AppDeps): Router {
 
   router.get(
     '/',
-    route({
-      summary: 'Webhook requests received, newest first',
-      description:
-        'Every request the Meta and Twilio webhooks received, recorded after it was answered: provider, path, business number, signature verdict, status, outcome, counts, duration, request id. The body is in the detail.',
-      access: ADMIN,
-      tag: 'webhook-logs',
-      query: ListQuery,
-      queryAliases: ALIASES,
-      responses: { 200: { description: 'A page of webhook logs', schema: List } },
-    }, async ({ query: q }) => {
-      const { rows, total } = await listWebhookLogs(deps.db, filterOf(q), { limit: q.limit, offset: q.offset });
-      return { webhook_logs: rows, total, limit: q.limit, offset: q.offset };
-    }),
+    route(
+      {
+        summary: 'Webhook requests received, newest first',
+        description:
+          'Every request the Meta and Twilio webhooks received, recorded after it was answered: provider, path, business number, signature verdict, status, outcome, counts, duration, request id. The body is in the detail.',
+        access: ADMIN,
+        tag: 'webhook-logs',
+        query: ListQuery,
+        queryAliases: ALIASES,
+        responses: { 200: { description: 'A page of webhook logs', schema: List } },
+      },
+      async ({ query: q }) => {
+        const { rows, total } = await listWebhookLogs(deps.db, filterOf(q), { limit: q.limit, offset: q.offset });
+        return { webhook_logs: rows, total, limit: q.limit, offset: q.offset };
+      },
+    ),
   );
 
   router.get(
     '/stats',
-    route({
-      summary: 'Webhook requests counted by outcome, provider, signature and status',
-      description: 'For the period from..to (default: the last 24 hours), with the list filters.',
-      access: ADMIN,
-      tag: 'webhook-logs',
-      query: StatsQuery,
-      queryAliases: STATS_ALIASES,
-      responses: { 200: { description: 'Counts', schema: Stats } },
-    }, async ({ query: q }) => {
-      const to = q.to ?? new Date();
-      const from = q.from ?? new Date(to.getTime() - DAY_MS);
-      const stats = await webhookLogStats(deps.db, filterOf({ ...q, from, to }));
-      return { from, to, ...stats };
-    }),
+    route(
+      {
+        summary: 'Webhook requests counted by outcome, provider, signature and status',
+        description: 'For the period from..to (default: the last 24 hours), with the list filters.',
+        access: ADMIN,
+        tag: 'webhook-logs',
+        query: StatsQuery,
+        queryAliases: STATS_ALIASES,
+        responses: { 200: { description: 'Counts', schema: Stats } },
+      },
+      async ({ query: q }) => {
+        const to = q.to ?? new Date();
+        const from = q.from ?? new Date(to.getTime() - DAY_MS);
+        const stats = await webhookLogStats(deps.db, filterOf({ ...q, from, to }));
+        return { from, to, ...stats };
+      },
+    ),
   );
 
   router.get(
     '/:id',
-    route({
-      summary: 'One webhook request, with its body',
-      access: ADMIN,
-      tag: 'webhook-logs',
-      params: IdParams,
-      responses: { 200: { description: 'The request', schema: Detail } },
-      errors: ['NOT_FOUND'],
-    }, async ({ params }) => {
-      const row = await getWebhookLog(deps.db, params.id);
-      if (!row) throw new HttpError('NOT_FOUND', `Webhook log ${params.id} not found`);
-      return { ...row, body_json: bodyJson(row) };
-    }),
+    route(
+      {
+        summary: 'One webhook request, with its body',
+        access: ADMIN,
+        tag: 'webhook-logs',
+        params: IdParams,
+        responses: { 200: { description: 'The request', schema: Detail } },
+        errors: ['NOT_FOUND'],
+      },
+      async ({ params }) => {
+        const row = await getWebhookLog(deps.db, params.id);
+        if (!row) throw new HttpError('NOT_FOUND', `Webhook log ${params.id} not found`);
+        return { ...row, body_json: bodyJson(row) };
+      },
+    ),
   );
 
   return router;

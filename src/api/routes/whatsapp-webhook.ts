@@ -30,102 +30,108 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
 
   router.get(
     '/',
-    route({
-      summary: "Meta's webhook verification handshake",
-      description: 'Answers hub.challenge as text when hub.verify_token matches WHATSAPP_VERIFY_TOKEN; otherwise 403. Other query parameters are ignored.',
-      access: 'public',
-      tag: 'webhooks',
-      query: z.object({ 'hub.mode': z.string().optional(), 'hub.verify_token': z.string().optional(), 'hub.challenge': z.string().optional() }),
-      anyQuery: true,
-      responses: { 200: { description: 'The challenge, echoed', contentType: 'text/plain' } },
-      errors: ['AUTHORIZATION_ERROR'],
-    }, ({ query, res }) => {
-    const { 'hub.mode': mode, 'hub.verify_token': token, 'hub.challenge': challenge } = query;
-    if (mode === 'subscribe' && deps.whatsapp.verifyToken && token === deps.whatsapp.verifyToken && typeof challenge === 'string') {
-      setWebhookOutcome(res, 'verified');
-      res.type('text/plain').send(challenge);
-      return;
-    }
-    throw new HttpError('AUTHORIZATION_ERROR', 'Verification failed');
-  }));
+    route(
+      {
+        summary: "Meta's webhook verification handshake",
+        description: 'Answers hub.challenge as text when hub.verify_token matches WHATSAPP_VERIFY_TOKEN; otherwise 403. Other query parameters are ignored.',
+        access: 'public',
+        tag: 'webhooks',
+        query: z.object({ 'hub.mode': z.string().optional(), 'hub.verify_token': z.string().optional(), 'hub.challenge': z.string().optional() }),
+        anyQuery: true,
+        responses: { 200: { description: 'The challenge, echoed', contentType: 'text/plain' } },
+        errors: ['AUTHORIZATION_ERROR'],
+      },
+      ({ query, res }) => {
+        const { 'hub.mode': mode, 'hub.verify_token': token, 'hub.challenge': challenge } = query;
+        if (mode === 'subscribe' && deps.whatsapp.verifyToken && token === deps.whatsapp.verifyToken && typeof challenge === 'string') {
+          setWebhookOutcome(res, 'verified');
+          res.type('text/plain').send(challenge);
+          return;
+        }
+        throw new HttpError('AUTHORIZATION_ERROR', 'Verification failed');
+      },
+    ),
+  );
 
   // The raw bytes are needed for the signature; JSON is parsed only after it checks out.
   const readRaw = express.raw({ type: () => true, limit: '1mb' });
   router.post(
     '/',
-    route({
-      summary: 'Messages and delivery statuses from Meta',
-      description:
-        'Checks X-Hub-Signature-256 over the raw body (401 when missing or wrong, nothing processed), signals each chat in order and records statuses, then answers 200. Answers 502 when Temporal cannot take the messages, so Meta retries. Validly signed events it does not handle are acknowledged and logged. Each message and status is validated on its own: an invalid one is logged, counted and skipped, the rest are processed. Texts are cut at 4,096 characters, characters Postgres cannot store are stripped, impossible timestamps are replaced by the receive time (see README, hostile input).',
-      access: 'public',
-      tag: 'webhooks',
-      body: MetaWebhookSchema,
-      responses: {
-        200: {
-          description: 'Accepted',
-          schema: z.object({
-            status: z.enum(['received', 'ignored']),
-            messages: z.number().int().optional(),
-            statuses: z.number().int().optional(),
-            skipped: z.number().int().optional().describe('Invalid elements left out (logged); the rest of the batch was processed'),
-          }),
+    route(
+      {
+        summary: 'Messages and delivery statuses from Meta',
+        description:
+          'Checks X-Hub-Signature-256 over the raw body (401 when missing or wrong, nothing processed), signals each chat in order and records statuses, then answers 200. Answers 502 when Temporal cannot take the messages, so Meta retries. Validly signed events it does not handle are acknowledged and logged. Each message and status is validated on its own: an invalid one is logged, counted and skipped, the rest are processed. Texts are cut at 4,096 characters, characters Postgres cannot store are stripped, impossible timestamps are replaced by the receive time (see README, hostile input).',
+        access: 'public',
+        tag: 'webhooks',
+        body: MetaWebhookSchema,
+        responses: {
+          200: {
+            description: 'Accepted',
+            schema: z.object({
+              status: z.enum(['received', 'ignored']),
+              messages: z.number().int().optional(),
+              statuses: z.number().int().optional(),
+              skipped: z.number().int().optional().describe('Invalid elements left out (logged); the rest of the batch was processed'),
+            }),
+          },
         },
+        errors: ['AUTHENTICATION_ERROR', 'EXTERNAL_SERVICE_ERROR'],
+        // Read here as raw bytes (the signature covers them), checked against the schema only once signed.
+        readsOwnBody: true,
+        anyQuery: true,
       },
-      errors: ['AUTHENTICATION_ERROR', 'EXTERNAL_SERVICE_ERROR'],
-      // Read here as raw bytes (the signature covers them), checked against the schema only once signed.
-      readsOwnBody: true,
-      anyQuery: true,
-    }, async ({ req, res }) => {
-    const logged = webhookLogOf(res);
-    await runMiddleware(readRaw, req, res);
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    logged.raw = raw;
-    if (deps.whatsapp.appSecret) {
-      const header = req.get('x-hub-signature-256');
-      const valid = verifySignature(raw, header, deps.whatsapp.appSecret);
-      logged.signature = valid ? 'valid' : header ? 'invalid' : 'missing';
-      if (!valid) throw new HttpError('AUTHENTICATION_ERROR', 'Missing or invalid X-Hub-Signature-256');
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new HttpError('VALIDATION_ERROR', 'Request body is not valid JSON');
-    }
-    logged.json = json;
-    const payload = MetaWebhookSchema.safeParse(json);
-    if (!payload.success) {
-      // Signed by Meta but not a shape we know: acknowledge so Meta does not retry forever.
-      req.log.warn({ issues: payload.error.issues.slice(0, 3) }, 'webhook payload not understood; acknowledged');
-      setWebhookOutcome(res, 'ignored');
-      res.json({ status: 'ignored' });
-      return;
-    }
-    const { messages, receipts, ignored, skipped } = parseMetaWebhook(payload.data);
-    if (ignored.length) req.log.info({ ignored }, 'webhook events not handled');
-    if (skipped.length) {
-      // The rest of the batch goes on: Meta never resends a batch it got 200 for.
-      req.log.warn({ skipped: skipped.slice(0, 20), count: skipped.length }, 'invalid webhook elements skipped');
-      for (const s of skipped) webhookElementsSkipped.inc({ provider: 'meta', kind: s.kind });
-    }
-    if (messages.length + receipts.length === 0) setWebhookOutcome(res, 'ignored');
-    logged.counts = { messages: messages.length, statuses: receipts.length, skipped: skipped.length };
+      async ({ req, res }) => {
+        const logged = webhookLogOf(res);
+        await runMiddleware(readRaw, req, res);
+        const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        logged.raw = raw;
+        if (deps.whatsapp.appSecret) {
+          const header = req.get('x-hub-signature-256');
+          const valid = verifySignature(raw, header, deps.whatsapp.appSecret);
+          logged.signature = valid ? 'valid' : header ? 'invalid' : 'missing';
+          if (!valid) throw new HttpError('AUTHENTICATION_ERROR', 'Missing or invalid X-Hub-Signature-256');
+        }
+        let json: unknown;
+        try {
+          json = JSON.parse(raw.toString('utf8'));
+        } catch {
+          throw new HttpError('VALIDATION_ERROR', 'Request body is not valid JSON');
+        }
+        logged.json = json;
+        const payload = MetaWebhookSchema.safeParse(json);
+        if (!payload.success) {
+          // Signed by Meta but not a shape we know: acknowledge so Meta does not retry forever.
+          req.log.warn({ issues: payload.error.issues.slice(0, 3) }, 'webhook payload not understood; acknowledged');
+          setWebhookOutcome(res, 'ignored');
+          res.json({ status: 'ignored' });
+          return;
+        }
+        const { messages, receipts, ignored, skipped } = parseMetaWebhook(payload.data);
+        if (ignored.length) req.log.info({ ignored }, 'webhook events not handled');
+        if (skipped.length) {
+          // The rest of the batch goes on: Meta never resends a batch it got 200 for.
+          req.log.warn({ skipped: skipped.slice(0, 20), count: skipped.length }, 'invalid webhook elements skipped');
+          for (const s of skipped) webhookElementsSkipped.inc({ provider: 'meta', kind: s.kind });
+        }
+        if (messages.length + receipts.length === 0) setWebhookOutcome(res, 'ignored');
+        logged.counts = { messages: messages.length, statuses: receipts.length, skipped: skipped.length };
 
-    try {
-      await Promise.all([
-        deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalChats(deps.temporal, deps.taskQueue, messages, idsOf(deps))),
-        recordReceipts(deps.db, receipts).then(() =>
-          deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalDeliveryFailures(deps, receipts)),
-        ),
-      ]);
-    } catch (err) {
-      req.log.error({ err }, 'webhook not accepted; Meta will retry');
-      logged.error = `not accepted: ${err instanceof Error ? err.message : String(err)}`;
-      logged.outcome = isDatabaseUnavailable(err) ? 'database_unavailable' : 'temporal_unavailable';
-      throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the webhook right now; retry later');
-    }
-    res.json({ status: 'received', messages: messages.length, statuses: receipts.length, ...(skipped.length ? { skipped: skipped.length } : {}) });
-  }));
+        try {
+          await Promise.all([
+            deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalChats(deps.temporal, deps.taskQueue, messages, idsOf(deps))),
+            recordReceipts(deps.db, receipts).then(() => deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalDeliveryFailures(deps, receipts))),
+          ]);
+        } catch (err) {
+          req.log.error({ err }, 'webhook not accepted; Meta will retry');
+          logged.error = `not accepted: ${err instanceof Error ? err.message : String(err)}`;
+          logged.outcome = isDatabaseUnavailable(err) ? 'database_unavailable' : 'temporal_unavailable';
+          throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the webhook right now; retry later');
+        }
+        res.json({ status: 'received', messages: messages.length, statuses: receipts.length, ...(skipped.length ? { skipped: skipped.length } : {}) });
+      },
+    ),
+  );
 
   return router;
 }

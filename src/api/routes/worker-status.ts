@@ -52,39 +52,39 @@ export function workerStatusRouter(deps: AppDeps): Router {
 
   router.get(
     '/workers/status',
-    route({
-      summary: 'Worker status: pollers and backlog of the task queue',
-      description:
-        "Seed 002's GET /workers/whatsapp, answered by Temporal (DescribeTaskQueue with stats): the workers polling " +
-        'the workflow and activity task queues, and the approximate backlog of each. Seed 002 could also pause, ' +
-        'resume or restart its workers (POST); Temporal workers are separate processes the API cannot start or ' +
-        'stop, so that is not offered: scale or stop `npm run worker` processes with your process manager.',
-      tag: 'system',
-      access: READ,
-      responses: { 200: { description: 'Pollers and backlog', schema: WorkerStatusView } },
-      errors: ['EXTERNAL_SERVICE_ERROR'],
-    }, async ({ req }) => {
-      let workflow, activity;
-      try {
-        [workflow, activity] = await Promise.all([
-          describe(TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
-          describe(TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
-        ]);
-      } catch (err) {
-        req.log.warn({ err }, 'could not describe the task queue');
-        throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Temporal did not answer; retry later');
-      }
-      const queues = { workflow: queueView(workflow), activity: queueView(activity) };
-      const polled = [queues.workflow, queues.activity].filter((q) => q.pollers.length > 0).length;
-      const body: z.infer<typeof WorkerStatusView> = {
-        status: polled === 2 ? 'active' : polled === 1 ? 'partial' : 'no_workers',
-        namespace: temporal.options.namespace,
-        task_queue: deps.taskQueue,
-        queues,
-        timestamp: new Date().toISOString(),
-      };
-      return body;
-    }),
+    route(
+      {
+        summary: 'Worker status: pollers and backlog of the task queue',
+        description:
+          "Seed 002's GET /workers/whatsapp, answered by Temporal (DescribeTaskQueue with stats): the workers polling " +
+          'the workflow and activity task queues, and the approximate backlog of each. Seed 002 could also pause, ' +
+          'resume or restart its workers (POST); Temporal workers are separate processes the API cannot start or ' +
+          'stop, so that is not offered: scale or stop `npm run worker` processes with your process manager.',
+        tag: 'system',
+        access: READ,
+        responses: { 200: { description: 'Pollers and backlog', schema: WorkerStatusView } },
+        errors: ['EXTERNAL_SERVICE_ERROR'],
+      },
+      async ({ req }) => {
+        let workflow, activity;
+        try {
+          [workflow, activity] = await Promise.all([describe(TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW), describe(TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)]);
+        } catch (err) {
+          req.log.warn({ err }, 'could not describe the task queue');
+          throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Temporal did not answer; retry later');
+        }
+        const queues = { workflow: queueView(workflow), activity: queueView(activity) };
+        const polled = [queues.workflow, queues.activity].filter((q) => q.pollers.length > 0).length;
+        const body: z.infer<typeof WorkerStatusView> = {
+          status: polled === 2 ? 'active' : polled === 1 ? 'partial' : 'no_workers',
+          namespace: temporal.options.namespace,
+          task_queue: deps.taskQueue,
+          queues,
+          timestamp: new Date().toISOString(),
+        };
+        return body;
+      },
+    ),
   );
 
   return router;

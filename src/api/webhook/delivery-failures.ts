@@ -73,6 +73,10 @@ export async function signalDeliveryFailures(deps: { db: Db; temporal: Client; l
       }
     }),
   );
-  if (rows.length > 0) deps.log.warn({ failures: rows.map((r) => ({ waId: r.wa_id, wamid: r.wamid, ...failed.get(r.wamid!) })) }, 'replies WhatsApp could not deliver; chats flagged for a human');
+  if (rows.length > 0)
+    deps.log.warn(
+      { failures: rows.map((r) => ({ waId: r.wa_id, wamid: r.wamid, ...failed.get(r.wamid!) })) },
+      'replies WhatsApp could not deliver; chats flagged for a human',
+    );
   return rows.length;
 }

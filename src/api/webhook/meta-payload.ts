@@ -6,7 +6,14 @@ import { MAX_ID_LENGTH, boundInbound, cleanJson, plausibleTime } from './inbound
 
 // Only the fields we use are described; Meta adds fields over time and unknown ones must not fail.
 const Media = z
-  .object({ id: z.string().optional(), mime_type: z.string().optional(), sha256: z.string().optional(), caption: z.string().optional(), filename: z.string().optional(), voice: z.boolean().optional() })
+  .object({
+    id: z.string().optional(),
+    mime_type: z.string().optional(),
+    sha256: z.string().optional(),
+    caption: z.string().optional(),
+    filename: z.string().optional(),
+    voice: z.boolean().optional(),
+  })
   .loose();
 
 const Message = z
@@ -33,7 +40,16 @@ const Message = z
       .optional(),
     button: z.object({ text: z.string(), payload: z.string().optional() }).loose().optional(),
     reaction: z.object({ message_id: z.string().optional(), emoji: z.string().optional() }).loose().optional(),
-    contacts: z.array(z.object({ name: z.object({ formatted_name: z.string().optional() }).loose().optional(), phones: z.array(z.object({ phone: z.string().optional() }).loose()).optional() }).loose()).optional(),
+    contacts: z
+      .array(
+        z
+          .object({
+            name: z.object({ formatted_name: z.string().optional() }).loose().optional(),
+            phones: z.array(z.object({ phone: z.string().optional() }).loose()).optional(),
+          })
+          .loose(),
+      )
+      .optional(),
   })
   .loose();
 

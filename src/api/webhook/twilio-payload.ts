@@ -85,7 +85,12 @@ export function parseTwilioStatus(p: TwilioParams, sendKey: string | undefined, 
   const errorCode = one(p, 'ErrorCode');
   const errors =
     status === 'failed'
-      ? [{ code: errorCode ? Number(errorCode) : undefined, message: cleanText(one(p, 'ErrorMessage') ?? (errorCode ? `Twilio error ${errorCode}` : raw)).slice(0, 1000) }]
+      ? [
+          {
+            code: errorCode ? Number(errorCode) : undefined,
+            message: cleanText(one(p, 'ErrorMessage') ?? (errorCode ? `Twilio error ${errorCode}` : raw)).slice(0, 1000),
+          },
+        ]
       : undefined;
   return { wamid, status, recipientId: waIdOf(one(p, 'To')), occurredAt: now, errors, callbackData: sendKey };
 }

@@ -18,7 +18,11 @@ export interface WebhookLogSettings {
 
 export const DEFAULT_WEBHOOK_LOG_SETTINGS: WebhookLogSettings = { enabled: true, maxBodyBytes: 65_536, redactText: false };
 
-export function webhookLogSettings(config: { WEBHOOK_LOG_RETENTION_DAYS: number; WEBHOOK_LOG_MAX_BODY_BYTES: number; WEBHOOK_LOG_REDACT_TEXT: boolean }): WebhookLogSettings {
+export function webhookLogSettings(config: {
+  WEBHOOK_LOG_RETENTION_DAYS: number;
+  WEBHOOK_LOG_MAX_BODY_BYTES: number;
+  WEBHOOK_LOG_REDACT_TEXT: boolean;
+}): WebhookLogSettings {
   return { enabled: config.WEBHOOK_LOG_RETENTION_DAYS > 0, maxBodyBytes: config.WEBHOOK_LOG_MAX_BODY_BYTES, redactText: config.WEBHOOK_LOG_REDACT_TEXT };
 }
 
@@ -176,7 +180,13 @@ function cut(text: string, max: number): { text: string; truncated: boolean } {
   if (text.length * 3 <= max) return { text, truncated: false };
   const bytes = Buffer.from(text, 'utf8');
   if (bytes.length <= max) return { text, truncated: false };
-  return { text: bytes.subarray(0, max).toString('utf8').replace(/\uFFFD+$/, ''), truncated: true };
+  return {
+    text: bytes
+      .subarray(0, max)
+      .toString('utf8')
+      .replace(/\uFFFD+$/, ''),
+    truncated: true,
+  };
 }
 
 export interface CapturedRequest {
@@ -222,7 +232,14 @@ export function webhookLogRow(c: CapturedRequest, settings: WebhookLogSettings):
   // Meta's JSON as the handler parsed it; parsed here only when the handler never got that far
   // (a refused signature), after the answer, to find the ids and numbers it names.
   const json = isForm || rawText === undefined ? undefined : note.json !== undefined ? { ok: true as const, value: note.json } : tryJson(rawText);
-  const keys = rawText === undefined ? { numbers: [], ids: [] } : isForm ? twilioKeys(rawText, /\/status\/?(\?|$)/.test(c.url)) : json?.ok ? metaKeys(json.value) : { numbers: [], ids: [] };
+  const keys =
+    rawText === undefined
+      ? { numbers: [], ids: [] }
+      : isForm
+        ? twilioKeys(rawText, /\/status\/?(\?|$)/.test(c.url))
+        : json?.ok
+          ? metaKeys(json.value)
+          : { numbers: [], ids: [] };
 
   let body: string | null = null;
   let redacted = false;

@@ -301,8 +301,7 @@ export async function chatWorkflowV1(input: ChatWorkflowInput, upgrade = true): 
         if (!windowOpen(state, Date.now())) {
           throw ApplicationFailure.create({
             type: WINDOW_CLOSED,
-            message:
-              'The 24-hour customer service window is closed: the user has not written in the last 24 hours, so only template messages can be sent.',
+            message: 'The 24-hour customer service window is closed: the user has not written in the last 24 hours, so only template messages can be sent.',
           });
         }
       },
@@ -344,8 +343,7 @@ export async function chatWorkflowV1(input: ChatWorkflowInput, upgrade = true): 
       contextSize: state.context.length,
       lastInboundAt: state.lastInboundAt === undefined ? undefined : new Date(state.lastInboundAt).toISOString(),
       windowOpen: windowOpen(state, now),
-      windowClosesAt:
-        state.lastInboundAt === undefined ? undefined : new Date(state.lastInboundAt + CUSTOMER_WINDOW_MS).toISOString(),
+      windowClosesAt: state.lastInboundAt === undefined ? undefined : new Date(state.lastInboundAt + CUSTOMER_WINDOW_MS).toISOString(),
       duplicatesIgnored,
       inboundLimited: limitedUntil !== undefined,
       inboundLimitedUntil: limitedUntil === undefined ? undefined : new Date(limitedUntil).toISOString(),
