@@ -1,8 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 
 /**
- * Files operators upload to send as media (issue 13): one row per content (sha256 and type) and
- * provider, so the same bytes are uploaded once. A row is 'uploading' while one request holds its
+ * Files operators upload to send as media (issue 13): one row per content (sha256 and type),
+ * name, caption and provider, so the same upload is uploaded once, and one operator's file name or
+ * caption is never handed to another who uploads the same bytes. A row is 'uploading' while one request holds its
  * upload (upload_claim, since upload_started_at) and 'ready' once the provider's reference is
  * stored: Graph's media id (it expires 30 days after the upload), or for Twilio, which fetches
  * media by URL, the token of our /media/<token> link and the bytes themselves in
@@ -30,7 +31,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       check (state = 'uploading' or provider_media_id is not null or token is not null)
     )
   `.execute(db);
-  await sql`create unique index media_files_content_idx on media_files (provider, sha256, mime_type)`.execute(db);
+  await sql`create unique index media_files_content_idx on media_files (provider, sha256, mime_type, coalesce(filename, ''), coalesce(caption, ''))`.execute(
+    db,
+  );
   await sql`
     create table media_file_chunks (
       file_id uuid not null references media_files(id) on delete cascade,

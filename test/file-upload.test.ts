@@ -118,8 +118,8 @@ describe('on Meta (Graph)', () => {
       authorization: 'Bearer graph-token',
     });
 
-    // Again, by anyone allowed, under either path: the stored file, and Graph is not called.
-    const again = await upload(h.apiUrl, bytes, 'image/png', 'other-name.png', { key: KEYS.sales });
+    // Again (a retry), by anyone allowed, under either path: the stored file, and Graph is not called.
+    const again = await upload(h.apiUrl, bytes, 'image/png', 'photo.png', { key: KEYS.sales });
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ id: first.body.id, media_id: first.body.media_id, filename: 'photo.png', created_by: 'key:operator-key' });
     const alias = await upload(h.apiUrl, bytes, 'image/png', 'photo.png', { path: '/api/v1/files' });
@@ -127,6 +127,13 @@ describe('on Meta (Graph)', () => {
     expect(alias.body.id).toBe(first.body.id);
     expect(h.graph.uploads.filter((u) => u.sha256 === sha256(bytes))).toHaveLength(1);
     expect(await stored(sha256(bytes))).toHaveLength(1);
+    // The same bytes under another name or caption are another operator's file: never answered
+    // with the first one's name or caption, which would go out with their message.
+    const renamed = await upload(h.apiUrl, bytes, 'image/png', 'other-name.png', { key: KEYS.sales, fields: { caption: 'Hi Mary' } });
+    expect(renamed.status).toBe(201);
+    expect(renamed.body).toMatchObject({ filename: 'other-name.png', caption: 'Hi Mary', created_by: 'key:sales-key' });
+    expect(renamed.body.id).not.toBe(first.body.id);
+    expect(h.graph.uploads.filter((u) => u.sha256 === sha256(bytes))).toHaveLength(2);
 
     const read = await h.api('GET', `/api/v1/files/${first.body.id}`, { key: KEYS.viewer });
     expect(read.status).toBe(200);
@@ -137,7 +144,7 @@ describe('on Meta (Graph)', () => {
   test('two uploads of the same bytes at once upload once and answer the same file', async () => {
     const bytes = jpeg(20_000);
     const [a, b] = await h.graph.during({ delayMs: 400 }, () =>
-      Promise.all([upload(h.apiUrl, bytes, 'image/jpeg', 'a.jpg'), upload(h.apiUrl, bytes, 'image/jpeg', 'b.jpg', { key: KEYS.sales })]),
+      Promise.all([upload(h.apiUrl, bytes, 'image/jpeg', 'a.jpg'), upload(h.apiUrl, bytes, 'image/jpeg', 'a.jpg', { key: KEYS.sales })]),
     );
     expect([a.status, b.status].sort()).toEqual([200, 201]);
     expect(a.body.id).toBe(b.body.id);

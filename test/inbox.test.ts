@@ -373,6 +373,12 @@ describe('who may do what', () => {
       expect({ path, status: res.status, code: res.body.error?.code }).toEqual({ path, status: 403, code: 'AUTHORIZATION_ERROR' });
     }
     expect(h.graph.sentTo(waId).map((s) => s.text)).not.toContain('Sue here.');
+    // Sales start conversations for themselves only, refused before anything is sent.
+    const [fresh] = uniqueWaIds(1);
+    const template = await createTemplate(h, 'Hello from sales.');
+    const forSue = await h.api('POST', '/api/v1/conversations', { body: { phone: fresh, template: { id: template.id }, assigned_to: users.sue.id }, ...asSam });
+    expect(forSue.status).toBe(403);
+    expect(h.graph.sentTo(fresh!)).toHaveLength(0);
     // A sales API key has no user, so it holds nothing; viewers and marketers only read.
     expect((await h.api('POST', `/api/v1/conversations/${id}/close`, { body: {}, key: KEYS.sales })).status).toBe(403);
     for (const key of [KEYS.viewer, KEYS.marketer, users.vic.token]) {
@@ -384,6 +390,20 @@ describe('who may do what', () => {
     expect((await h.api('POST', `/api/v1/conversations/${id}/assign`, { body: { assigned_to: users.sue.id }, key: KEYS.operator })).status).toBe(200);
     expect((await h.api('POST', `/api/v1/conversations/${id}/close`, { body: {}, ...asSue })).status).toBe(200);
     expect((await h.api('POST', `/api/v1/conversations/${id}/close`, { body: {}, ...asSam })).status).toBe(403);
+  });
+
+  test('sales may not hand back a conversation that is not theirs, even an unassigned one', async () => {
+    const { waId } = await chatWith();
+    // An API key takes it over: nothing is claimed.
+    expect((await h.api('POST', '/api/v1/takeover', { body: { phone: waId }, key: KEYS.operator })).status).toBe(200);
+    const handback = await h.api('POST', '/api/v1/handback', { body: { phone: waId }, key: users.sam.token });
+    expect(handback.status).toBe(403);
+    expect((await h.chatState(waId)).mode).toBe('operator');
+    // Ids beyond a user id's range are a 400, not a database error.
+    const { id } = await h.db.selectFrom('conversations').select('id').where('wa_id', '=', waId).executeTakeFirstOrThrow();
+    expect((await h.api('POST', `/api/v1/conversations/${id}/assign`, { body: { assigned_to: 3_000_000_000 }, key: KEYS.operator })).status).toBe(400);
+    expect((await h.api('GET', '/api/v1/conversations?assigned_to=99999999999')).status).toBe(400);
+    expect((await h.api('GET', '/api/v1/conversations?status=bot&handling=operator')).status).toBe(400);
   });
 
   test('a user who takes over an unassigned conversation becomes its assignee', async () => {

@@ -6,7 +6,9 @@ import { normalizePhone } from '../contacts/phone-number';
 import { idsOf } from '../temporal/workflow-ids';
 import { operatorMessageUpdate, type OperatorMessageResult } from '../workflows/definitions';
 import { updateChat } from './chat-updates';
+import { getConversationByWaId } from '../db/conversation-queries';
 import { actorOf, idempotencyOf } from './conversation-access';
+import { lifecycleOfRow } from './conversation-view';
 import type { AppDeps } from './deps';
 import { HttpError } from './errors';
 import { TemplateRef, resolveTemplate } from './outbound-template';
@@ -85,10 +87,8 @@ export async function outboundWaId(deps: AppDeps, raw: string): Promise<string> 
  * Postgres and no chat running. Otherwise the chat decides against its own state (a message that
  * arrived a moment ago is in the chat before it is in Postgres), and answers 409 just the same.
  */
-async function refuseFreeTextToStranger(deps: AppDeps, waId: string, content: OutboundContent): Promise<void> {
-  if (content.template) return;
-  const row = await deps.db.selectFrom('conversations').select('id').where('wa_id', '=', waId).executeTakeFirst();
-  if (row) return;
+async function refuseFreeTextToStranger(deps: AppDeps, waId: string, content: OutboundContent, known: boolean): Promise<void> {
+  if (content.template || known) return;
   try {
     const { status } = await deps.temporal.workflow.getHandle(idsOf(deps).chat(waId)).describe();
     if (status.name === 'RUNNING') return;
@@ -129,7 +129,8 @@ export async function sendThroughChat(
       return { wamid: earlier.wamid, kind, replayed: true };
     }
   }
-  await refuseFreeTextToStranger(deps, waId, content);
+  const row = await getConversationByWaId(deps.db, waId);
+  await refuseFreeTextToStranger(deps, waId, content, row !== undefined);
   const template = content.template ? await resolveTemplate(deps.db, content.template, waId) : undefined;
   const text = content.message?.trim() ? content.message : undefined;
   // media.file_id becomes the provider's media id (or Twilio link) here, so the chat sends a fixed reference.
@@ -147,7 +148,12 @@ export async function sendThroughChat(
       ...(template ? { template } : media ? { media } : { text }),
       ...(idem ? { clientKey: idem.clientKey } : {}),
     },
-    { timeoutMs: 60_000, start: { taskQueue: deps.taskQueue }, ...(idem ? { updateId: idem.updateId } : {}) },
+    {
+      timeoutMs: 60_000,
+      // A conversation whose chat is gone starts again with the inbox state Postgres has for it.
+      start: { taskQueue: deps.taskQueue, ...(row ? { lifecycle: lifecycleOfRow(row) } : {}) },
+      ...(idem ? { updateId: idem.updateId } : {}),
+    },
   );
   return { ...result, kind: result.kind ?? (template ? 'template' : media ? 'media' : 'text'), replayed: false };
 }

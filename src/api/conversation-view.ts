@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { WorkflowIds } from '../temporal/workflow-ids';
-import { CONVERSATION_PRIORITIES } from '../workflows/definitions';
+import { CONVERSATION_PRIORITIES, type ConversationChange } from '../workflows/definitions';
 
 /** A conversation row as Postgres mirrors it (list, detail, stream). */
 export interface ConversationRow {
@@ -63,3 +63,14 @@ export const ConversationView = z.object({
   last_message_at: z.date().nullable(),
   last_inbound_at: z.date().nullable(),
 });
+
+/** The inbox state Postgres has, for a chat that must start again (see ChatWorkflowInput.lifecycle). */
+export function lifecycleOfRow(c: {
+  status: 'open' | 'closed';
+  archived_at: Date | null;
+  assigned_to: number | null;
+  tags: string[];
+  priority: ConversationChange['priority'];
+}): ConversationChange {
+  return { status: c.status, archived: c.archived_at !== null, assignedTo: c.assigned_to, tags: c.tags, ...(c.priority ? { priority: c.priority } : {}) };
+}

@@ -9,7 +9,7 @@ import { HttpError } from './errors';
 /** A template an operator sends: by id, or by name (and language when it has several). */
 export const TemplateRef = z
   .object({
-    id: z.number().int().positive().optional(),
+    id: z.number().int().positive().max(2_147_483_647).optional(),
     name: z.string().min(1).max(512).optional(),
     language: z.string().min(2).max(15).optional(),
     variables: z

@@ -86,7 +86,8 @@ export async function storeUpload(db: Db, settings: MediaSettings, file: NewUplo
         upload_started_at: sql`now()`,
         created_by: file.createdBy,
       })
-      .onConflict((oc) => oc.columns(['provider', 'sha256', 'mime_type']).doNothing())
+      // The only conflict an insert can meet is media_files_content_idx (ids and tokens are random).
+      .onConflict((oc) => oc.doNothing())
       .returningAll()
       .executeTakeFirst();
     if (inserted) {
@@ -98,6 +99,8 @@ export async function storeUpload(db: Db, settings: MediaSettings, file: NewUplo
       .where('provider', '=', settings.provider)
       .where('sha256', '=', file.sha256)
       .where('mime_type', '=', file.mimeType)
+      .where(sql`coalesce(filename, '')`, '=', file.filename ?? '')
+      .where(sql`coalesce(caption, '')`, '=', file.caption ?? '')
       .executeTakeFirst();
     // Gone since the insert met it (its upload failed): insert again.
     if (!row) continue;

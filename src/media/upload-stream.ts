@@ -67,6 +67,9 @@ export function receiveUpload(req: Request, options: ReceiveOptions): Promise<Re
       if (done) return;
       done = true;
       req.unpipe(parser);
+      // Ends the file stream busboy is feeding (a client that went away would leave it open for
+      // ever): saveFile then removes the partial temporary file.
+      parser.destroy(err instanceof Error ? err : new Error(String(err)));
       // Read and drop what the client still sends: it gets the answer once it has sent it all.
       req.resume();
       void saving?.then((f) => rm(f.path, { force: true })).catch(() => undefined);

@@ -112,7 +112,7 @@ export function installHandlers(chat: ChatRun, deferred: DeferredUpdates): void 
       await chat.mirror();
       return { mode: session.mode };
     },
-    { validator: ({ actor }) => refuseIf(refuseToAct(session.state, actor, 'hand back')) },
+    { validator: ({ actor }) => refuseIf(refuseToAct(session.state, actor, 'hand back', false)) },
   );
 
   setHandler(chatStateQuery, () => session.view(Date.now(), chat.phase, chat.runStartedEventCount));
@@ -142,11 +142,13 @@ async function operatorMessage(chat: ChatRun, input: OperatorMessageInput): Prom
   const { text, media, template, actor, clientKey } = input;
   const operator = actor?.operator ?? input.operator;
   const content = template ? { template } : { text, media };
+  const state = chat.session.state;
+  // Claimed before the send, so a second sales user's message validated meanwhile is refused.
+  const claimed = claimFor(state, actor);
   const wamid = await sendOrFail(() => chat.send('operator', content, operator, clientKey), 'message');
   chat.session.remember({ role: 'operator', text: template?.text ?? text ?? describeMedia(media ?? {}), at: Date.now() });
-  const state = chat.session.state;
   const reopened = applyChange(state, { status: 'open' }, Date.now());
-  if (claimFor(state, actor) || reopened) {
+  if (claimed || reopened) {
     chat.publish();
     await chat.mirror();
   }

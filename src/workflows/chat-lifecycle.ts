@@ -32,12 +32,15 @@ export function lifecycleOf(state: ChatState): ConversationLifecycle {
 const notAssigned = (message: string): Refusal => ({ type: 'NotAssigned', message });
 
 /**
- * May this caller take the chat over or write in it? A sales user only in conversations assigned
- * to them, or unassigned ones (which their message or takeover claims, see claimFor).
+ * May this caller take the chat over, write in it or hand it back? A sales user only in
+ * conversations assigned to them, or, for what claims it (a takeover, a message: see claimFor),
+ * unassigned ones. A handback claims nothing, so it needs the conversation to be theirs.
  */
-export function refuseToAct(state: ChatState, actor: ChatActor | undefined, what: string): Refusal | undefined {
+export function refuseToAct(state: ChatState, actor: ChatActor | undefined, what: string, claims = true): Refusal | undefined {
   if (!actor?.onlyAssigned) return undefined;
   if (actor.userId === undefined) return notAssigned(`Only a signed-in user can ${what} here: a sales API key holds no conversations`);
+  if (state.assignedTo === undefined && !claims)
+    return notAssigned(`This conversation is unassigned; sales may only ${what} in conversations assigned to them`);
   if (state.assignedTo !== undefined && state.assignedTo !== actor.userId) {
     return notAssigned(`This conversation is assigned to user ${state.assignedTo}; sales may only ${what} in conversations assigned to them`);
   }

@@ -64,6 +64,9 @@ describe('who may change what', () => {
     expect(refuseToAct(state(), sam, 'write')).toBeUndefined();
     expect(refuseToAct(state({ assignedTo: 8 }), sam, 'write')?.message).toMatch(/assigned to user 8/);
     expect(refuseToAct(state(), salesKey, 'write')?.type).toBe('NotAssigned');
+    // A handback claims nothing: an unassigned conversation is not theirs to hand back.
+    expect(refuseToAct(state(), sam, 'hand back', false)?.type).toBe('NotAssigned');
+    expect(refuseToAct(state({ assignedTo: 7 }), sam, 'hand back', false)).toBeUndefined();
   });
 
   it('refuses bad tags and an archive that asks to stay open', () => {

@@ -6,7 +6,7 @@ import { conversationUpdate, type ConversationChange } from '../../workflows/def
 import { updateChat } from '../chat-updates';
 import { CONVERSATION_WRITE, actorOf, idempotencyOf, requireAssignableUser } from '../conversation-access';
 import { MediaField, MessageText, checkOutbound, hasContent, outboundWaId, sendThroughChat } from '../conversation-send';
-import { ConversationView, conversationView } from '../conversation-view';
+import { ConversationView, conversationView, lifecycleOfRow } from '../conversation-view';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { TemplateRef } from '../outbound-template';
@@ -79,7 +79,13 @@ export function conversationCreateRouter(deps: AppDeps): Router {
       async ({ req, res, body }) => {
         const waId = await outboundWaId(deps, body.phone!);
         if (body.assigned_to) await requireAssignableUser(deps.db, body.assigned_to);
-        const existed = (await getConversationByWaId(deps.db, waId)) !== undefined;
+        // Refused before anything is sent: sales assign conversations to themselves only.
+        const me = req.principal?.role === 'sales' ? (req.principal.userId ?? null) : undefined;
+        if (me !== undefined && body.assigned_to !== undefined && body.assigned_to !== null && body.assigned_to !== me) {
+          throw new HttpError('AUTHORIZATION_ERROR', 'Sales may assign conversations to themselves only', { reason: 'not_assigned_to_you' });
+        }
+        const before = await getConversationByWaId(deps.db, waId);
+        const existed = before !== undefined;
         const sent = hasContent(body) ? await sendThroughChat(deps, req, waId, body) : undefined;
 
         const change: ConversationChange = {
@@ -97,7 +103,11 @@ export function conversationCreateRouter(deps: AppDeps): Router {
             waId,
             conversationUpdate,
             { change, actor: actorOf(req) },
-            { timeoutMs: 10_000, start: { taskQueue: deps.taskQueue }, ...(idem ? { updateId: `${idem.updateId}-conversation` } : {}) },
+            {
+              timeoutMs: 10_000,
+              start: { taskQueue: deps.taskQueue, ...(before ? { lifecycle: lifecycleOfRow(before) } : {}) },
+              ...(idem ? { updateId: `${idem.updateId}-conversation` } : {}),
+            },
           );
         }
         const row = await getConversationByWaId(deps.db, waId);

@@ -6,7 +6,7 @@ import { MAX_TAGS, TAG_PATTERN } from '../../workflows/chat-lifecycle';
 import { CONVERSATION_PRIORITIES, conversationUpdate, type ConversationChange } from '../../workflows/definitions';
 import { updateChat } from '../chat-updates';
 import { CONVERSATION_WRITE, actorOf, requireAssignableUser } from '../conversation-access';
-import { ConversationView, conversationView } from '../conversation-view';
+import { ConversationView, conversationView, lifecycleOfRow } from '../conversation-view';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { route } from '../route-doc';
@@ -25,7 +25,7 @@ export const TagsField = z
   .max(MAX_TAGS, `at most ${MAX_TAGS} tags`)
   .describe('Replaces the tags (lower-cased)');
 export const PriorityField = z.enum(CONVERSATION_PRIORITIES);
-export const AssigneeField = z.number().int().positive().nullable().describe('A user id (an operator, sales or admin); null unassigns');
+export const AssigneeField = z.number().int().positive().max(2_147_483_647).nullable().describe('A user id (an operator, sales or admin); null unassigns');
 
 const ChangeBody = z
   .object({
@@ -201,17 +201,6 @@ export function conversationLifecycleRouter(deps: AppDeps): Router {
   }
 
   return router;
-}
-
-/** The inbox state Postgres has, for a chat that must start again (see ChatWorkflowInput.lifecycle). */
-export function lifecycleOfRow(c: {
-  status: 'open' | 'closed';
-  archived_at: Date | null;
-  assigned_to: number | null;
-  tags: string[];
-  priority: ConversationChange['priority'];
-}): ConversationChange {
-  return { status: c.status, archived: c.archived_at !== null, assignedTo: c.assigned_to, tags: c.tags, ...(c.priority ? { priority: c.priority } : {}) };
 }
 
 /** Read state lives in Postgres, so this rule is checked here rather than by the chat. */

@@ -32,7 +32,7 @@ const ListQuery = z.object({
     .describe('open or closed; bot, operator and needs_human filter by handling, as before the inbox'),
   handling: z.enum(['bot', 'operator', 'needs_human']).optional(),
   queue: z.enum(['mine', 'unassigned', 'all']).default('all').describe('mine: assigned to the caller (a signed-in user); unassigned: no one owns it'),
-  assigned_to: z.coerce.number().int().positive().optional().describe('A user id'),
+  assigned_to: z.coerce.number().int().positive().max(2_147_483_647).optional().describe('A user id'),
   tag: z.string().trim().toLowerCase().min(1).max(32).optional(),
   priority: z.enum(CONVERSATION_PRIORITIES).optional(),
   unread: flag.optional().describe('true: only conversations with unread inbound messages'),
@@ -133,7 +133,7 @@ const encodeCursor = (id: string) => Buffer.from(JSON.stringify({ id })).toStrin
 function decodeCursor(cursor: string): string {
   try {
     const { id } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { id?: unknown };
-    if (typeof id === 'string' && /^\d+$/.test(id)) return id;
+    if (typeof id === 'string' && /^\d{1,18}$/.test(id)) return id;
   } catch {
     // fall through
   }
@@ -201,6 +201,9 @@ export function conversationsRouter(deps: AppDeps): Router {
         },
         async ({ query, req }) => {
           const q = { ...query, ...doc.fixed };
+          if (q.handling && q.status && q.status !== 'open' && q.status !== 'closed' && q.status !== q.handling) {
+            throw new HttpError('VALIDATION_ERROR', `status=${q.status} is a handling and contradicts handling=${q.handling}: give one`);
+          }
           const { rows, total } = await listConversations(deps.db, {
             phone: q.phone,
             ...(q.status === 'open' || q.status === 'closed' ? { status: q.status } : { handling: q.status }),

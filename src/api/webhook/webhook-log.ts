@@ -223,6 +223,9 @@ function outcomeOf(c: CapturedRequest): WebhookLogOutcome {
   return 'error';
 }
 
+/** What is kept of the body of a request whose signature is missing or wrong. */
+export const UNSIGNED_BODY_BYTES = 2048;
+
 /** The row for one request: bounded, redacted as set, with the ids and numbers its body names. */
 export function webhookLogRow(c: CapturedRequest, settings: WebhookLogSettings): NewWebhookLog {
   const { note } = c;
@@ -261,7 +264,10 @@ export function webhookLogRow(c: CapturedRequest, settings: WebhookLogSettings):
       else text = undefined;
     }
     if (text !== undefined) {
-      const bounded = cut(text, settings.maxBodyBytes);
+      // Anyone can post to the webhooks: a request whose signature is missing or wrong keeps only a
+      // short prefix, so unsigned traffic cannot fill the table (and the disk) at 64 KB a request.
+      const unsigned = note.signature === 'missing' || note.signature === 'invalid';
+      const bounded = cut(text, unsigned ? Math.min(settings.maxBodyBytes, UNSIGNED_BODY_BYTES) : settings.maxBodyBytes);
       body = storable(bounded.text);
       truncated = bounded.truncated;
     } else truncated = true;
