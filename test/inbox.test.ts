@@ -284,6 +284,9 @@ describe('unread and the seed 004 reads', () => {
     expect((await h.api('PUT', `/api/v1/conversations/messages/${bot.id}/status`, { body: { status: 'read' }, key: KEYS.operator })).status).toBe(400);
     const read = await h.api('POST', `/api/v1/conversations/${id}/read`, { body: {}, key: KEYS.operator });
     expect(read.body.unread_count).toBe(0);
+    // Reading up to an older message afterwards leaves it read.
+    const older = await h.api('PUT', `/api/v1/conversations/messages/${first.id}/status`, { body: { status: 'read' }, key: KEYS.operator });
+    expect(older.body.unread_count).toBe(0);
     expect((await h.api('GET', `/api/v1/conversations/unread?phone=${waId}`)).body.total).toBe(0);
     // A viewer reads, but does not mark read for the team.
     expect((await h.api('POST', `/api/v1/conversations/${id}/read`, { body: {}, key: KEYS.viewer })).status).toBe(403);

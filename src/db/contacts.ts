@@ -1,4 +1,5 @@
 import { sql, type Updateable } from 'kysely';
+import { likePattern } from './like';
 import { assertPhonesFree, ContactConflict, phonesOf, rethrowPhoneRace, type NewPhone } from './contact-phones';
 import { inTransaction, type Db } from './database';
 import { isUniqueViolation } from './pg-errors';
@@ -113,8 +114,6 @@ export interface ContactFilters {
   skip: number;
   limit: number;
 }
-
-const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, '\\$&')}%`;
 
 function listBase(db: Db, f: ContactFilters) {
   let q = db.selectFrom('contacts as c');

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { likePattern } from './like';
 import type { Db } from './database';
 import type { SenderType } from './schema';
 
@@ -27,8 +28,6 @@ export interface ConversationFilters {
   limit: number;
   offset: number;
 }
-
-const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 function listBase(db: Db, f: Omit<ConversationFilters, 'limit' | 'offset'>) {
   let q = db.selectFrom('conversations as c');

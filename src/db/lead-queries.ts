@@ -1,4 +1,5 @@
 import { sql, type ExpressionBuilder } from 'kysely';
+import { likePattern } from './like';
 import type { Db } from './database';
 import { CLOSED_STATUSES } from './leads';
 import type { Database, Lead, LeadPriority, LeadStatus } from './schema';
@@ -20,7 +21,6 @@ export interface LeadFilters {
 /** The named lists of seed 004; each is a filter plus an order that puts what needs doing first. */
 export type LeadList = 'all' | 'high_priority' | 'overdue';
 
-const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, '\\$&')}%`;
 const open = (eb: ExpressionBuilder<Database, 'leads'>) => eb('status', 'not in', CLOSED_STATUSES);
 /** Marked overdue by the follow-up workflow, or its follow-up time has passed already. */
 const overdue = (eb: ExpressionBuilder<Database, 'leads'>) =>

@@ -1,4 +1,5 @@
 import { sql, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
+import { likePattern } from './like';
 import type { Db } from './database';
 import type { Database, SignatureVerdict, WebhookLog, WebhookLogProvider } from './schema';
 
@@ -49,8 +50,6 @@ const SUMMARY_COLUMNS = [
   'body_redacted',
   'message_ids',
 ] as const;
-
-const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 function filtered<O>(q: SelectQueryBuilder<Database, 'webhook_logs', O>, f: WebhookLogFilter): SelectQueryBuilder<Database, 'webhook_logs', O> {
   if (f.provider) q = q.where('provider', '=', f.provider);

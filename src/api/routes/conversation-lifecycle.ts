@@ -10,15 +10,7 @@ import { ConversationView, conversationView, lifecycleOfRow } from '../conversat
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { route } from '../route-doc';
-import { requireConversation } from '../conversation-lookup';
-
-const IdParams = z.object({ id: z.uuid().describe('conversation id') });
-const MessageIdParams = z.object({
-  message_id: z
-    .string()
-    .regex(/^\d{1,18}$/)
-    .describe('message id, as in the message lists'),
-});
+import { ConversationIdParams, MessageIdParams, requireConversation } from '../conversation-lookup';
 
 export const TagsField = z
   .array(z.string().trim().toLowerCase().regex(TAG_PATTERN, 'a tag is 1-32 letters, digits, spaces, - or _, starting with a letter or digit'))
@@ -75,7 +67,7 @@ export function conversationLifecycleRouter(deps: AppDeps): Router {
     summary,
     description: `${description} Sales may change only conversations assigned to them (403 otherwise).`,
     access: CONVERSATION_WRITE,
-    params: IdParams,
+    params: ConversationIdParams,
     body: (body ?? Empty) as B,
     responses: { 200: { description: 'The conversation after the change', schema: ConversationView } },
     errors: ['NOT_FOUND' as const, 'EXTERNAL_SERVICE_ERROR' as const],
@@ -140,7 +132,7 @@ export function conversationLifecycleRouter(deps: AppDeps): Router {
         description:
           "Its unread count goes to 0. Read state is the team's, kept in Postgres only (it changes nothing in the chat). Sales only for conversations assigned to them.",
         access: CONVERSATION_WRITE,
-        params: IdParams,
+        params: ConversationIdParams,
         body: Empty,
         responses: { 200: { description: 'The read state', schema: ReadResult } },
         errors: ['NOT_FOUND'],
@@ -190,7 +182,8 @@ export function conversationLifecycleRouter(deps: AppDeps): Router {
         unread_count:
           upTo === undefined
             ? 0
-            : sql<number>`(select count(*)::int from messages m where m.conversation_id = conversations.id and m.direction = 'inbound' and m.id > ${upTo}::bigint)`,
+            : // Reading up to an older message never makes more unread than there were.
+              sql<number>`least(unread_count, (select count(*)::int from messages m where m.conversation_id = conversations.id and m.direction = 'inbound' and m.id > ${upTo}::bigint))`,
         last_read_at: new Date(),
         updated_at: new Date(),
       })

@@ -10,7 +10,7 @@ import { HttpError } from '../errors';
 import { phoneField } from '../phone';
 import { READ, route } from '../route-doc';
 import { ConversationView, conversationView } from '../conversation-view';
-import { requireConversation } from '../conversation-lookup';
+import { ConversationIdParams, MessageIdParams, requireConversation } from '../conversation-lookup';
 import { conversationCreateRouter } from './conversation-create';
 import { conversationLifecycleRouter } from './conversation-lifecycle';
 import { mountConversationStream, streamMessageView as messageView } from './conversation-stream';
@@ -56,14 +56,6 @@ const MessagesQuery = z.object({
 });
 
 const DETAIL_MESSAGES = 100;
-
-const IdParams = z.object({ id: z.uuid().describe('conversation id') });
-const MessageIdParams = z.object({
-  message_id: z
-    .string()
-    .regex(/^\d{1,18}$/)
-    .describe('message id, as in the message lists'),
-});
 
 const MessageView = z.object({
   id: z.string(),
@@ -288,7 +280,7 @@ export function conversationsRouter(deps: AppDeps): Router {
       {
         summary: 'A conversation with its newest messages',
         access: READ,
-        params: IdParams,
+        params: ConversationIdParams,
         responses: { 200: { description: 'The conversation', schema: ConversationDetail } },
         errors: ['NOT_FOUND'],
       },
@@ -322,7 +314,7 @@ export function conversationsRouter(deps: AppDeps): Router {
       {
         summary: "A conversation's messages, paged with a cursor",
         access: READ,
-        params: IdParams,
+        params: ConversationIdParams,
         query: MessagesQuery,
         responses: { 200: { description: 'A page of messages', schema: MessagePage } },
         errors: ['NOT_FOUND'],
@@ -339,7 +331,7 @@ export function conversationsRouter(deps: AppDeps): Router {
         description:
           "Seed 004's replies: the outbound messages (bot, operator, campaign), paged like /messages. Send one with POST /conversations/:id/replies (the same as POST /:id/messages).",
         access: READ,
-        params: IdParams,
+        params: ConversationIdParams,
         query: MessagesQuery,
         responses: { 200: { description: 'A page of outbound messages', schema: MessagePage } },
         errors: ['NOT_FOUND'],
