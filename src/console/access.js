@@ -1,4 +1,4 @@
-// Who may do what in the inbox (docs/inbox-api.md): the console offers only what the API allows.
+// Who may do what in the inbox (README, "Inbox"): the console offers only what the API allows.
 
 // Operators and admins write to any conversation and assign it to anyone.
 const MANAGERS = new Set(['operator', 'admin']);

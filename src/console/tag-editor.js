@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { html } from './html.js';
 
-// The API's rule for a tag (docs/inbox-api.md): lower case, 1–32 letters, digits, "-", "_" or spaces; at most 20.
+// The API's rule for a tag (README, "Inbox"): lower case, 1–32 letters, digits, "-", "_" or spaces; at most 20.
 const TAG = /^[\p{L}\p{N} _-]{1,32}$/u;
 const MAX_TAGS = 20;
 
