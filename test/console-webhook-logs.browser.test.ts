@@ -3,13 +3,12 @@
  * as test/console.browser.test.ts): an admin finds the requests the webhooks received, filters
  * them, and reads one with its body; other roles have no such page.
  */
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './helpers/chromium';
 import { signBody } from '../src/api/webhook/signature';
 import { APP_SECRET, eventually, startHarness, type Harness } from './helpers/harness';
 import { newWamid, randomPhone, webhookBody } from './helpers/webhook-payload';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'webhook-logs-test-password';
 const admin = 'wl.admin@example.com';
 const operator = 'wl.operator@example.com';
@@ -19,9 +18,7 @@ let browser: Browser;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`No Chromium at ${CHROMIUM}: install it with \`sudo apt-get install -y --no-install-recommends chromium\` (or set CHROMIUM_PATH).`);
-  }
+  browser = await launchChromium();
   h = await startHarness();
   for (const [email, role] of [
     [admin, 'admin'],
@@ -29,20 +26,6 @@ beforeAll(async () => {
   ]) {
     expect((await h.api('POST', '/api/v1/users', { body: { email, password: PASSWORD, full_name: role, role } })).status).toBe(201);
   }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
 }, 60_000);
 
 afterAll(async () => {

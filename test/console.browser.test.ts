@@ -2,15 +2,15 @@
  * The operator console in a real browser: Debian's chromium, driven by playwright-core (which
  * downloads no browser), against the real API, worker, Temporal and Postgres of the harness.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page, type Request } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
+import { launchChromium } from './helpers/chromium';
 import { createCampaign, createTemplate, importContacts, uniqueTag, uniqueWaIds } from './helpers/campaigns';
 import { burstOf } from './helpers/fake-openai';
 import { eventually, startHarness, type Harness } from './helpers/harness';
 import { randomPhone } from './helpers/webhook-payload';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // Set CONSOLE_SCREENSHOT=docs/console.png to refresh the README's screenshot.
 const SCREENSHOT = process.env.CONSOLE_SCREENSHOT ?? '.data/console.png';
 const PASSWORD = 'console-test-password';
@@ -25,12 +25,8 @@ const email = 'ana.operator@example.com';
 let anaId: number;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `No Chromium at ${CHROMIUM}. The browser tests drive Debian's chromium through playwright-core and download no browser: ` +
-        'install it with `sudo apt-get install -y --no-install-recommends chromium` (or set CHROMIUM_PATH to a Chromium or Chrome binary).',
-    );
-  }
+  // Before the harness: without a browser there is nothing to test.
+  browser = await launchChromium();
   h = await startHarness();
   // The bot hands a chat to a human when asked to, like the real assistant's handoff tool.
   h.llm.responder = (req) => {
@@ -43,22 +39,6 @@ beforeAll(async () => {
   expect(created.status).toBe(201);
   anaId = created.body.id;
 
-  // launch() starts from a fresh temporary profile; the flags keep Chromium off the network (on a
-  // machine without one it would stall on background connections).
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.setDefaultTimeout(20_000);
   page.on('pageerror', (err) => pageErrors.push(err.message));

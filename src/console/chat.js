@@ -96,11 +96,24 @@ export function Chat({ id, config, me }) {
   const c = conversation;
   const operatorHolds = c.mode === 'operator';
   const writable = canWrite(me, c);
-  /** Posts an operator action; `mode` is who holds the chat once it succeeded (takeover, handback). */
-  async function act(path, body, mode) {
+  /** Runs one action with the buttons disabled; its error is shown. True when it succeeded. */
+  async function busyWith(work) {
     setBusy(true);
     setActionError(undefined);
     try {
+      await work();
+      return true;
+    } catch (err) {
+      setActionError(err);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  /** Posts an operator action; `mode` is who holds the chat once it succeeded (takeover, handback). */
+  function act(path, body, mode) {
+    return busyWith(async () => {
       await api('POST', path, body);
       if (mode) {
         // Either hand clears NeedsHuman: the operator has dealt with it.
@@ -111,28 +124,12 @@ export function Chat({ id, config, me }) {
       // inbox hears the result (taking over an unassigned conversation assigns it, say).
       const fresh = await load().catch(setLoadError);
       if (fresh) announce(fresh);
-      return true;
-    } catch (err) {
-      setActionError(err);
-      return false;
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   /** A lifecycle change (assign, close, reopen, tags, priority): the API answers the conversation. */
-  async function change(method, path, body) {
-    setBusy(true);
-    setActionError(undefined);
-    try {
-      apply(await api(method, path, body));
-      return true;
-    } catch (err) {
-      setActionError(err);
-      return false;
-    } finally {
-      setBusy(false);
-    }
+  function change(method, path, body) {
+    return busyWith(async () => apply(await api(method, path, body)));
   }
 
   return html`<section

@@ -18,15 +18,7 @@ export class TcpProxy {
   async start(): Promise<this> {
     this.server = net.createServer((client) => {
       if (this.down) return client.destroy();
-      const upstream = net.connect(this.targetPort, this.targetHost);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
+      splice(client, net.connect(this.targetPort, this.targetHost), this.sockets);
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as net.AddressInfo).port;
@@ -56,4 +48,19 @@ export async function testPostgresProxy(): Promise<{ proxy: TcpProxy; url: strin
   const viaProxy = new URL(direct.toString());
   viaProxy.host = `127.0.0.1:${proxy.port}`;
   return { proxy, url: viaProxy.toString() };
+}
+
+/**
+ * Pipes two sockets into each other until either closes, tracking both in `sockets` (so a proxy
+ * can drop them all at once); errors just close the pair.
+ */
+export function splice(client: net.Socket, upstream: net.Socket, sockets: Set<net.Socket>): void {
+  for (const s of [client, upstream]) {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
+  }
+  client.pipe(upstream).pipe(client);
+  client.on('close', () => upstream.destroy());
+  upstream.on('close', () => client.destroy());
 }

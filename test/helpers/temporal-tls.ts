@@ -14,6 +14,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { splice } from './tcp-proxy';
 import tls from 'node:tls';
 
 export interface Pki {
@@ -171,15 +172,7 @@ export class TlsTerminatingProxy {
         this.accepted++;
         const cn = client.getPeerCertificate()?.subject?.CN;
         this.peers.push(typeof cn === 'string' ? cn : '');
-        const upstream = net.connect(port, host);
-        for (const s of [client, upstream]) {
-          this.sockets.add(s);
-          s.on('close', () => this.sockets.delete(s));
-          s.on('error', () => undefined);
-        }
-        client.pipe(upstream).pipe(client);
-        client.on('close', () => upstream.destroy());
-        upstream.on('close', () => client.destroy());
+        splice(client, net.connect(port, host), this.sockets);
       },
     );
     this.server.on('tlsClientError', (err) => this.refused.push((err as NodeJS.ErrnoException).code ?? err.message));
