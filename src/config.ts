@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseLlmPrices } from './llm/pricing';
 import { checkTemporalTlsFiles } from './temporal/connection-options';
+import { parseEncryptionKey } from './crypto/secrets';
 
 const ROLES = ['admin', 'operator', 'marketer', 'sales', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -159,6 +160,19 @@ export const ConfigSchema = z
     }),
     /** Postgres connections per process (API or worker). */
     DB_POOL_SIZE: int(10, 1),
+    /**
+     * Encrypts what Postgres keeps of secrets (issue 13): the credentials of numbers added at run
+     * time and AI configurations' API keys. 32 bytes, hex or base64 (openssl rand -hex 32). Unset:
+     * such secrets cannot be stored or used; the environment's own number and key still work.
+     */
+    CREDENTIALS_ENCRYPTION_KEY: optionalString.superRefine((raw, ctx) => {
+      if (raw === undefined) return;
+      try {
+        parseEncryptionKey(raw);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
     WHATSAPP_PROVIDER: z.enum(['meta', 'twilio', 'console']).optional(),
     WHATSAPP_API_BASE_URL: z.string().url().default('https://graph.facebook.com/v21.0'),
     WHATSAPP_PHONE_NUMBER_ID: optionalString,

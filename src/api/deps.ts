@@ -9,6 +9,9 @@ import type { LoginLimits } from './routes/auth';
 import type { WorkflowIds } from '../temporal/workflow-ids';
 import type { WebhookLogSettings } from './webhook/webhook-log';
 import type { MediaSettings } from '../media/files';
+import type { NumberRegistry } from '../numbers/registry';
+import type { SecretBox } from '../crypto/secrets';
+import type { AiDefaults } from '../ai/model';
 
 export interface AppDeps {
   db: Db;
@@ -56,4 +59,13 @@ export interface AppDeps {
   temporalUiUrl?: string;
   /** Webhook logs (WEBHOOK_LOG_*): whether and how webhook requests are recorded. Absent: recorded, 64 KiB of body, text kept. */
   webhookLogs?: WebhookLogSettings;
+  /**
+   * The business's WhatsApp numbers (issue 13): webhook routing, each number's sender. Absent: one
+   * number, the default, which every webhook is for (as before numbers existed).
+   */
+  numbers?: NumberRegistry;
+  /** CREDENTIALS_ENCRYPTION_KEY: seals number credentials and AI configuration keys. Absent: they cannot be stored. */
+  secrets?: SecretBox;
+  /** The AI settings from the environment (OPENAI_*, LLM_*, DEBOUNCE_*): what chats use without an AI configuration. */
+  aiDefaults?: AiDefaults;
 }

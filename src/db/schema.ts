@@ -12,6 +12,8 @@ type Json = ColumnType<unknown, string, string>;
 
 export interface ConversationsTable {
   id: Generated<string>;
+  /** whatsapp_numbers.id: the business number this conversation is with (1: the default number). */
+  number_id: ColumnType<number, number | undefined, number>;
   wa_id: string;
   contact_name: string | null;
   mode: ChatMode;
@@ -131,6 +133,8 @@ export type CampaignStatus = 'draft' | 'scheduled' | 'running' | 'paused' | 'sto
 
 export interface CampaignsTable {
   id: Generated<number>;
+  /** The business number the campaign sends from. */
+  number_id: ColumnType<number, number | undefined, number>;
   name: string;
   description: string | null;
   template_id: number;
@@ -207,6 +211,8 @@ type Money = ColumnType<string | null, string | number | null | undefined, strin
 
 export interface LeadsTable {
   id: Generated<number>;
+  /** The business number follow-ups are sent from. */
+  number_id: ColumnType<number, number | undefined, number>;
   contact_id: number;
   campaign_id: number | null;
   title: string;
@@ -284,6 +290,10 @@ export interface LlmUsageTable {
   completion_tokens: ColumnType<number, number | undefined, number>;
   latency_ms: number | null;
   outcome: ColumnType<'reply' | 'handoff' | 'error', 'reply' | 'handoff' | 'error' | undefined, never>;
+  number_id: ColumnType<number | null, number | null | undefined, never>;
+  /** The AI configuration and version the call used; null for the settings from the environment. */
+  ai_configuration_id: ColumnType<number | null, number | null | undefined, never>;
+  ai_configuration_version: ColumnType<number | null, number | null | undefined, never>;
   created_at: CreatedAt;
 }
 
@@ -362,3 +372,78 @@ export interface Database {
 
 export type WebhookLog = Selectable<WebhookLogsTable>;
 export type NewWebhookLog = Insertable<WebhookLogsTable>;
+
+export type NumberProvider = 'meta' | 'twilio' | 'console';
+
+/** A business WhatsApp number (issue 13); row 1 is the default number, configured by the environment. */
+export interface WhatsAppNumbersTable {
+  id: Generated<number>;
+  /** Meta's phone_number_id; for Twilio the number's digits (what its webhooks name in To). */
+  phone_number_id: string;
+  display_number: string | null;
+  name: string | null;
+  provider: NumberProvider;
+  /** src/crypto/secrets.ts: the provider credentials, encrypted; null for the default number (the environment's). */
+  credentials_encrypted: string | null;
+  ai_configuration_id: number | null;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  is_default: ColumnType<boolean, boolean | undefined, never>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** Named model settings a number answers with (issue 13); every change is a new version. */
+export interface AiConfigurationsTable {
+  id: Generated<number>;
+  name: string;
+  /** An OpenAI-compatible endpoint; null: OPENAI_BASE_URL. */
+  base_url: string | null;
+  /** Encrypted (src/crypto/secrets.ts); null: OPENAI_API_KEY. */
+  api_key_encrypted: string | null;
+  model: string;
+  temperature: number;
+  max_tokens: number;
+  system_prompt: string;
+  context_messages: number;
+  tools_enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  debounce_ms: number;
+  max_wait_ms: number;
+  is_default: ColumnType<boolean, boolean | undefined, boolean>;
+  version: ColumnType<number, number | undefined, number>;
+  deleted_at: Timestamp | null;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface AiConfigurationVersionsTable {
+  configuration_id: number;
+  version: number;
+  settings: ColumnType<AiConfigurationSnapshot, string, never>;
+  created_by: string | null;
+  created_at: CreatedAt;
+}
+
+/** One version of an AI configuration, whole: what a reply uses (the key stays encrypted). */
+export interface AiConfigurationSnapshot {
+  name: string;
+  baseUrl: string | null;
+  apiKeyEncrypted: string | null;
+  model: string;
+  temperature: number;
+  maxTokens: number;
+  systemPrompt: string;
+  contextMessages: number;
+  toolsEnabled: boolean;
+  debounceMs: number;
+  maxWaitMs: number;
+}
+
+export interface Database {
+  whatsapp_numbers: WhatsAppNumbersTable;
+  ai_configurations: AiConfigurationsTable;
+  ai_configuration_versions: AiConfigurationVersionsTable;
+}
+
+export type WhatsAppNumber = Selectable<WhatsAppNumbersTable>;
+export type AiConfiguration = Selectable<AiConfigurationsTable>;

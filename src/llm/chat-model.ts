@@ -13,6 +13,8 @@ export interface ChatModelOptions {
   temperature: number;
   maxTokens: number;
   timeoutMs: number;
+  /** handoff_to_human and qualify_lead offered to the model (default); false: plain answers only. */
+  toolsEnabled?: boolean;
 }
 
 export interface ModelReply {
@@ -119,7 +121,7 @@ export class ChatModel {
           {
             model,
             messages,
-            tools,
+            ...(tools.length ? { tools } : {}),
             temperature: this.options.temperature,
             max_tokens: this.options.maxTokens,
           },
@@ -136,7 +138,7 @@ export class ChatModel {
         stop();
       }
     };
-    let completion = await ask([HANDOFF_TOOL, QUALIFY_LEAD_TOOL]);
+    let completion = await ask(this.options.toolsEnabled === false ? [] : [HANDOFF_TOOL, QUALIFY_LEAD_TOOL]);
     let choice = completion.choices[0];
     // A turn may take two calls; both are billed, so the usage reported is their sum.
     let promptTokens = completion.usage?.prompt_tokens;
