@@ -14,6 +14,9 @@ import { createOptKeywordActivities } from './opt-keywords';
 import { createReplyActivities } from './reply';
 import { createSendActivities } from './send';
 import { createWebhookLogActivities } from './webhook-log-retention';
+import type { NumberRegistry } from '../numbers/registry';
+import type { SecretBox } from '../crypto/secrets';
+import type { AiDefaults } from '../ai/model';
 
 export interface ActivityDeps {
   db: Db;
@@ -36,6 +39,15 @@ export interface ActivityDeps {
    * (workflowIds). Absent: the unprefixed ids (workflowIds('')).
    */
   ids?: WorkflowIds;
+  /**
+   * The business's numbers (issue 13): each chat sends through its number's sender. Absent: the
+   * default number only, which sends through `whatsapp`.
+   */
+  numbers?: NumberRegistry;
+  /** CREDENTIALS_ENCRYPTION_KEY, for AI configurations' API keys. */
+  secrets?: SecretBox;
+  /** The environment's AI settings: what a chat answers with when no AI configuration applies. */
+  aiDefaults?: AiDefaults;
 }
 
 /** Every activity the worker registers, built over its dependencies (no process.env in here). */

@@ -230,3 +230,20 @@ export async function syncDefaultNumber(db: Db, d: DefaultNumber): Promise<void>
     )
     .execute();
 }
+
+const fallbackRegistries = new WeakMap<object, NumberRegistry>();
+
+/**
+ * The deployment's numbers from optional dependencies. Absent: the default number alone, which
+ * every webhook is for and which sends through `whatsapp` (as before numbers existed).
+ */
+export function numbersOf(deps: { numbers?: NumberRegistry; whatsapp?: unknown; db?: Db }): NumberRegistry {
+  if (deps.numbers) return deps.numbers;
+  let registry = fallbackRegistries.get(deps);
+  if (!registry) {
+    const sender = deps.whatsapp && typeof (deps.whatsapp as WhatsAppSender).send === 'function' ? (deps.whatsapp as WhatsAppSender) : undefined;
+    registry = new NumberRegistry({ defaultNumber: { provider: (sender?.provider as NumberProvider | undefined) ?? 'console' }, defaultSender: sender });
+    fallbackRegistries.set(deps, registry);
+  }
+  return registry;
+}

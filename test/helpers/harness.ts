@@ -23,6 +23,10 @@ import { FakeGraph } from './fake-graph';
 import { FakeOpenAI } from './fake-openai';
 import { webhookBody, type TextMessageSpec } from './webhook-payload';
 import { workerDeps } from './worker-deps';
+import { SecretBox } from '../../src/crypto/secrets';
+import { NumberRegistry, type DefaultNumber } from '../../src/numbers/registry';
+import type { AiDefaults } from '../../src/ai/model';
+import { DEFAULT_SYSTEM_PROMPT } from '../../src/llm/chat-model';
 
 export { eventually };
 
@@ -63,8 +67,17 @@ export const TEST_SETTINGS: ChatSettings = {
   inboundLimitWindowMs: 60_000,
 };
 
+/** CREDENTIALS_ENCRYPTION_KEY of every harness (numbers and AI configurations stored by one are readable by all). */
+export const TEST_SECRETS = new SecretBox(Buffer.alloc(32, 7));
+/** The default number of a harness: Meta's PNID, which test/helpers/webhook-payload.ts addresses. */
+export const TEST_DEFAULT_NUMBER: DefaultNumber = { provider: 'meta', phoneNumberId: 'PNID', displayNumber: '+15550000000' };
+
 export interface Harness {
   db: Db;
+  /** The API's and the worker's numbers (one registry: both see a change at once). */
+  numbers: NumberRegistry;
+  /** What chats answer with when no AI configuration applies (the fake OpenAI, test-model). */
+  aiDefaults: AiDefaults;
   /** The API app itself, for walking its route table. */
   app: Express;
   graph: FakeGraph;
@@ -120,6 +133,10 @@ export interface HarnessOptions {
   idPrefix?: string;
   /** The API's file uploads; default Meta, uploading to `graph` as the worker's sender sends there. */
   media?: AppDeps['media'];
+  /** The environment's number of this deployment; default TEST_DEFAULT_NUMBER (Meta, PNID). */
+  defaultNumber?: DefaultNumber;
+  /** Where numbers added at run time send through Twilio; default nowhere useful. */
+  twilioBaseUrl?: string;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -135,6 +152,28 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const ids = workflowIds(opts.idPrefix ?? '');
 
   const nativeConnection = await NativeConnection.connect({ address });
+  const aiDefaults: AiDefaults = {
+    apiKey: 'sk-test',
+    baseUrl: `${llm.url}/v1`,
+    model: 'test-model',
+    temperature: 0,
+    maxTokens: 256,
+    systemPrompt: DEFAULT_SYSTEM_PROMPT,
+    contextMessages: settings.contextMessages,
+    debounceMs: settings.debounceMs,
+    maxWaitMs: settings.maxWaitMs,
+    timeoutMs: settings.llmTimeoutMs,
+  };
+  const defaultSender = opts.sender ?? new MetaGraphSender({ baseUrl: graph.url, phoneNumberId: 'PNID', accessToken: 'graph-token' });
+  const numbers = new NumberRegistry({
+    db,
+    defaultNumber: opts.defaultNumber ?? TEST_DEFAULT_NUMBER,
+    secrets: TEST_SECRETS,
+    defaultSender,
+    providers: { graphBaseUrl: graph.url, twilioBaseUrl: opts.twilioBaseUrl ?? 'http://127.0.0.1:9', publicBaseUrl: undefined },
+    log,
+    ttlMs: 200,
+  });
   const deps = workerDeps({
     connection: nativeConnection,
     db: workerDb,
@@ -142,9 +181,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     llmUrl: llm.url,
     settings,
     log,
-    sender: opts.sender,
+    sender: defaultSender,
     llm: opts.llm?.model,
     ids,
+    numbers,
+    aiDefaults,
   });
   const newWorker = (workflowBundle = opts.workflowBundle ?? { codePath: process.env.TEST_WORKFLOW_BUNDLE! }) =>
     createWorker({
@@ -176,6 +217,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     twilio: opts.twilio,
     llmLabel: opts.llm?.label,
     media: opts.media ?? { provider: 'meta', uploader: new MetaGraphSender({ baseUrl: graph.url, phoneNumberId: 'PNID', accessToken: 'graph-token' }) },
+    numbers,
+    secrets: TEST_SECRETS,
+    aiDefaults,
   };
   const extraServers: Server[] = [];
   const listen = async (served: Express): Promise<{ server: Server; url: string }> => {
@@ -192,6 +236,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 
   const harness: Harness = {
     db,
+    numbers,
+    aiDefaults,
     app,
     graph,
     llm,

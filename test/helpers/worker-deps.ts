@@ -8,6 +8,10 @@ import type { Db } from '../../src/db/database';
 import type { WorkflowIds } from '../../src/temporal/workflow-ids';
 import { ChatModel, DEFAULT_SYSTEM_PROMPT } from '../../src/llm/chat-model';
 import type { ChatSettings } from '../../src/workflows/definitions';
+import { SecretBox } from '../../src/crypto/secrets';
+
+/** The same key as the harness's TEST_SECRETS (kept here so worker processes need not import the harness). */
+const TEST_SECRETS_FOR_WORKER = new SecretBox(Buffer.alloc(32, 7));
 
 /** The worker's dependencies with Graph and OpenAI pointed at the local stand-ins. */
 export function workerDeps(opts: {
@@ -25,10 +29,17 @@ export function workerDeps(opts: {
   sendConfirmGraceMs?: number;
   /** The deployment's workflow and Schedule ids; absent: the unprefixed ones. */
   ids?: WorkflowIds;
+  /** The deployment's numbers; absent: the default number only. */
+  numbers?: ActivityDeps['numbers'];
+  /** The environment's AI settings, for AI configurations that leave some to it. */
+  aiDefaults?: ActivityDeps['aiDefaults'];
 }): ActivityDeps {
   return {
     temporal: new Client({ connection: opts.connection }),
     ids: opts.ids,
+    numbers: opts.numbers,
+    aiDefaults: opts.aiDefaults,
+    secrets: opts.numbers ? TEST_SECRETS_FOR_WORKER : undefined,
     db: opts.db,
     log: opts.log,
     settings: opts.settings,
