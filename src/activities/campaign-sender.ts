@@ -15,6 +15,7 @@ import {
 } from '../db/campaign-recipients';
 import { setOptInByWaId } from '../db/contacts';
 import { idsOf } from '../temporal/workflow-ids';
+import { numbersOf } from '../numbers/registry';
 import { TemplateRenderError } from '../templates/render';
 import { MAX_SEND_RATE, type CampaignCounts } from '../workflows/campaign-definitions';
 import { campaignMessageSignal } from '../workflows/definitions';
@@ -62,16 +63,23 @@ async function waitUntil(at: number, ctx: Context): Promise<void> {
   }
 }
 
-export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'temporal' | 'ids'>) {
-  const { db, whatsapp, log } = deps;
+export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'temporal' | 'ids' | 'numbers'>) {
+  const { db, log } = deps;
   const ids = idsOf(deps);
+  const numbers = numbersOf(deps);
 
   /** Sends one page of the audience at the campaign's rate; each recipient at most once, ever. */
   async function sendCampaignBatch(input: SendCampaignBatchInput): Promise<SendCampaignBatchResult> {
     const ctx = Context.current();
     const { campaign, template } = await loadCampaignForSending(db, input.campaignId);
     const unconfirmedOf = input.unconfirmedOnly ? campaign.id : undefined;
-    const members = await audiencePage(db, campaign.audience as Audience, input.afterContactId, input.limit, unconfirmedOf);
+    // The campaign's number sends (issue 13); one that was disabled since stops the batch until enabled.
+    const number = await numbers.byId(campaign.number_id);
+    if (!number?.enabled) {
+      throw ApplicationFailure.create({ type: 'NumberUnavailable', message: `campaign ${campaign.id}'s number ${campaign.number_id} is disabled or gone` });
+    }
+    const whatsapp = await numbers.sender(campaign.number_id);
+    const members = await audiencePage(db, campaign.audience as Audience, input.afterContactId, input.limit, unconfirmedOf, campaign.number_id);
     const interval = 1000 / input.ratePerSecond;
     const now = Date.now();
     // The pace: send k is due at start + k * interval. It is restarted (never caught up in a
@@ -131,7 +139,7 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
     const notifyChat = async (member: AudienceMember, wamid: string, text: string, sentAt: Date) => {
       try {
         await deps.temporal.workflow
-          .getHandle(ids.chat(member.wa_id))
+          .getHandle(ids.chat(member.wa_id, campaign.number_id))
           .signal(campaignMessageSignal, { wamid, campaignId: campaign.id, text, at: sentAt.getTime() });
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -180,6 +188,7 @@ export function createCampaignSenderActivities(deps: Pick<ActivityDeps, 'db' | '
             text: content.kind === 'text' ? content.text : content.template.text,
             templateName: template.name,
             provider: whatsapp.provider,
+            numberId: campaign.number_id,
           },
           input.unconfirmedOnly,
         );

@@ -12,6 +12,8 @@ import type { ActivityDeps } from './index';
 
 export interface RecordInboundInput {
   waId: string;
+  /** The business number (whatsapp_numbers.id); absent: the default number. */
+  numberId?: number;
   contactName?: string;
   messages: InboundMessage[];
   /** Also return campaign messages sent to this user in the last 7 days (a chat's first record). */
@@ -25,6 +27,7 @@ export interface RecordInboundResult {
 
 export interface SyncConversationInput {
   waId: string;
+  numberId?: number;
   mode: ChatMode;
   needsHuman: boolean;
   operator: string | null;
@@ -38,8 +41,8 @@ export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'te
     /** Idempotent: a retried or redelivered message is stored once (wamid is unique). */
     recordInboundMessages: createInboundRecorder(deps),
 
-    async syncConversation({ waId, mode, needsHuman, operator, lifecycle }: SyncConversationInput): Promise<void> {
-      await updateConversationMode(db, waId, mode, needsHuman, operator, lifecycle);
+    async syncConversation({ waId, numberId, mode, needsHuman, operator, lifecycle }: SyncConversationInput): Promise<void> {
+      await updateConversationMode(db, waId, mode, needsHuman, operator, lifecycle, numberId);
     },
   };
 }
@@ -50,7 +53,12 @@ export function createConversationActivities(deps: Pick<ActivityDeps, 'db' | 'te
  */
 export function createInboundRecorder(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'log' | 'ids'>) {
   const { db, log } = deps;
-  const write = (waId: string, contactName: string | undefined, messages: InboundMessage[]) => writeInbound(db, waId, contactName, messages);
+
+  /** A conversation is one WhatsApp user with one business number. */
+  interface Chat {
+    waId: string;
+    numberId: number;
+  }
 
   /**
    * A batch Postgres refuses for a reason a retry cannot fix is written message by message; a
@@ -58,36 +66,36 @@ export function createInboundRecorder(deps: Pick<ActivityDeps, 'db' | 'temporal'
    * webhook keeps such messages out (inbound-bounds.ts); this is the last line, so that a chat is
    * never stalled behind a write that can never succeed.
    */
-  async function writeResilient(waId: string, contactName: string | undefined, messages: InboundMessage[]): Promise<number> {
+  async function writeResilient(chat: Chat, contactName: string | undefined, messages: InboundMessage[]): Promise<number> {
     try {
-      return await write(waId, contactName, messages);
+      return await writeInbound(db, chat, contactName, messages);
     } catch (err) {
       if (!isPermanentWriteError(err)) throw err;
-      log.error({ err, waId, messages: messages.length }, 'Postgres refused an inbound batch for good; writing message by message');
+      log.error({ err, waId: chat.waId, messages: messages.length }, 'Postgres refused an inbound batch for good; writing message by message');
     }
     let inserted = 0;
     for (const message of messages) {
-      inserted += await writeOne(waId, contactName, message);
+      inserted += await writeOne(chat, contactName, message);
     }
     return inserted;
   }
 
-  async function writeOne(waId: string, contactName: string | undefined, message: InboundMessage): Promise<number> {
+  async function writeOne(chat: Chat, contactName: string | undefined, message: InboundMessage): Promise<number> {
     for (const name of contactName === undefined ? [undefined] : [contactName, undefined]) {
       try {
-        return await write(waId, name, [message]);
+        return await writeInbound(db, chat, name, [message]);
       } catch (err) {
         if (!isPermanentWriteError(err)) throw err;
-        log.error({ err, waId, wamid: message.wamid, withName: name !== undefined }, 'Postgres refused an inbound message for good');
+        log.error({ err, waId: chat.waId, wamid: message.wamid, withName: name !== undefined }, 'Postgres refused an inbound message for good');
       }
     }
-    log.error({ waId, wamid: message.wamid }, 'inbound message could not be written; skipped so the chat goes on');
+    log.error({ waId: chat.waId, wamid: message.wamid }, 'inbound message could not be written; skipped so the chat goes on');
     return 0;
   }
 
-  return async function recordInbound({ waId, contactName, messages, earlierOutbound }: RecordInboundInput): Promise<RecordInboundResult> {
+  return async function recordInbound({ waId, numberId = 1, contactName, messages, earlierOutbound }: RecordInboundInput): Promise<RecordInboundResult> {
     if (messages.length === 0) return { inserted: 0 };
-    const inserted = await writeResilient(waId, contactName, messages);
+    const inserted = await writeResilient({ waId, numberId }, contactName, messages);
     // Sales bookkeeping must never hold up the chat: a failure is logged, and the follow-up
     // itself still refuses to go out after the user wrote (the chat checks that).
     await applyInboundToLeads(deps, waId, messages).catch((err: unknown) => log.error({ err, waId }, 'could not apply an inbound message to its lead'));
@@ -97,6 +105,7 @@ export function createInboundRecorder(deps: Pick<ActivityDeps, 'db' | 'temporal'
       .innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
       .select(['messages.wamid', 'messages.content', 'messages.created_at'])
       .where('conversations.wa_id', '=', waId)
+      .where('conversations.number_id', '=', numberId)
       .where('messages.sender_type', '=', 'campaign')
       .where('messages.wamid', 'is not', null)
       .where('messages.created_at', '>', new Date(Date.now() - 7 * 24 * 3600_000))
@@ -108,9 +117,14 @@ export function createInboundRecorder(deps: Pick<ActivityDeps, 'db' | 'temporal'
 }
 
 /** One transaction: the conversation, the messages (once each), its times, campaign reply and lead. */
-async function writeInbound(db: ActivityDeps['db'], waId: string, contactName: string | undefined, messages: InboundMessage[]): Promise<number> {
+async function writeInbound(
+  db: ActivityDeps['db'],
+  { waId, numberId }: { waId: string; numberId: number },
+  contactName: string | undefined,
+  messages: InboundMessage[],
+): Promise<number> {
   return db.transaction().execute(async (trx) => {
-    const conversationId = await ensureConversation(trx, waId, contactName);
+    const conversationId = await ensureConversation(trx, waId, contactName, numberId);
     const inserted = await insertInbound(
       trx,
       messages.map((m) => ({
@@ -143,7 +157,7 @@ async function writeInbound(db: ActivityDeps['db'], waId: string, contactName: s
     // A user writing after a campaign message is that campaign's reply (counted once).
     // Its first reply opens a sales lead, in the same transaction so a retry cannot miss it.
     const firstAnswerable = messages.find((m) => m.answerable);
-    const campaignReply = firstAnswerable ? await recordCampaignReply(trx, waId, new Date(firstAnswerable.sentAt)) : undefined;
+    const campaignReply = firstAnswerable ? await recordCampaignReply(trx, waId, new Date(firstAnswerable.sentAt), numberId) : undefined;
     if (campaignReply?.first && optKeyword(firstAnswerable!) === undefined) {
       await openLeadForCampaignReply(trx, campaignReply, firstAnswerable!);
     }

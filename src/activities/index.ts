@@ -4,7 +4,8 @@ import type { Db } from '../db/database';
 import type { ChatModel } from '../llm/chat-model';
 import type { Logger } from '../logger';
 import type { WorkflowIds } from '../temporal/workflow-ids';
-import type { ChatSettings } from '../workflows/definitions';
+import type { AiConfigurationChoice, ChatSettings } from '../workflows/definitions';
+import { aiChoiceForNumber } from '../db/ai-configurations';
 import { createCampaignRunActivities } from './campaign-run';
 import { createCampaignSenderActivities } from './campaign-sender';
 import { createConversationActivities } from './conversation-record';
@@ -57,6 +58,13 @@ export function createActivities(deps: ActivityDeps) {
     // serves campaign and lead workflows too; the name stays because histories record it.
     async loadChatSettings(): Promise<ChatSettings> {
       return deps.settings;
+    },
+    /**
+     * The AI configuration a chat's burst is answered with (issue 13): the number's own, else the
+     * default one, else null (the environment's settings). A local activity, once per burst.
+     */
+    async loadAiConfiguration({ numberId }: { numberId: number }): Promise<AiConfigurationChoice | null> {
+      return aiChoiceForNumber(deps.db, numberId);
     },
     ...createConversationActivities(deps),
     ...createLlmActivities(deps),

@@ -11,7 +11,8 @@ import { templateParameters, renderTemplate, TemplateRenderError } from '../temp
 import type { chatWorkflow } from '../workflows/chat';
 import { CHAT_WORKFLOW_TYPE, OPERATOR_HOLDS_CHAT, USER_WROTE_SINCE, WINDOW_CLOSED, followUpUpdate } from '../workflows/definitions';
 import type { LeadFollowUpEnding } from '../workflows/lead-definitions';
-import { chatStartAttributes } from '../temporal/chat-signals';
+import { chatArgs, chatStartAttributes } from '../temporal/chat-signals';
+import { numbersOf } from '../numbers/registry';
 import { contactVariables } from './campaign-content';
 import type { ActivityDeps } from './index';
 
@@ -24,9 +25,10 @@ export type DeliverFollowUpResult =
 const defaultFollowUp = (firstName: string | null, title: string) =>
   `Hi${firstName ? ` ${firstName}` : ''}, just following up on ${title}. Is there anything we can help you with?`;
 
-export function createLeadFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'settings' | 'ids'>) {
+export function createLeadFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'temporal' | 'settings' | 'ids' | 'numbers' | 'whatsapp'>) {
   const { db, temporal, settings } = deps;
   const ids = idsOf(deps);
+  const numbers = numbersOf(deps);
   return {
     async recordLeadEvent({ leadId, type, description }: { leadId: number; type: LeadActivityType; description: string }): Promise<void> {
       await recordLeadActivityOnce(db, leadId, type, description, { actor: 'follow-up workflow' });
@@ -45,7 +47,8 @@ export function createLeadFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'te
       const lead = await db.selectFrom('leads').selectAll().where('id', '=', leadId).executeTakeFirst();
       if (!lead) return { result: 'closed', ending: 'deleted' };
       if (lead.status === 'won' || lead.status === 'lost') return { result: 'closed', ending: lead.status };
-      const member = await memberOfContact(db, lead.contact_id);
+      // The lead's number sends (issue 13): the chat with it is where the follow-up belongs.
+      const member = await memberOfContact(db, lead.contact_id, lead.number_id);
       const undeliverable = async (reason: string) => {
         await recordLeadActivityOnce(db, leadId, 'follow_up_cancelled', `Follow-up not sent: ${reason}`, {
           key: `${updateId}:undeliverable`,
@@ -54,6 +57,9 @@ export function createLeadFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'te
         return { result: 'undeliverable' as const, reason };
       };
       if (!member) return undeliverable('the contact has no phone number');
+      const number = await numbers.byId(lead.number_id);
+      if (!number?.enabled) return undeliverable(`the lead's business number ${lead.number_id} is disabled or gone`);
+      const chatNumber = { id: number.id, phoneNumberId: number.phoneNumberId };
 
       const text = lead.follow_up_message?.trim() || defaultFollowUp(member.first_name, lead.title);
       let template: TemplateContent | undefined;
@@ -75,11 +81,11 @@ export function createLeadFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'te
           args: [{ text, template, leadId, notIfInboundSince }],
           updateId,
           startWorkflowOperation: new WithStartWorkflowOperation<typeof chatWorkflow>(CHAT_WORKFLOW_TYPE, {
-            workflowId: ids.chat(member.wa_id),
+            workflowId: ids.chat(member.wa_id, number.id),
             taskQueue: Context.current().info.taskQueue,
-            args: [{ waId: member.wa_id }],
+            args: [chatArgs(member.wa_id, chatNumber)],
             workflowIdConflictPolicy: 'USE_EXISTING',
-            typedSearchAttributes: chatStartAttributes(member.wa_id),
+            typedSearchAttributes: chatStartAttributes(member.wa_id, chatNumber),
           }),
         });
       } catch (err) {

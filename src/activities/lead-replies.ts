@@ -48,12 +48,13 @@ export async function applyInboundToLeads(deps: Pick<ActivityDeps, 'db' | 'tempo
 }
 
 export async function openLeadForCampaignReply(db: Db, reply: { campaignId: number; contactId: number }, first: InboundMessage) {
-  const campaign = await db.selectFrom('campaigns').select('name').where('id', '=', reply.campaignId).executeTakeFirst();
+  const campaign = await db.selectFrom('campaigns').select(['name', 'number_id']).where('id', '=', reply.campaignId).executeTakeFirst();
   await createLeadForContact(db, {
     contactId: reply.contactId,
     campaignId: reply.campaignId,
     title: `Reply to campaign ${campaign?.name ?? reply.campaignId}`,
     source: 'whatsapp_campaign',
+    numberId: campaign?.number_id,
     description: first.text.slice(0, 500),
     actor: 'campaign reply',
   });
@@ -63,7 +64,7 @@ export async function openLeadForCampaignReply(db: Db, reply: { campaignId: numb
  * The LLM's qualify_lead call: the chat's contact (created without any opt-in when the number is
  * new, since chatting is not consent to marketing) gets an open lead, once.
  */
-export async function openLeadFromChat(db: Db, waId: string, contactName: string | undefined, lead: { interest: string; score?: number }) {
+export async function openLeadFromChat(db: Db, waId: string, contactName: string | undefined, lead: { interest: string; score?: number }, numberId = 1) {
   let contact = await findContactByWaId(db, waId);
   if (!contact) {
     try {
@@ -82,5 +83,6 @@ export async function openLeadFromChat(db: Db, waId: string, contactName: string
     description: `Qualified by the assistant: ${lead.interest}`,
     score: lead.score,
     actor: 'assistant',
+    numberId,
   });
 }

@@ -5,9 +5,14 @@ import { recordLlmCall, type LlmCallRecord } from '../db/llm-usage';
 import type { ContextMessage, InboundMessage } from '../workflows/definitions';
 import type { ActivityDeps } from './index';
 import { openLeadFromChat } from './lead-replies';
+import { createAiModels } from './ai-models';
 
 export interface GenerateReplyInput {
   waId: string;
+  /** The chat's business number; absent: the default number. */
+  numberId?: number;
+  /** The AI configuration version the chat chose for this burst; absent: the environment's model. */
+  ai?: { id: number; version: number };
   context: ContextMessage[];
   burst: InboundMessage[];
 }
@@ -16,7 +21,9 @@ export interface GenerateReplyInput {
  * One model turn for a burst: usage recorded, a lead the model qualified opened. Shared by the
  * generateReply activity (chat runs from before v2) and the replyToBurst activity.
  */
-export function createReplyGenerator({ llm, log, db, llmModel }: Pick<ActivityDeps, 'llm' | 'log' | 'db' | 'llmModel'>) {
+export function createReplyGenerator(deps: Pick<ActivityDeps, 'llm' | 'log' | 'db' | 'llmModel'> & Partial<Pick<ActivityDeps, 'secrets' | 'aiDefaults'>>) {
+  const { log, db, llmModel } = deps;
+  const models = createAiModels(deps);
   /**
    * Usage analytics must never cost the customer their answer: the write is not awaited (a stalled
    * database must not hold the reply until the activity times out and the model is asked again),
@@ -30,20 +37,23 @@ export function createReplyGenerator({ llm, log, db, llmModel }: Pick<ActivityDe
     }
   }
   /** Throws the classified error (see classifyLlmError); an aborted call is not counted. */
-  return async function generate({ waId, context, burst }: GenerateReplyInput, signal?: AbortSignal): Promise<ModelReply> {
+  return async function generate({ waId, numberId, ai, context, burst }: GenerateReplyInput, signal?: AbortSignal): Promise<ModelReply> {
     let reply: ModelReply;
+    // The version the chat recorded for this burst, whatever the configuration says by now.
+    const { model: llm, name } = ai ? await models.forVersion(ai.id, ai.version) : { model: deps.llm, name: llmModel };
+    const usage = { waId, numberId, ai };
     const started = Date.now();
     try {
       reply = await llm.reply(context, burst, signal);
     } catch (err) {
       // Not configured: no call was made, so there is nothing to count; aborted: we stopped it.
       if (!(err instanceof LlmNotConfiguredError) && !signal?.aborted) {
-        void record({ waId, model: llmModel ?? 'unknown', outcome: 'error', latencyMs: Date.now() - started });
+        void record({ ...usage, model: name ?? 'unknown', outcome: 'error', latencyMs: Date.now() - started });
       }
       throw classifyLlmError(err);
     }
     void record({
-      waId,
+      ...usage,
       model: reply.model,
       outcome: reply.handoff ? 'handoff' : 'reply',
       promptTokens: reply.promptTokens,
@@ -54,7 +64,7 @@ export function createReplyGenerator({ llm, log, db, llmModel }: Pick<ActivityDe
     // Idempotent (one open lead per contact), so a retried call adds nothing.
     // A failure here must not cost the customer their answer (or the model a second bill).
     if (reply.lead) {
-      await openLeadFromChat(db, waId, burst[burst.length - 1]?.contactName, reply.lead).catch((err: unknown) =>
+      await openLeadFromChat(db, waId, burst[burst.length - 1]?.contactName, reply.lead, numberId).catch((err: unknown) =>
         log.error({ err, waId }, 'could not open a lead from the chat'),
       );
     }

@@ -3,6 +3,8 @@ import type { ActivityDeps } from './index';
 
 export interface ApplyOptKeywordInput {
   waId: string;
+  /** The number it came to. Opting out is the contact's, whichever of the business's numbers hears it. */
+  numberId?: number;
   optIn: boolean;
   /** When the user wrote it (epoch ms): the opt-in/out is dated by the user's message. */
   at: number;

@@ -9,9 +9,14 @@ import { createInboundRecorder, type RecordInboundResult } from './conversation-
 import { createReplyGenerator } from './llm';
 import { createOutboundSender, type SendMemory } from './send';
 import type { ActivityDeps } from './index';
+import { numbersOf } from '../numbers/registry';
 
 export interface ReplyToBurstInput {
   waId: string;
+  /** The chat's business number; absent: the default number. */
+  numberId?: number;
+  /** The AI configuration version the chat chose when the burst started; absent: the environment's model. */
+  ai?: { id: number; version: number };
   contactName?: string;
   /** Inbound messages not on record yet (the burst and anything beside it): written first. */
   record: InboundMessage[];
@@ -64,6 +69,7 @@ export function createReplyActivities(deps: ActivityDeps) {
   const recordInbound = createInboundRecorder(deps);
   const generate = createReplyGenerator(deps);
   const sendOutbound = createOutboundSender(deps);
+  const numbers = numbersOf(deps);
 
   return {
     /**
@@ -81,6 +87,7 @@ export function createReplyActivities(deps: ActivityDeps) {
         if (!memo.recorded && input.record.length > 0) {
           const { earlier } = await recordInbound({
             waId: input.waId,
+            numberId: input.numberId,
             contactName: input.contactName,
             messages: input.record,
             earlierOutbound: input.earlierOutbound,
@@ -109,7 +116,10 @@ export function createReplyActivities(deps: ActivityDeps) {
     const ctx = Context.current();
     let reply: ModelReply;
     try {
-      reply = await generate({ waId: input.waId, context: withEarlier(input.context, memo.earlier), burst: input.burst }, ctx.cancellationSignal);
+      reply = await generate(
+        { waId: input.waId, numberId: input.numberId, ai: input.ai, context: withEarlier(input.context, memo.earlier), burst: input.burst },
+        ctx.cancellationSignal,
+      );
     } catch (err) {
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('the chat took the burst back while the model was answering');
       memo.llmFailures = (memo.llmFailures ?? 0) + 1;
@@ -132,8 +142,13 @@ export function createReplyActivities(deps: ActivityDeps) {
 
   async function sendParts(input: ReplyToBurstInput, memo: ReplyHeartbeat): Promise<Pick<ReplyToBurstResult, 'sent' | 'suppressed' | 'refused' | 'answered'>> {
     const parts = splitMessage(memo.draft!.text);
-    const metadata = { provider: deps.whatsapp.provider, ...(isOfflineResponder(deps.llm) ? { llm: 'offline' } : {}) };
-    const pinned = await pinReply(deps.db, { waId: input.waId, clientKey: input.clientKey, parts, burstSize: input.burst.length, metadata });
+    const provider = (await numbers.sender(input.numberId ?? 1)).provider;
+    const metadata = {
+      provider,
+      ...(isOfflineResponder(deps.llm) && !input.ai ? { llm: 'offline' } : {}),
+      ...(input.ai ? { ai_configuration_id: input.ai.id, ai_configuration_version: input.ai.version } : {}),
+    };
+    const pinned = await pinReply(deps.db, { waId: input.waId, numberId: input.numberId, clientKey: input.clientKey, parts, burstSize: input.burst.length, metadata });
     // Not pinned: Postgres says an operator holds the chat (taken over while the model worked).
     if (pinned.length === 0) return { sent: [], suppressed: parts.length > 0, answered: 0 };
     const answered = Math.min(pinned[0]!.burst_size ?? input.burst.length, input.burst.length);
@@ -147,7 +162,7 @@ export function createReplyActivities(deps: ActivityDeps) {
         },
       };
       try {
-        await sendOutbound({ waId: input.waId, clientKey, senderType: 'bot', text }, memory);
+        await sendOutbound({ waId: input.waId, numberId: input.numberId, clientKey, senderType: 'bot', text }, memory);
         sent.push(text);
       } catch (err) {
         if (err instanceof ApplicationFailure && err.type === 'WhatsAppRejected') return { sent, suppressed: false, refused: err.message, answered };

@@ -5,6 +5,7 @@ import { clearSendStarted, readSendState, restartSend, storeSent } from '../db/o
 import { isOfflineResponder } from '../llm/offline-responder';
 import { whatsAppSends } from '../metrics/registry';
 import type { ActivityDeps } from './index';
+import { numbersOf } from '../numbers/registry';
 
 /** The client key is chosen by the workflow; a retry of the same send carries the same key. */
 export type SendMessageInput = OutboundIntent;
@@ -32,7 +33,7 @@ export interface SendMemory {
   remember(wamid: string): void;
 }
 
-export function createSendActivities(deps: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'sendConfirmGraceMs'> & Partial<Pick<ActivityDeps, 'llm'>>) {
+export function createSendActivities(deps: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'sendConfirmGraceMs' | 'numbers'> & Partial<Pick<ActivityDeps, 'llm'>>) {
   const sendOutbound = createOutboundSender(deps);
   return {
     async sendWhatsAppMessage(input: SendMessageInput): Promise<{ wamid: string }> {
@@ -57,18 +58,16 @@ export function createSendActivities(deps: Pick<ActivityDeps, 'db' | 'whatsapp' 
  * Runs inside an activity (it reads the activity's timeout). A chat reply's rows are pinned
  * before (see pinReply), so for them this finds the row and sends its text.
  */
-export function createOutboundSender({
-  db,
-  whatsapp,
-  log,
-  llm,
-  sendConfirmGraceMs,
-}: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'sendConfirmGraceMs'> & Partial<Pick<ActivityDeps, 'llm'>>) {
+export function createOutboundSender(deps: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'sendConfirmGraceMs' | 'numbers'> & Partial<Pick<ActivityDeps, 'llm'>>) {
+  const { db, log, llm, sendConfirmGraceMs } = deps;
+  const numbers = numbersOf(deps);
   // A worker without a model says so on every bot message it sends, so no one mistakes them for answers.
   const botLabels = isOfflineResponder(llm) ? { llm: 'offline' } : undefined;
   return async function sendOutbound(input: SendMessageInput, memory: SendMemory): Promise<{ wamid: string }> {
     const ctx = Context.current();
     const { remembered } = memory;
+    // The chat's number sends (issue 13): the environment's for the default number.
+    const whatsapp = await numbers.sender(input.numberId ?? 1);
     // Passed on again at once, so it survives this attempt failing too (e.g. Postgres still down).
     if (remembered) memory.remember(remembered);
     const content: OutboundContent = input.text

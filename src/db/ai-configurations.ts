@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from './database';
 import { inTransaction } from './database';
 import type { AiConfiguration, AiConfigurationSnapshot } from './schema';
+import type { AiConfigurationChoice } from '../workflows/definitions';
 
 /** The fields of an AI configuration a caller sets (the key already sealed, or null for OPENAI_API_KEY). */
 export type AiConfigurationFields = AiConfigurationSnapshot & { isDefault: boolean };
@@ -119,13 +120,7 @@ export async function getAiConfigurationVersion(db: Db, id: number, version: num
 }
 
 /** The configuration a number answers with now: its own, else the default, else none (the environment's settings). */
-export interface AiChoice {
-  id: number;
-  version: number;
-  debounceMs: number;
-  maxWaitMs: number;
-  contextMessages: number;
-}
+export type AiChoice = AiConfigurationChoice;
 
 export async function aiChoiceForNumber(db: Db, numberId: number): Promise<AiChoice | null> {
   const row = await db

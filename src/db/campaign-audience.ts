@@ -53,13 +53,13 @@ export interface AudienceMember {
 }
 
 /** Contacts with their primary number and the 24 h window of that number's chat: what a send needs. */
-function members(db: Db) {
+function members(db: Db, numberId: number) {
   return db
     .selectFrom('contacts')
     .innerJoin('contact_phone_numbers', (j) =>
       j.onRef('contact_phone_numbers.contact_id', '=', 'contacts.id').on('contact_phone_numbers.is_primary', '=', true),
     )
-    .leftJoin('conversations', 'conversations.wa_id', 'contact_phone_numbers.wa_id')
+    .leftJoin('conversations', (j) => j.onRef('conversations.wa_id', '=', 'contact_phone_numbers.wa_id').on('conversations.number_id', '=', numberId))
     .select([
       'contacts.id as contact_id',
       'contact_phone_numbers.wa_id',
@@ -75,21 +75,29 @@ function members(db: Db) {
 }
 
 /** One contact as a send needs it (a lead's follow-up); undefined when it has no number. */
-export function memberOfContact(db: Db, contactId: number): Promise<AudienceMember | undefined> {
-  return members(db).where('contacts.id', '=', contactId).executeTakeFirst();
+export function memberOfContact(db: Db, contactId: number, numberId = 1): Promise<AudienceMember | undefined> {
+  return members(db, numberId).where('contacts.id', '=', contactId).executeTakeFirst();
 }
 
 /** The contact whose primary number this is, as a send needs it; undefined for a number no contact has. */
-export function memberByWaId(db: Db, waId: string): Promise<AudienceMember | undefined> {
-  return members(db).where('contact_phone_numbers.wa_id', '=', waId).orderBy('contacts.id').executeTakeFirst();
+export function memberByWaId(db: Db, waId: string, numberId = 1): Promise<AudienceMember | undefined> {
+  return members(db, numberId).where('contact_phone_numbers.wa_id', '=', waId).orderBy('contacts.id').executeTakeFirst();
 }
 
 /**
  * One page of the audience in contact id order (keyset: stable while contacts change), or, with
  * `unconfirmedOf`, only those whose send of that campaign is still unconfirmed.
  */
-export async function audiencePage(db: Db, audience: Audience, afterContactId: number, limit: number, unconfirmedOf?: number): Promise<AudienceMember[]> {
-  let q = members(db).where(audienceCondition(audience)).where('contacts.id', '>', afterContactId);
+export async function audiencePage(
+  db: Db,
+  audience: Audience,
+  afterContactId: number,
+  limit: number,
+  unconfirmedOf?: number,
+  /** The campaign's number: the 24 h window is that of the member's chat with it. */
+  numberId = 1,
+): Promise<AudienceMember[]> {
+  let q = members(db, numberId).where(audienceCondition(audience)).where('contacts.id', '>', afterContactId);
   if (unconfirmedOf !== undefined) {
     q = q.where(({ exists, selectFrom }) =>
       exists(

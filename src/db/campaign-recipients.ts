@@ -14,6 +14,8 @@ export interface RecipientIntent {
   text: string;
   templateName: string;
   provider: string;
+  /** The number the campaign sends from: its conversation is with that number. */
+  numberId: number;
 }
 
 /**
@@ -41,8 +43,8 @@ export async function reserveRecipient(db: Db, r: RecipientIntent, reclaimUnconf
       const metadata = JSON.stringify({ provider: r.provider, campaign_id: r.campaignId, template: r.templateName, kind: r.kind });
       await sql`
         with conversation as (
-          insert into conversations (wa_id, mode, needs_human, updated_at) values (${r.waId}, 'bot', false, now())
-          on conflict (wa_id) do update set updated_at = conversations.updated_at
+          insert into conversations (number_id, wa_id, mode, needs_human, updated_at) values (${r.numberId}, ${r.waId}, 'bot', false, now())
+          on conflict (number_id, wa_id) do update set updated_at = conversations.updated_at
           returning id
         )
         insert into messages (conversation_id, direction, sender_type, client_key, message_type, content, metadata, delivery_status, created_at)
@@ -132,7 +134,7 @@ export async function markRecipientFailed(db: Db, campaignId: number, contactId:
 }
 
 /** A recipient that cannot be sent at all (a template variable is missing): on record, never sent. */
-export async function recordUnsendable(db: Db, r: Omit<RecipientIntent, 'text' | 'templateName' | 'provider'>, error: unknown) {
+export async function recordUnsendable(db: Db, r: Omit<RecipientIntent, 'text' | 'templateName' | 'provider' | 'numberId'>, error: unknown) {
   await db
     .insertInto('campaign_recipients')
     .values({
@@ -188,11 +190,13 @@ export async function recordCampaignReply(
   db: Executor,
   waId: string,
   at: Date,
+  /** The number the reply came to: only campaigns sent from it count it. */
+  numberId = 1,
 ): Promise<{ campaignId: number; contactId: number; first: boolean } | undefined> {
   const latest = await sql<{ campaign_id: number; contact_id: number }>`
-    select campaign_id, contact_id from campaign_recipients
-    where wa_id = ${waId} and state = 'sent' and sent_at <= now() and sent_at > now() - interval '7 days'
-    order by sent_at desc limit 1`.execute(db);
+    select r.campaign_id, r.contact_id from campaign_recipients r join campaigns c on c.id = r.campaign_id
+    where r.wa_id = ${waId} and c.number_id = ${numberId} and r.state = 'sent' and r.sent_at <= now() and r.sent_at > now() - interval '7 days'
+    order by r.sent_at desc limit 1`.execute(db);
   const row = latest.rows[0];
   if (!row) return undefined;
   const updated = await sql`

@@ -4,12 +4,12 @@ import type { ChatMode } from './schema';
 import type { ConversationPriority, ConversationStatus } from '../workflows/definitions';
 
 /** The conversation row for a WhatsApp user, created on first sight. Returns its id. */
-export async function ensureConversation(db: Db, waId: string, contactName?: string): Promise<string> {
+export async function ensureConversation(db: Db, waId: string, contactName?: string, numberId = 1): Promise<string> {
   const row = await db
     .insertInto('conversations')
-    .values({ wa_id: waId, contact_name: contactName ?? null, mode: 'bot', needs_human: false, operator: null, updated_at: new Date() })
+    .values({ number_id: numberId, wa_id: waId, contact_name: contactName ?? null, mode: 'bot', needs_human: false, operator: null, updated_at: new Date() })
     .onConflict((oc) =>
-      oc.column('wa_id').doUpdateSet({
+      oc.columns(['number_id', 'wa_id']).doUpdateSet({
         contact_name: contactName ? sql`excluded.contact_name` : sql`conversations.contact_name`,
       }),
     )
@@ -41,6 +41,8 @@ export async function updateConversationMode(
   needsHuman: boolean,
   operator: string | null,
   lifecycle?: ConversationLifecycleRecord,
+  /** The business number (whatsapp_numbers.id) the conversation is with. */
+  numberId = 1,
 ): Promise<void> {
   const now = new Date();
   const inbox = lifecycle
@@ -61,7 +63,7 @@ export async function updateConversationMode(
     : {};
   await db
     .insertInto('conversations')
-    .values({ wa_id: waId, mode, needs_human: needsHuman, operator, updated_at: now, ...inserted })
-    .onConflict((oc) => oc.column('wa_id').doUpdateSet({ mode, needs_human: needsHuman, operator, updated_at: now, ...inbox }))
+    .values({ number_id: numberId, wa_id: waId, mode, needs_human: needsHuman, operator, updated_at: now, ...inserted })
+    .onConflict((oc) => oc.columns(['number_id', 'wa_id']).doUpdateSet({ mode, needs_human: needsHuman, operator, updated_at: now, ...inbox }))
     .execute();
 }

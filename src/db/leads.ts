@@ -161,7 +161,17 @@ export function createLead(db: Db, input: NewLead, actor: string | null = null):
  */
 export async function createLeadForContact(
   db: Db,
-  args: { contactId: number; campaignId?: number | null; title: string; source: string; description?: string | null; score?: number; actor?: string | null },
+  args: {
+    contactId: number;
+    campaignId?: number | null;
+    title: string;
+    source: string;
+    description?: string | null;
+    score?: number;
+    actor?: string | null;
+    /** The business number its follow-ups go out from (the chat's or campaign's); default the default number. */
+    numberId?: number;
+  },
 ): Promise<{ lead: Lead; created: boolean }> {
   return inTransaction(db, async (trx) => {
     const existing = await findOpenLeadForContact(trx, args.contactId);
@@ -175,6 +185,7 @@ export async function createLeadForContact(
         source: args.source,
         description: args.description ?? null,
         lead_score: args.score,
+        ...(args.numberId !== undefined ? { number_id: args.numberId } : {}),
       },
       args.actor ?? 'system',
     );

@@ -6,6 +6,10 @@ export interface LlmCallRecord {
   /** workflowId:runId:activityId:attempt, so a re-run of one attempt records nothing new. */
   callKey: string;
   waId: string;
+  /** The chat's business number; absent: the default number. */
+  numberId?: number;
+  /** The AI configuration version that answered; absent: the environment's settings. */
+  ai?: { id: number; version: number };
   model: string;
   outcome: 'reply' | 'handoff' | 'error';
   promptTokens?: number;
@@ -19,8 +23,15 @@ export async function recordLlmCall(db: Db, r: LlmCallRecord): Promise<void> {
     .insertInto('llm_usage')
     .values((eb) => ({
       call_key: r.callKey,
-      conversation_id: eb.selectFrom('conversations').select('id').where('wa_id', '=', r.waId),
+      conversation_id: eb
+        .selectFrom('conversations')
+        .select('id')
+        .where('number_id', '=', r.numberId ?? 1)
+        .where('wa_id', '=', r.waId),
       wa_id: r.waId,
+      number_id: r.numberId ?? 1,
+      ai_configuration_id: r.ai?.id ?? null,
+      ai_configuration_version: r.ai?.version ?? null,
       model: r.model,
       prompt_tokens: r.promptTokens ?? 0,
       completion_tokens: r.completionTokens ?? 0,

@@ -131,6 +131,8 @@ export interface ReservedOutbound {
 
 export interface OutboundIntent {
   waId: string;
+  /** The business number (whatsapp_numbers.id); absent: the default number. */
+  numberId?: number;
   clientKey: string;
   senderType: 'bot' | 'operator';
   operator?: string;
@@ -161,7 +163,7 @@ export async function reserveOutbound(
   const body = intent.text ?? intent.template?.text ?? intent.media?.caption ?? '';
   const media = intent.media ? JSON.stringify(intent.media) : null;
   const { rows } = await sql<ReservedOutbound>`
-    with ${conversationOf(intent.waId)}, reserved as (
+    with ${conversationOf(intent.waId, intent.numberId)}, reserved as (
       insert into messages (conversation_id, direction, sender_type, client_key, message_type, content, media, metadata, delivery_status, created_at, send_started_at)
       select id, 'outbound', ${intent.senderType}, ${intent.clientKey}, ${messageType}, ${body}, ${media}::jsonb, ${metadata}::jsonb, 'pending', now(), now()
       from conversation
@@ -195,12 +197,12 @@ export interface PinnedPart {
  */
 export async function pinReply(
   db: Db,
-  reply: { waId: string; clientKey: string; parts: string[]; burstSize: number; metadata: Record<string, unknown> },
+  reply: { waId: string; numberId?: number; clientKey: string; parts: string[]; burstSize: number; metadata: Record<string, unknown> },
 ): Promise<PinnedPart[]> {
   const keys = reply.parts.map((_, i) => (i === 0 ? reply.clientKey : `${reply.clientKey}/${i + 1}`));
   const metadata = JSON.stringify({ ...reply.metadata, burst_size: reply.burstSize });
   const { rows } = await sql<PinnedPart & { id: string }>`
-    with ${conversationOf(reply.waId)}, earlier as (
+    with ${conversationOf(reply.waId, reply.numberId)}, earlier as (
       select id, client_key, content, (metadata->>'burst_size')::int as burst_size from messages
       where client_key = ${reply.clientKey} or client_key like ${`${reply.clientKey}/%`}
     ), pinned as (
@@ -223,15 +225,15 @@ export async function pinReply(
  * The CTEs `new_conversation` and `conversation (id, mode)`: the chat's conversation, created in
  * the same statement when it does not exist yet (a new one is in bot mode).
  */
-function conversationOf(waId: string) {
+function conversationOf(waId: string, numberId = 1) {
   return sql`new_conversation as (
-      insert into conversations (wa_id, mode, needs_human, updated_at)
-      values (${waId}, 'bot', false, now())
-      on conflict (wa_id) do nothing
+      insert into conversations (number_id, wa_id, mode, needs_human, updated_at)
+      values (${numberId}, ${waId}, 'bot', false, now())
+      on conflict (number_id, wa_id) do nothing
       returning id
     ), conversation as (
       select id, 'bot' as mode from new_conversation
-      union all select id, mode from conversations where wa_id = ${waId}
+      union all select id, mode from conversations where number_id = ${numberId} and wa_id = ${waId}
       limit 1
     )`;
 }

@@ -40,6 +40,13 @@ export const webhookElementsSkipped = new Counter({
   registers: [registry],
 });
 
+export const webhookMessagesUnrouted = new Counter({
+  name: 'whatsapp_webhook_unrouted_messages_total',
+  help: 'Inbound messages acknowledged and never answered because they were for a business number that is unknown here or disabled, by provider and reason',
+  labelNames: ['provider', 'reason'] as const,
+  registers: [registry],
+});
+
 export const webhookLogRowsWritten = new Counter({
   name: 'whatsapp_webhook_log_rows_written_total',
   help: 'Webhook log rows written to Postgres (one per webhook request; see README, webhook logs)',

@@ -136,6 +136,35 @@ export class NumberRegistry {
     return openCredentials(number, this.options.secrets);
   }
 
+  /** Where the providers' APIs are: a number's sender and its check (check-number.ts) call them there. */
+  get providers(): { graphBaseUrl: string; twilioBaseUrl: string; publicBaseUrl?: string } {
+    return this.options.providers ?? { graphBaseUrl: 'https://graph.facebook.com/v21.0', twilioBaseUrl: 'https://api.twilio.com' };
+  }
+
+  /**
+   * The webhook secrets of the numbers added at run time, for the providers' signatures: Meta
+   * app secrets and verify tokens (of numbers in another Meta app than the environment's), Twilio
+   * auth tokens per number. Numbers whose credentials cannot be read here add nothing.
+   */
+  async webhookSecrets(): Promise<{ metaAppSecrets: string[]; metaVerifyTokens: string[]; twilioTokens: Map<number, string> }> {
+    const out = { metaAppSecrets: [] as string[], metaVerifyTokens: [] as string[], twilioTokens: new Map<number, string>() };
+    for (const n of (await this.load()).values()) {
+      if (n.id === DEFAULT_NUMBER_ID || !n.credentialsEncrypted) continue;
+      let creds: NumberCredentials;
+      try {
+        creds = this.credentials(n);
+      } catch (err) {
+        this.options.log?.warn({ number: n.id, err: (err as Error).message }, 'number credentials not readable; its webhooks cannot be checked here');
+        continue;
+      }
+      if (creds.provider === 'meta') {
+        if (creds.appSecret) out.metaAppSecrets.push(creds.appSecret);
+        if (creds.verifyToken) out.metaVerifyTokens.push(creds.verifyToken);
+      } else if (creds.provider === 'twilio') out.twilioTokens.set(n.id, creds.authToken);
+    }
+    return out;
+  }
+
   /** Drops the cache: this process's own writes apply at once. */
   invalidate(): void {
     this.rows = undefined;

@@ -14,8 +14,8 @@ const PREFIX = /^[A-Za-z0-9._-]{0,40}$/;
  */
 export interface WorkflowIds {
   readonly prefix: string;
-  /** The chat of one WhatsApp user: `<prefix>chat-<wa_id>`. */
-  chat(waId: string): string;
+  /** The chat of one WhatsApp user with one business number: `<prefix>chat-<wa_id>`, `<prefix>chat-<wa_id>@<number id>` for numbers but the default. */
+  chat(waId: string, numberId?: number): string;
   /** A campaign's Schedule: `<prefix>campaign-<id>`. */
   campaignSchedule(campaignId: number): string;
   /** The workflow id its Schedule starts runs under (Temporal appends the time): `<prefix>campaign-<id>`. */
@@ -36,7 +36,7 @@ export function workflowIds(prefix = ''): WorkflowIds {
   if (!PREFIX.test(prefix)) throw new Error(`workflow id prefix ${JSON.stringify(prefix)}: letters, digits, . _ - only, up to 40`);
   return {
     prefix,
-    chat: (waId) => prefix + chatWorkflowId(waId),
+    chat: (waId, numberId) => prefix + chatWorkflowId(waId, numberId),
     campaignSchedule: (campaignId) => prefix + campaignScheduleId(campaignId),
     campaignWorkflowPrefix: (campaignId) => prefix + campaignWorkflowIdPrefix(campaignId),
     leadFollowUp: (leadId) => prefix + leadFollowUpWorkflowId(leadId),

@@ -17,6 +17,9 @@ import { installSdkLogger } from './sdk-logger';
 import { workflowIds } from '../temporal/workflow-ids';
 import { prepareNamespace } from './namespace-setup';
 import { chatSettingsFromConfig } from './settings';
+import { defaultNumberFromConfig, secretsFromConfig } from '../numbers/from-config';
+import { NumberRegistry, syncDefaultNumber } from '../numbers/registry';
+import { aiDefaultsFromConfig } from '../ai/model';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -51,6 +54,19 @@ async function main(): Promise<void> {
   await admin.close();
 
   const db = createDb(config.DATABASE_URL, config.DB_POOL_SIZE);
+  // The business's numbers (issue 13): the environment's is the default; the rest are in Postgres.
+  const defaultNumber = defaultNumberFromConfig(config);
+  const secrets = secretsFromConfig(config);
+  await syncDefaultNumber(db, defaultNumber).catch((err: unknown) => log.error({ err }, 'could not record the default number (is the database migrated?)'));
+  const whatsapp = createSender(config, log);
+  const numbers = new NumberRegistry({
+    db,
+    defaultNumber,
+    secrets,
+    defaultSender: whatsapp,
+    providers: { graphBaseUrl: config.WHATSAPP_API_BASE_URL, twilioBaseUrl: config.TWILIO_API_BASE_URL, publicBaseUrl: config.PUBLIC_BASE_URL },
+    log,
+  });
   // No key: a labelled offline responder answers (local runs), rather than every chat failing.
   const llm = config.OPENAI_API_KEY
     ? new ChatModel({
@@ -79,7 +95,10 @@ async function main(): Promise<void> {
       db,
       llm,
       llmModel: config.OPENAI_API_KEY ? config.OPENAI_MODEL : OFFLINE_MODEL,
-      whatsapp: createSender(config, log),
+      whatsapp,
+      numbers,
+      secrets,
+      aiDefaults: aiDefaultsFromConfig(config),
       log,
       settings: chatSettingsFromConfig(config),
       sendConfirmGraceMs: config.CHAT_SEND_CONFIRM_GRACE_MS,

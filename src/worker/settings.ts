@@ -1,5 +1,6 @@
 import type { Config } from '../config';
 import type { ChatSettings } from '../workflows/definitions';
+import { defaultNumberFromConfig } from '../numbers/from-config';
 
 export function chatSettingsFromConfig(config: Config): ChatSettings {
   return {
@@ -17,5 +18,8 @@ export function chatSettingsFromConfig(config: Config): ChatSettings {
     leadOverdueAfterMs: config.LEAD_OVERDUE_AFTER_MS,
     inboundLimitMessages: config.INBOUND_RATE_LIMIT_MESSAGES,
     inboundLimitWindowMs: config.INBOUND_RATE_LIMIT_WINDOW_MS,
+    // Chats load their number's AI configuration at each burst (issue 13).
+    aiConfigurations: true,
+    defaultBusinessNumber: defaultNumberFromConfig(config).phoneNumberId,
   };
 }

@@ -10,6 +10,13 @@ import type { ChatSettings } from './definitions';
 // The worker's behaviour settings, once per run (a local activity: one marker, no round trip).
 export const { loadChatSettings } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s' });
 
+// The number's AI configuration, once per burst (a local activity: one marker, the version it
+// names is in history). Retried through a Postgres outage like every write.
+export const { loadAiConfiguration } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+});
+
 // Postgres writes: retried until the database is back, so nothing received is ever dropped.
 export const { recordInboundMessages, syncConversation, applyOptKeyword } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',

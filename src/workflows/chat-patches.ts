@@ -13,4 +13,10 @@ export const CHAT_PATCHES = {
   optKeywords: 'opt-keywords',
   /** legacy/chat-v1.ts only: the per-user inbound limit (runs started before answered every message). */
   inboundRateLimit: 'inbound-rate-limit',
+  /**
+   * chat.ts: a run whose recorded settings predate AI configurations (started before them) loads
+   * its number's configuration at each burst from its next burst on. Runs started since have
+   * settings.aiConfigurations and never reach the patch call, so they carry no marker.
+   */
+  aiConfigurations: 'chat-ai-configurations',
 } as const;

@@ -174,9 +174,12 @@ export class ChatSession {
     return windowOpen(this.state, now);
   }
 
-  /** When the pending burst should be answered: quiet for debounceMs, never later than maxWaitMs. */
-  burstDeadline(): number {
-    return burstDeadline(this.state, this.settings.debounceMs, this.settings.maxWaitMs);
+  /**
+   * When the pending burst should be answered: quiet for debounceMs, never later than maxWaitMs
+   * (the burst's AI configuration's, else the worker's settings).
+   */
+  burstDeadline(timing?: { debounceMs: number; maxWaitMs: number }): number {
+    return burstDeadline(this.state, timing?.debounceMs ?? this.settings.debounceMs, timing?.maxWaitMs ?? this.settings.maxWaitMs);
   }
 
   /** Inbound messages must go on record now rather than with the next reply (which takes them along). */

@@ -30,7 +30,15 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { ReplyToBurstResult } from '../activities/reply';
-import { applyOptKeyword, loadChatSettings, recordInboundMessages, replyActivity, sendWhatsAppMessage, syncConversation } from './chat-activities';
+import {
+  applyOptKeyword,
+  loadAiConfiguration,
+  loadChatSettings,
+  recordInboundMessages,
+  replyActivity,
+  sendWhatsAppMessage,
+  syncConversation,
+} from './chat-activities';
 import { installHandlers, deferUpdates } from './chat-handlers';
 import { CHAT_PATCHES } from './chat-patches';
 import { ChatSession } from './chat-session';
@@ -40,6 +48,7 @@ import {
   INBOUND_LIMIT_NOTICE,
   OPT_IN_CONFIRMATION,
   OPT_OUT_CONFIRMATION,
+  type AiConfigurationChoice,
   type ChatPhase,
   type ChatSettings,
   type ChatWorkflowInput,
@@ -47,7 +56,7 @@ import {
   type TemplateMessage,
 } from './definitions';
 import { applyChange, lifecycleOf } from './chat-lifecycle';
-import { assignedToKey, chatModeKey, conversationStatusKey, lastInboundAtKey, needsHumanKey, whatsAppPhoneKey } from './search-attributes';
+import { assignedToKey, businessNumberKey, chatModeKey, conversationStatusKey, lastInboundAtKey, needsHumanKey, whatsAppPhoneKey } from './search-attributes';
 
 export { FALLBACK_REPLY } from './definitions';
 
@@ -88,11 +97,16 @@ export class ChatRun {
   /** The pending burst's reply key, kept across folds so a part sent before a cancel is never sent again. */
   private burstKey?: string;
   private readonly replyToBurst;
+  /** The business number the chat is with (issue 13); undefined: the default number. */
+  readonly numberId?: number;
+  /** The AI configuration the pending burst is answered with (loaded as the burst starts); null: the environment's. */
+  private ai?: AiConfigurationChoice | null;
 
   constructor(
     input: ChatWorkflowInput,
     readonly settings: ChatSettings,
   ) {
+    this.numberId = input.numberId;
     const limit =
       settings.inboundLimitMessages && settings.inboundLimitWindowMs
         ? { messages: settings.inboundLimitMessages, windowMs: settings.inboundLimitWindowMs }
@@ -105,6 +119,11 @@ export class ChatRun {
 
   private get state() {
     return this.session.state;
+  }
+
+  /** The chat's number in activity inputs: nothing for the default number (as before numbers existed). */
+  get number(): { numberId?: number } {
+    return this.numberId === undefined ? {} : { numberId: this.numberId };
   }
 
   /** One step at a time, then look again: every step below makes progress or waits. */
@@ -127,6 +146,7 @@ export class ChatRun {
   }
 
   private async answerBurst(): Promise<void> {
+    this.ai = await this.chooseAiConfiguration();
     for (let folds = 0; this.session.mode === 'bot'; folds++) {
       if (!(await this.debounce())) break;
       if (!this.session.windowOpen(Date.now())) {
@@ -142,12 +162,22 @@ export class ChatRun {
     if (this.session.mode !== 'bot' || !this.session.windowOpen(Date.now())) this.consumeBurst(this.state.pending.length);
   }
 
+  /**
+   * The number's AI configuration as it is now, once per burst (a local activity: the id and
+   * version are in the history, so a replay answers with the same). Undefined: runs from before
+   * configurations that have not passed the patch (their recorded settings lack the flag).
+   */
+  private async chooseAiConfiguration(): Promise<AiConfigurationChoice | null | undefined> {
+    if (this.settings.aiConfigurations !== true && !patched(CHAT_PATCHES.aiConfigurations)) return undefined;
+    return loadAiConfiguration({ numberId: this.numberId ?? 1 });
+  }
+
   /** Waits until the burst is quiet (or has waited long enough); false when the bot lost the chat. */
   private async debounce(): Promise<boolean> {
     for (;;) {
       this.phase = 'debouncing';
       if (this.session.mode !== 'bot') return false;
-      const remaining = this.session.burstDeadline() - Date.now();
+      const remaining = this.session.burstDeadline(this.ai ?? undefined) - Date.now();
       if (remaining <= 0) return true;
       const arrivals = this.session.arrivals;
       await condition(() => this.session.arrivals !== arrivals || this.session.mode !== 'bot', remaining);
@@ -170,10 +200,12 @@ export class ChatRun {
       result = await scope.run(() =>
         this.replyToBurst({
           waId: s.waId,
+          ...this.number,
           contactName: s.contactName,
           record,
           ...(this.bootstrapped ? {} : { earlierOutbound: true }),
-          context: boundContext(s.context, this.session.contextChars),
+          context: boundContext(this.ai ? s.context.slice(-this.ai.contextMessages) : s.context, this.session.contextChars),
+          ...(this.ai ? { ai: { id: this.ai.id, version: this.ai.version } } : {}),
           burst,
           clientKey: this.burstKey!,
           llmMaxAttempts: this.settings.llmMaxAttempts,
@@ -223,6 +255,7 @@ export class ChatRun {
     const batch = prefixByChars(this.state.unrecorded, RECORD_CHARS);
     const { earlier } = await recordInboundMessages({
       waId: this.state.waId,
+      ...this.number,
       contactName: this.state.contactName,
       messages: batch,
       ...(this.bootstrapped ? {} : { earlierOutbound: true }),
@@ -242,6 +275,7 @@ export class ChatRun {
       const { status, archived, assignedTo, tags, priority, closedAt } = lifecycleOf(s);
       return syncConversation({
         waId: s.waId,
+        ...this.number,
         mode: s.mode,
         needsHuman: s.needsHuman,
         operator: s.operator ?? null,
@@ -258,6 +292,10 @@ export class ChatRun {
     const have = workflowInfo().typedSearchAttributes;
     const updates: SearchAttributeUpdatePair[] = [];
     if (have.get(whatsAppPhoneKey) !== this.state.waId) updates.push({ key: whatsAppPhoneKey, value: this.state.waId });
+    // Chats start with BusinessNumber; those of the default number started before numbers gain it
+    // at the start of a run whose settings name the number (none did before), so no replay changes.
+    const defaultNumber = this.settings.defaultBusinessNumber;
+    if (this.numberId === undefined && defaultNumber && have.get(businessNumberKey) === undefined) updates.push({ key: businessNumberKey, value: defaultNumber });
     if (have.get(chatModeKey) !== want.mode) updates.push({ key: chatModeKey, value: want.mode });
     if (have.get(needsHumanKey) !== want.needsHuman) updates.push({ key: needsHumanKey, value: want.needsHuman });
     const shown = have.get(lastInboundAtKey)?.getTime();
@@ -284,7 +322,7 @@ export class ChatRun {
     key?: string,
   ): Promise<string> {
     const clientKey = key ?? this.session.nextClientKey(workflowInfo().firstExecutionRunId);
-    const { wamid } = await sendWhatsAppMessage({ waId: this.state.waId, clientKey, senderType, operator, ...content });
+    const { wamid } = await sendWhatsAppMessage({ waId: this.state.waId, ...this.number, clientKey, senderType, operator, ...content });
     return wamid;
   }
 
@@ -297,7 +335,7 @@ export class ChatRun {
     while (s.optRequests.length > 0) {
       const { message, optIn } = s.optRequests[0]!;
       this.phase = 'recording';
-      const { handled, changed } = await applyOptKeyword({ waId: s.waId, optIn, at: message.sentAt, name: s.contactName });
+      const { handled, changed } = await applyOptKeyword({ waId: s.waId, ...this.number, optIn, at: message.sentAt, name: s.contactName });
       s.optRequests.shift();
       if (!handled) {
         this.session.queue(message, Date.now());
@@ -336,7 +374,7 @@ export class ChatRun {
       { key: conversationStatusKey, value: want.status },
       { key: assignedToKey, value: want.assignedTo ?? null },
     ]);
-    return makeContinueAsNewFunc<typeof chatWorkflow>({ typedSearchAttributes: attributes })({ waId: this.state.waId, state: this.state });
+    return makeContinueAsNewFunc<typeof chatWorkflow>({ typedSearchAttributes: attributes })({ waId: this.state.waId, ...this.number, state: this.state });
   }
 
   private continueAsNewDue(): boolean {

@@ -128,6 +128,11 @@ export interface ChatState {
 
 export interface ChatWorkflowInput {
   waId: string;
+  /**
+   * The business number (whatsapp_numbers.id) this chat is with (issue 13). Absent: the default
+   * number, which every chat started before numbers existed is with.
+   */
+  numberId?: number;
   /** Present after continue-as-new: the whole state of the previous run. */
   state?: ChatState;
   /**
@@ -167,6 +172,25 @@ export interface ChatSettings {
    * of the message count. Optional: histories recorded before it replay without it (the default).
    */
   contextChars?: number;
+  /**
+   * Chats load the AI configuration of their number at each burst (issue 13). Optional: runs whose
+   * recorded settings lack it started before configurations and take them up through a patch.
+   */
+  aiConfigurations?: boolean;
+  /** The default number's phone_number_id, for BusinessNumber on chats started before numbers. */
+  defaultBusinessNumber?: string;
+}
+
+/**
+ * The AI configuration a burst is answered with, as loaded at the burst's start (recorded in the
+ * chat's history). Null: none applies, the worker's environment settings answer.
+ */
+export interface AiConfigurationChoice {
+  id: number;
+  version: number;
+  debounceMs: number;
+  maxWaitMs: number;
+  contextMessages: number;
 }
 
 export type ChatPhase = 'idle' | 'recording' | 'debouncing' | 'generating' | 'sending';
@@ -329,8 +353,12 @@ export const FALLBACK_REPLY = "Sorry, I'm having trouble answering right now. A 
 /** WhatsApp rejects text bodies longer than this. */
 export const WHATSAPP_TEXT_LIMIT = 4096;
 
-export function chatWorkflowId(waId: string): string {
-  return `chat-${waId}`;
+/**
+ * A chat's workflow id: `chat-<wa_id>` with the default number (every chat started before numbers
+ * existed has it), `chat-<wa_id>@<number id>` with any other (issue 13).
+ */
+export function chatWorkflowId(waId: string, numberId?: number): string {
+  return numberId === undefined || numberId === 1 ? `chat-${waId}` : `chat-${waId}@${numberId}`;
 }
 
 /** The workflow type name, for clients that import the workflow only as a type. */

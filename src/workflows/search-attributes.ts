@@ -10,7 +10,10 @@ export const lastInboundAtKey = defineSearchAttributeKey('LastInboundAt', Search
 export const conversationStatusKey = defineSearchAttributeKey('ConversationStatus', SearchAttributeType.KEYWORD);
 export const assignedToKey = defineSearchAttributeKey('AssignedTo', SearchAttributeType.INT);
 
-export const chatSearchAttributeKeys = [whatsAppPhoneKey, chatModeKey, needsHumanKey, lastInboundAtKey, conversationStatusKey, assignedToKey];
+/** Several numbers (issue 13): BusinessNumber="<phone_number_id>", the number the chat is with. */
+export const businessNumberKey = defineSearchAttributeKey('BusinessNumber', SearchAttributeType.KEYWORD);
+
+export const chatSearchAttributeKeys = [whatsAppPhoneKey, chatModeKey, needsHumanKey, lastInboundAtKey, conversationStatusKey, assignedToKey, businessNumberKey];
 
 export const campaignIdKey = defineSearchAttributeKey('CampaignId', SearchAttributeType.KEYWORD);
 export const leadIdKey = defineSearchAttributeKey('LeadId', SearchAttributeType.KEYWORD);

@@ -65,6 +65,8 @@ export const TEST_SETTINGS: ChatSettings = {
   // High enough that only test/inbound-limit.test.ts (which lowers it) ever reaches it.
   inboundLimitMessages: 1000,
   inboundLimitWindowMs: 60_000,
+  aiConfigurations: true,
+  defaultBusinessNumber: 'PNID',
 };
 
 /** CREDENTIALS_ENCRYPTION_KEY of every harness (numbers and AI configurations stored by one are readable by all). */

@@ -4,6 +4,8 @@ import { SEND_KEY_PARAM } from '../../channels/twilio';
 import { recordReceipts } from '../../db/messages';
 import { signalInbound } from '../../temporal/chat-signals';
 import { idsOf } from '../../temporal/workflow-ids';
+import { numbersOf } from '../../numbers/registry';
+import { routeMessages } from '../webhook/number-routing';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS } from '../../config';
@@ -66,20 +68,28 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
       ? `${deps.twilio.publicBaseUrl.replace(/\/+$/, '')}${req.originalUrl}`
       : `${req.protocol}://${req.get('host')}${req.originalUrl}`;
 
-  /** The form body, read here (after the route's checks) and then its signature checked. */
-  const readSigned = async (req: Request, res: Response) => {
+  /**
+   * The form body, read here (after the route's checks) and then its signature checked: with the
+   * environment's auth token, or that of the business number the request is about (issue 13: a
+   * number added at run time may be in another Twilio account). `ours` is that number as Twilio
+   * writes it (To for inbound messages, From for status callbacks).
+   */
+  const readSigned = async (req: Request, res: Response, ours: (p: TwilioParams) => string | undefined) => {
     await runMiddleware(form, req, res);
     const logged = webhookLogOf(res);
-    // No Twilio settings at all only happens in production without TWILIO_AUTH_TOKEN: nothing is trusted.
-    if (!deps.twilio) {
+    const numbers = numbersOf(deps);
+    const addressed = await numbers.route('twilio', ours(params(req)));
+    const numberToken = addressed.number ? (await numbers.webhookSecrets()).twilioTokens.get(addressed.number.id) : undefined;
+    // No Twilio settings at all only happens in production without TWILIO_AUTH_TOKEN: only a number's own token is trusted.
+    if (!deps.twilio && !numberToken) {
       logged.outcome = 'not_configured';
       throw new HttpError('AUTHORIZATION_ERROR', 'The Twilio webhook is not configured');
     }
-    const { authToken } = deps.twilio;
+    const tokens = [deps.twilio?.authToken, numberToken].filter((t): t is string => Boolean(t));
     // Without a token (development only) signatures are not checked, like the Meta webhook without an app secret.
-    if (authToken) {
+    if (tokens.length > 0) {
       const header = req.get('x-twilio-signature');
-      const valid = verifyTwilioSignature(authToken, signedUrl(req), params(req), header);
+      const valid = tokens.some((token) => verifyTwilioSignature(token, signedUrl(req), params(req), header));
       logged.signature = valid ? 'valid' : header ? 'invalid' : 'missing';
       if (!valid) throw new HttpError('AUTHORIZATION_ERROR', 'Missing or invalid X-Twilio-Signature');
     }
@@ -104,7 +114,7 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
         anyQuery: true,
       },
       async ({ req, res }) => {
-        await readSigned(req, res);
+        await readSigned(req, res, (p) => field(p, 'To'));
         const message = parseTwilioInbound(params(req), Date.now());
         if (typeof message === 'string') {
           // Validly signed but nothing for the bot (an SMS to the same number, say): acknowledge.
@@ -113,9 +123,16 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
           twiml(res);
           return;
         }
+        // To its business number's chat; a message for a number we do not serve is never answered.
+        const { routed } = await routeMessages(deps, 'twilio', [message], () => field(params(req), 'To'), req.log);
+        if (routed.length === 0) {
+          webhookLogOf(res).outcome = 'unknown_number';
+          twiml(res);
+          return;
+        }
         webhookLogOf(res).counts = { messages: 1, statuses: 0, skipped: 0 };
         try {
-          await deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalInbound(deps.temporal, deps.taskQueue, message, idsOf(deps)));
+          await deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalInbound(deps.temporal, deps.taskQueue, message, idsOf(deps), routed[0]!.number));
         } catch (err) {
           req.log.error({ err }, 'twilio webhook not accepted; Twilio will retry');
           webhookLogOf(res).error = `not accepted: ${err instanceof Error ? err.message : String(err)}`;
@@ -143,7 +160,7 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
         anyQuery: true,
       },
       async ({ query, req, res }) => {
-        await readSigned(req, res);
+        await readSigned(req, res, (p) => field(p, 'From'));
         const key = query[SEND_KEY_PARAM];
         const receipt = parseTwilioStatus(params(req), typeof key === 'string' && key ? key : undefined, new Date());
         if (typeof receipt === 'string') {
@@ -170,6 +187,12 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
 
 function params(req: Request): TwilioParams {
   return (req.body ?? {}) as TwilioParams;
+}
+
+/** One form field as a string (a repeated field counts as absent). */
+function field(p: TwilioParams, name: string): string | undefined {
+  const v = p[name];
+  return typeof v === 'string' ? v : undefined;
 }
 
 function twiml(res: Response): void {

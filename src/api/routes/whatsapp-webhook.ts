@@ -1,6 +1,8 @@
 import express, { Router } from 'express';
 import type { Client } from '@temporalio/client';
-import { signalInbound } from '../../temporal/chat-signals';
+import { signalInbound, type ChatNumber } from '../../temporal/chat-signals';
+import { numbersOf } from '../../numbers/registry';
+import { routeMessages, type RoutedMessages } from '../webhook/number-routing';
 import { idsOf, type WorkflowIds } from '../../temporal/workflow-ids';
 import type { InboundMessage } from '../../workflows/definitions';
 import { recordReceipts } from '../../db/messages';
@@ -41,9 +43,11 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
         responses: { 200: { description: 'The challenge, echoed', contentType: 'text/plain' } },
         errors: ['AUTHORIZATION_ERROR'],
       },
-      ({ query, res }) => {
+      async ({ query, res }) => {
         const { 'hub.mode': mode, 'hub.verify_token': token, 'hub.challenge': challenge } = query;
-        if (mode === 'subscribe' && deps.whatsapp.verifyToken && token === deps.whatsapp.verifyToken && typeof challenge === 'string') {
+        // The environment's token, or that of a number in another Meta app (issue 13).
+        const tokens = [deps.whatsapp.verifyToken, ...(await numbersOf(deps).webhookSecrets()).metaVerifyTokens].filter(Boolean);
+        if (mode === 'subscribe' && token && tokens.includes(token) && typeof challenge === 'string') {
           setWebhookOutcome(res, 'verified');
           res.type('text/plain').send(challenge);
           return;
@@ -73,6 +77,11 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
               messages: z.number().int().optional(),
               statuses: z.number().int().optional(),
               skipped: z.number().int().optional().describe('Invalid elements left out (logged); the rest of the batch was processed'),
+              unrouted: z
+                .number()
+                .int()
+                .optional()
+                .describe('Messages for a business number this deployment does not serve or has disabled: acknowledged, logged, never answered'),
             }),
           },
         },
@@ -86,9 +95,11 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
         await runMiddleware(readRaw, req, res);
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         logged.raw = raw;
-        if (deps.whatsapp.appSecret) {
+        // The environment's app secret, or that of a number in another Meta app (issue 13).
+        const appSecrets = [deps.whatsapp.appSecret, ...(await numbersOf(deps).webhookSecrets()).metaAppSecrets].filter((s): s is string => Boolean(s));
+        if (deps.whatsapp.appSecret || appSecrets.length > 0) {
           const header = req.get('x-hub-signature-256');
-          const valid = verifySignature(raw, header, deps.whatsapp.appSecret);
+          const valid = appSecrets.some((secret) => verifySignature(raw, header, secret));
           logged.signature = valid ? 'valid' : header ? 'invalid' : 'missing';
           if (!valid) throw new HttpError('AUTHENTICATION_ERROR', 'Missing or invalid X-Hub-Signature-256');
         }
@@ -107,19 +118,23 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
           res.json({ status: 'ignored' });
           return;
         }
-        const { messages, receipts, ignored, skipped } = parseMetaWebhook(payload.data);
+        const { messages: all, addressedTo, receipts, ignored, skipped } = parseMetaWebhook(payload.data);
+        // Each message to its business number's chat; those for a number we do not serve are never answered.
+        const { routed, refused } = await routeMessages(deps, 'meta', all, (m) => addressedTo.get(m.wamid), req.log);
+        const messages = routed.flatMap((r) => r.messages);
+        if (refused > 0 && messages.length + receipts.length === 0) logged.outcome = 'unknown_number';
         if (ignored.length) req.log.info({ ignored }, 'webhook events not handled');
         if (skipped.length) {
           // The rest of the batch goes on: Meta never resends a batch it got 200 for.
           req.log.warn({ skipped: skipped.slice(0, 20), count: skipped.length }, 'invalid webhook elements skipped');
           for (const s of skipped) webhookElementsSkipped.inc({ provider: 'meta', kind: s.kind });
         }
-        if (messages.length + receipts.length === 0) setWebhookOutcome(res, 'ignored');
+        if (messages.length + receipts.length === 0 && refused === 0) setWebhookOutcome(res, 'ignored');
         logged.counts = { messages: messages.length, statuses: receipts.length, skipped: skipped.length };
 
         try {
           await Promise.all([
-            deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalChats(deps.temporal, deps.taskQueue, messages, idsOf(deps))),
+            deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalChats(deps.temporal, deps.taskQueue, routed, idsOf(deps))),
             recordReceipts(deps.db, receipts).then(() => deps.temporal.withDeadline(Date.now() + timeoutMs, () => signalDeliveryFailures(deps, receipts))),
           ]);
         } catch (err) {
@@ -128,7 +143,13 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
           logged.outcome = isDatabaseUnavailable(err) ? 'database_unavailable' : 'temporal_unavailable';
           throw new HttpError('EXTERNAL_SERVICE_ERROR', 'Could not accept the webhook right now; retry later');
         }
-        res.json({ status: 'received', messages: messages.length, statuses: receipts.length, ...(skipped.length ? { skipped: skipped.length } : {}) });
+        res.json({
+          status: 'received',
+          messages: messages.length,
+          statuses: receipts.length,
+          ...(skipped.length ? { skipped: skipped.length } : {}),
+          ...(refused ? { unrouted: refused } : {}),
+        });
       },
     ),
   );
@@ -136,13 +157,17 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
   return router;
 }
 
-/** Order is kept per chat (sequential signals); different chats are signalled in parallel. */
-async function signalChats(client: Client, taskQueue: string, messages: InboundMessage[], ids: WorkflowIds): Promise<void> {
-  const byChat = new Map<string, InboundMessage[]>();
-  for (const m of messages) byChat.set(m.waId, [...(byChat.get(m.waId) ?? []), m]);
+/** Order is kept per chat (sequential signals); different chats are signalled in parallel. A chat is a user with one of our numbers. */
+async function signalChats(client: Client, taskQueue: string, routed: RoutedMessages[], ids: WorkflowIds): Promise<void> {
+  const chats: { number: ChatNumber; messages: InboundMessage[] }[] = [];
+  for (const { number, messages } of routed) {
+    const byUser = new Map<string, InboundMessage[]>();
+    for (const m of messages) byUser.set(m.waId, [...(byUser.get(m.waId) ?? []), m]);
+    for (const userMessages of byUser.values()) chats.push({ number, messages: userMessages });
+  }
   await Promise.all(
-    [...byChat.values()].map(async (chatMessages) => {
-      for (const message of chatMessages) await signalInbound(client, taskQueue, message, ids);
+    chats.map(async ({ number, messages }) => {
+      for (const message of messages) await signalInbound(client, taskQueue, message, ids, number);
     }),
   );
 }

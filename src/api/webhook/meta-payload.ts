@@ -105,6 +105,8 @@ export interface SkippedElement {
 
 export interface ParsedWebhook {
   messages: InboundMessage[];
+  /** Per message wamid, the business number it was sent to (metadata.phone_number_id). */
+  addressedTo: Map<string, string | undefined>;
   receipts: Receipt[];
   /** Events that were validly signed but are not something we act on, for the log. */
   ignored: string[];
@@ -114,7 +116,7 @@ export interface ParsedWebhook {
 type MetaMessage = z.infer<typeof Message>;
 
 export function parseMetaWebhook(payload: z.infer<typeof MetaWebhookSchema>, receivedAt: number = Date.now()): ParsedWebhook {
-  const out: ParsedWebhook = { messages: [], receipts: [], ignored: [], skipped: [] };
+  const out: ParsedWebhook = { messages: [], addressedTo: new Map(), receipts: [], ignored: [], skipped: [] };
   if (payload.object !== 'whatsapp_business_account') {
     out.ignored.push(`object ${payload.object}`);
     return out;
@@ -130,9 +132,14 @@ export function parseMetaWebhook(payload: z.infer<typeof MetaWebhookSchema>, rec
         const c = checked(Contact, raw, 'contact', out.skipped);
         if (c) names.set(c.wa_id, c.profile?.name);
       }
+      const metadata = (change.value as { metadata?: { phone_number_id?: unknown } }).metadata;
+      const to = typeof metadata?.phone_number_id === 'string' ? metadata.phone_number_id : undefined;
       for (const raw of change.value.messages ?? []) {
         const m = checked(Message, raw, 'message', out.skipped);
-        if (m) out.messages.push(boundInbound(toInbound(m, names.get(m.from)), receivedAt, m.timestamp === undefined ? undefined : String(m.timestamp)));
+        if (!m) continue;
+        const inbound = boundInbound(toInbound(m, names.get(m.from)), receivedAt, m.timestamp === undefined ? undefined : String(m.timestamp));
+        out.messages.push(inbound);
+        out.addressedTo.set(inbound.wamid, to);
       }
       for (const raw of change.value.statuses ?? []) {
         const s = checked(Status, raw, 'status', out.skipped);

@@ -33,6 +33,7 @@ export function webhookLogSettings(config: {
 export const WEBHOOK_LOG_OUTCOMES = [
   'accepted', // 2xx: messages and statuses taken (counts on the row)
   'ignored', // 2xx: validly signed, nothing we act on (another object or field, an SMS, an unknown status)
+  'unknown_number', // 2xx: every message was for a number this deployment does not serve, or has disabled: none answered
   'verified', // the GET handshake answered
   'verify_refused', // the GET handshake refused (wrong or no verify token)
   'signature_refused', // 401/403: signature missing or wrong, nothing processed
