@@ -34,6 +34,8 @@ import { templatesRouter } from './routes/templates';
 import { twilioWebhookRouter } from './routes/twilio-webhook';
 import { whatsAppWebhookRouter } from './routes/whatsapp-webhook';
 import { webhookLogsRouter } from './routes/webhook-logs';
+import { aiConfigurationsRouter } from './routes/ai-configurations';
+import { adminSettingsRouter } from './routes/admin-settings';
 
 /** TRUST_PROXY as Express takes it: a hop count, a boolean, or a list of addresses and subnets. */
 export function trustProxySetting(value: string): number | boolean | string {
@@ -112,6 +114,8 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/leads', leadsRouter(deps));
   v1.use('/analytics', analyticsRouter(deps));
   v1.use('/webhook-logs', webhookLogsRouter(deps));
+  v1.use('/ai-configurations', aiConfigurationsRouter(deps));
+  v1.use('/admin', adminSettingsRouter(deps));
   v1.use('/files', filesRouter(deps));
   v1.use(operatorRouter(deps));
   v1.use(statsRouter(deps));

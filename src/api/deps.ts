@@ -68,4 +68,6 @@ export interface AppDeps {
   secrets?: SecretBox;
   /** The AI settings from the environment (OPENAI_*, LLM_*, DEBOUNCE_*): what chats use without an AI configuration. */
   aiDefaults?: AiDefaults;
+  /** NODE_ENV, as GET /api/v1/admin/config shows it; absent: development (config.ts's default). */
+  environment?: string;
 }

@@ -16,6 +16,8 @@ import { ensureAdminUser } from '../auth/bootstrap';
 import { closePasswordHashing } from '../auth/passwords';
 import { tokenSettings } from '../auth/tokens';
 import { version } from '../../package.json';
+import { aiDefaultsFromConfig } from '../ai/model';
+import { secretsFromConfig } from '../numbers/from-config';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -72,6 +74,9 @@ async function main(): Promise<void> {
     webhookLogs: webhookLogSettings(config),
     trustProxy: config.TRUST_PROXY,
     corsOrigins: config.CORS_ORIGINS,
+    secrets: secretsFromConfig(config),
+    aiDefaults: aiDefaultsFromConfig(config),
+    environment: config.NODE_ENV,
     version,
   });
 
