@@ -45,6 +45,13 @@ export function createCampaignRunActivities(deps: Pick<ActivityDeps, 'db' | 'tem
         await setStatus(campaignId, 'stopped', { last_error: reason });
         return { ok: false, reason };
       }
+      // The number it sends from must still be served (issue 13): a disabled one stops the run before anything goes out.
+      const number = await db.selectFrom('whatsapp_numbers').select('enabled').where('id', '=', campaign.number_id).executeTakeFirst();
+      if (!number?.enabled) {
+        const reason = `its business number ${campaign.number_id} is ${number ? 'disabled' : 'gone'}`;
+        await setStatus(campaignId, 'stopped', { last_error: reason });
+        return { ok: false, reason };
+      }
       const total = await countAudience(db, AudienceSchema.parse(campaign.audience));
       const counts = await recipientCounts(db, campaignId);
       const now = new Date();

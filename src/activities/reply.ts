@@ -148,7 +148,14 @@ export function createReplyActivities(deps: ActivityDeps) {
       ...(isOfflineResponder(deps.llm) && !input.ai ? { llm: 'offline' } : {}),
       ...(input.ai ? { ai_configuration_id: input.ai.id, ai_configuration_version: input.ai.version } : {}),
     };
-    const pinned = await pinReply(deps.db, { waId: input.waId, numberId: input.numberId, clientKey: input.clientKey, parts, burstSize: input.burst.length, metadata });
+    const pinned = await pinReply(deps.db, {
+      waId: input.waId,
+      numberId: input.numberId,
+      clientKey: input.clientKey,
+      parts,
+      burstSize: input.burst.length,
+      metadata,
+    });
     // Not pinned: Postgres says an operator holds the chat (taken over while the model worked).
     if (pinned.length === 0) return { sent: [], suppressed: parts.length > 0, answered: 0 };
     const answered = Math.min(pinned[0]!.burst_size ?? input.burst.length, input.burst.length);

@@ -33,7 +33,9 @@ export interface SendMemory {
   remember(wamid: string): void;
 }
 
-export function createSendActivities(deps: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'sendConfirmGraceMs' | 'numbers'> & Partial<Pick<ActivityDeps, 'llm'>>) {
+export function createSendActivities(
+  deps: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'sendConfirmGraceMs' | 'numbers'> & Partial<Pick<ActivityDeps, 'llm'>>,
+) {
   const sendOutbound = createOutboundSender(deps);
   return {
     async sendWhatsAppMessage(input: SendMessageInput): Promise<{ wamid: string }> {
@@ -58,7 +60,9 @@ export function createSendActivities(deps: Pick<ActivityDeps, 'db' | 'whatsapp' 
  * Runs inside an activity (it reads the activity's timeout). A chat reply's rows are pinned
  * before (see pinReply), so for them this finds the row and sends its text.
  */
-export function createOutboundSender(deps: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'sendConfirmGraceMs' | 'numbers'> & Partial<Pick<ActivityDeps, 'llm'>>) {
+export function createOutboundSender(
+  deps: Pick<ActivityDeps, 'db' | 'whatsapp' | 'log' | 'sendConfirmGraceMs' | 'numbers'> & Partial<Pick<ActivityDeps, 'llm'>>,
+) {
   const { db, log, llm, sendConfirmGraceMs } = deps;
   const numbers = numbersOf(deps);
   // A worker without a model says so on every bot message it sends, so no one mistakes them for answers.

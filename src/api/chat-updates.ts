@@ -8,7 +8,8 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { WorkflowIds } from '../temporal/workflow-ids';
-import { chatStartAttributes } from '../temporal/chat-signals';
+import { chatArgs, chatStartAttributes } from '../temporal/chat-signals';
+import type { ChatRef } from './chat-ref';
 import type { chatWorkflow } from '../workflows/chat';
 import {
   CHAT_WORKFLOW_TYPE,
@@ -40,13 +41,15 @@ export interface ChatUpdateOptions {
 export async function updateChat<Ret, Arg>(
   client: Client,
   ids: WorkflowIds,
-  waId: string,
+  /** The chat: a wa_id (the default number's) or a user with one of our numbers. */
+  chat: string | ChatRef,
   update: UpdateDefinition<Ret, [Arg]>,
   arg: Arg,
   options: number | ChatUpdateOptions,
 ): Promise<Ret> {
   const { timeoutMs, start, updateId } = typeof options === 'number' ? { timeoutMs: options } : options;
-  const workflowId = ids.chat(waId);
+  const { waId, number } = typeof chat === 'string' ? { waId: chat, number: undefined } : chat;
+  const workflowId = ids.chat(waId, number?.id);
   const run = (): Promise<Ret> =>
     start
       ? client.workflow.executeUpdateWithStart(update, {
@@ -55,9 +58,9 @@ export async function updateChat<Ret, Arg>(
           startWorkflowOperation: new WithStartWorkflowOperation<typeof chatWorkflow>(CHAT_WORKFLOW_TYPE, {
             workflowId,
             taskQueue: start.taskQueue,
-            args: [{ waId, ...(start.lifecycle ? { lifecycle: start.lifecycle } : {}) }],
+            args: [{ ...chatArgs(waId, number), ...(start.lifecycle ? { lifecycle: start.lifecycle } : {}) }],
             workflowIdConflictPolicy: 'USE_EXISTING',
-            typedSearchAttributes: chatStartAttributes(waId),
+            typedSearchAttributes: chatStartAttributes(waId, number),
           }),
         })
       : client.workflow.getHandle(workflowId).executeUpdate(update, { args: [arg], ...(updateId ? { updateId } : {}) });

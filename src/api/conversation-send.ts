@@ -13,6 +13,7 @@ import type { AppDeps } from './deps';
 import { HttpError } from './errors';
 import { TemplateRef, resolveTemplate } from './outbound-template';
 import { mediaOfFile } from './file-media';
+import type { ChatRef } from './chat-ref';
 
 export const MessageText = z.string().max(4096, 'message may be at most 4096 characters');
 
@@ -87,10 +88,10 @@ export async function outboundWaId(deps: AppDeps, raw: string): Promise<string> 
  * Postgres and no chat running. Otherwise the chat decides against its own state (a message that
  * arrived a moment ago is in the chat before it is in Postgres), and answers 409 just the same.
  */
-async function refuseFreeTextToStranger(deps: AppDeps, waId: string, content: OutboundContent, known: boolean): Promise<void> {
+async function refuseFreeTextToStranger(deps: AppDeps, { waId, number }: ChatRef, content: OutboundContent, known: boolean): Promise<void> {
   if (content.template || known) return;
   try {
-    const { status } = await deps.temporal.workflow.getHandle(idsOf(deps).chat(waId)).describe();
+    const { status } = await deps.temporal.workflow.getHandle(idsOf(deps).chat(waId, number?.id)).describe();
     if (status.name === 'RUNNING') return;
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -108,10 +109,13 @@ async function refuseFreeTextToStranger(deps: AppDeps, waId: string, content: Ou
 export async function sendThroughChat(
   deps: AppDeps,
   req: Request,
-  waId: string,
+  chat: ChatRef,
   content: OutboundContent,
 ): Promise<OperatorMessageResult & { replayed: boolean }> {
-  const idem = idempotencyOf(req, waId);
+  const { waId, number } = chat;
+  const numberId = number?.id ?? 1;
+  // A key is the caller's and the chat's: the same key for another of our numbers is another message.
+  const idem = idempotencyOf(req, numberId === 1 ? waId : `${waId}@${numberId}`);
   if (idem) {
     const earlier = await deps.db
       .selectFrom('messages')
@@ -129,8 +133,15 @@ export async function sendThroughChat(
       return { wamid: earlier.wamid, kind, replayed: true };
     }
   }
-  const row = await getConversationByWaId(deps.db, waId);
-  await refuseFreeTextToStranger(deps, waId, content, row !== undefined);
+  const row = await getConversationByWaId(deps.db, waId, numberId);
+  await refuseFreeTextToStranger(deps, chat, content, row !== undefined);
+  if (content.media?.file_id && numberId !== 1) {
+    // Uploads are kept with the default number's provider (POST /api/v1/files/upload); another number cannot send them.
+    throw new HttpError(
+      'VALIDATION_ERROR',
+      'media.file_id: uploaded files are sent from the default number only; send this media by link (media.link) instead',
+    );
+  }
   const template = content.template ? await resolveTemplate(deps.db, content.template, waId) : undefined;
   const text = content.message?.trim() ? content.message : undefined;
   // media.file_id becomes the provider's media id (or Twilio link) here, so the chat sends a fixed reference.
@@ -140,7 +151,7 @@ export async function sendThroughChat(
   const result = await updateChat(
     deps.temporal,
     idsOf(deps),
-    waId,
+    chat,
     operatorMessageUpdate,
     {
       operator: actor.operator,

@@ -5,6 +5,7 @@ import { CONVERSATION_PRIORITIES, type ConversationChange } from '../workflows/d
 /** A conversation row as Postgres mirrors it (list, detail, stream). */
 export interface ConversationRow {
   id: string;
+  number_id: number;
   wa_id: string;
   contact_name: string | null;
   mode: 'bot' | 'operator';
@@ -34,12 +35,13 @@ export function conversationView<R extends ConversationRow>(c: R, ids: WorkflowI
     archived: archived_at !== null,
     archived_at,
     handling: c.needs_human ? ('needs_human' as const) : c.mode,
-    workflow_id: ids.chat(c.wa_id),
+    workflow_id: ids.chat(c.wa_id, c.number_id),
   };
 }
 
 export const ConversationView = z.object({
   id: z.string(),
+  number_id: z.number().int().describe('The business number the conversation is with (GET /api/v1/numbers); 1 is the default number'),
   wa_id: z.string(),
   phone: z.string(),
   contact_name: z.string().nullable(),
@@ -57,7 +59,7 @@ export const ConversationView = z.object({
   priority: z.enum(CONVERSATION_PRIORITIES),
   unread_count: z.number().int().describe('Inbound messages since an operator last marked it read'),
   last_read_at: z.date().nullable(),
-  workflow_id: z.string().describe('The chat workflow in Temporal (chat-<wa_id>)'),
+  workflow_id: z.string().describe('The chat workflow in Temporal: chat-<wa_id>, or chat-<wa_id>@<number_id> for numbers but the default'),
   created_at: z.date(),
   updated_at: z.date(),
   last_message_at: z.date().nullable(),

@@ -17,7 +17,8 @@ import { closePasswordHashing } from '../auth/passwords';
 import { tokenSettings } from '../auth/tokens';
 import { version } from '../../package.json';
 import { aiDefaultsFromConfig } from '../ai/model';
-import { secretsFromConfig } from '../numbers/from-config';
+import { defaultNumberFromConfig, secretsFromConfig } from '../numbers/from-config';
+import { NumberRegistry, syncDefaultNumber } from '../numbers/registry';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -46,6 +47,17 @@ async function main(): Promise<void> {
       log.error({ err }, 'could not create the admin user from ADMIN_EMAIL (is the database migrated?)'),
     );
   }
+  // The business's numbers (issue 13): the environment's is the default; the rest are in Postgres.
+  const defaultNumber = defaultNumberFromConfig(config);
+  const secrets = secretsFromConfig(config);
+  await syncDefaultNumber(db, defaultNumber).catch((err: unknown) => log.error({ err }, 'could not record the default number (is the database migrated?)'));
+  const numbers = new NumberRegistry({
+    db,
+    defaultNumber,
+    secrets,
+    providers: { graphBaseUrl: config.WHATSAPP_API_BASE_URL, twilioBaseUrl: config.TWILIO_API_BASE_URL, publicBaseUrl: config.PUBLIC_BASE_URL },
+    log,
+  });
   // Connection.lazy lets the API start (and report 503 on /health) while Temporal is still coming up.
   // Plain gRPC, TLS, mTLS or an API key, as configured (TEMPORAL_TLS*, TEMPORAL_API_KEY); the files are read here.
   const connection = Connection.lazy(temporalConnectionOptions(config));
@@ -74,7 +86,8 @@ async function main(): Promise<void> {
     webhookLogs: webhookLogSettings(config),
     trustProxy: config.TRUST_PROXY,
     corsOrigins: config.CORS_ORIGINS,
-    secrets: secretsFromConfig(config),
+    secrets,
+    numbers,
     aiDefaults: aiDefaultsFromConfig(config),
     environment: config.NODE_ENV,
     version,

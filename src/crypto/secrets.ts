@@ -28,7 +28,8 @@ export class SecretBox {
 
   open(sealed: string, purpose: string): string {
     const [version, keyId, iv, tag, data] = sealed.split(':');
-    if (version !== 'v1' || !keyId || iv === undefined || tag === undefined || data === undefined) throw new SecretError('not an encrypted value this version can read');
+    if (version !== 'v1' || !keyId || iv === undefined || tag === undefined || data === undefined)
+      throw new SecretError('not an encrypted value this version can read');
     if (keyId !== this.keyId) {
       throw new SecretError(`encrypted under another CREDENTIALS_ENCRYPTION_KEY (key id ${keyId}; this process has ${this.keyId})`);
     }

@@ -10,6 +10,8 @@ export type ConversationHandling = 'bot' | 'operator' | 'needs_human';
 
 export interface ConversationFilters {
   phone?: string;
+  /** The business number (whatsapp_numbers.id) the conversations are with. */
+  numberId?: number;
   status?: 'open' | 'closed';
   handling?: ConversationHandling;
   /** A user id, or null for unassigned. */
@@ -32,6 +34,7 @@ export interface ConversationFilters {
 function listBase(db: Db, f: Omit<ConversationFilters, 'limit' | 'offset'>) {
   let q = db.selectFrom('conversations as c');
   if (f.phone) q = q.where('c.wa_id', '=', f.phone);
+  if (f.numberId !== undefined) q = q.where('c.number_id', '=', f.numberId);
   if (f.status) q = q.where('c.status', '=', f.status);
   if (f.handling === 'needs_human') q = q.where('c.needs_human', '=', true);
   else if (f.handling) q = q.where('c.mode', '=', f.handling).where('c.needs_human', '=', false);
@@ -53,6 +56,7 @@ function listBase(db: Db, f: Omit<ConversationFilters, 'limit' | 'offset'>) {
 
 export const summaryColumns = [
   'c.id',
+  'c.number_id',
   'c.wa_id',
   'c.contact_name',
   'c.mode',
@@ -112,8 +116,15 @@ export async function getConversation(db: Db, id: string) {
   return db.selectFrom('conversations as c').select(summaryColumns).select(assigneeColumn).where('c.id', '=', id).executeTakeFirst();
 }
 
-export async function getConversationByWaId(db: Db, waId: string) {
-  return db.selectFrom('conversations as c').select(summaryColumns).select(assigneeColumn).where('c.wa_id', '=', waId).executeTakeFirst();
+/** The conversation of a WhatsApp user with one business number (default: the default number). */
+export async function getConversationByWaId(db: Db, waId: string, numberId = 1) {
+  return db
+    .selectFrom('conversations as c')
+    .select(summaryColumns)
+    .select(assigneeColumn)
+    .where('c.number_id', '=', numberId)
+    .where('c.wa_id', '=', waId)
+    .executeTakeFirst();
 }
 
 export async function senderCounts(db: Db, conversationId: string) {

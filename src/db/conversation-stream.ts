@@ -27,7 +27,9 @@ export async function conversationStates(db: Db, ids: string[], waIds: string[])
   return db
     .selectFrom('conversations as c')
     .select(stateColumns)
-    .where((eb) => eb.or([...(ids.length ? [eb('c.id', 'in', ids)] : []), ...(waIds.length ? [eb('c.wa_id', 'in', waIds)] : [])]))
+    .where((eb) =>
+      eb.or([...(ids.length ? [eb('c.id', 'in', ids)] : []), ...(waIds.length ? [eb.and([eb('c.wa_id', 'in', waIds), eb('c.number_id', '=', 1)])] : [])]),
+    )
     .execute();
 }
 

@@ -10,6 +10,7 @@ import * as sendStarted from '../../migrations/2026-11-23T0007_message_send_star
 import * as lifecycle from '../../migrations/2026-12-04T0008_conversation_lifecycle';
 import * as webhookLogs from '../../migrations/2026-12-04T0009_webhook_logs';
 import * as mediaFiles from '../../migrations/2026-12-04T0010_media_files';
+import * as numbers from '../../migrations/2026-12-04T0011_numbers_and_ai_configurations';
 
 /** Listed explicitly, in order: no directory scanning, so bundling and renames cannot reorder them. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-12-04T0008_conversation_lifecycle': lifecycle,
   '2026-12-04T0009_webhook_logs': webhookLogs,
   '2026-12-04T0010_media_files': mediaFiles,
+  '2026-12-04T0011_numbers_and_ai_configurations': numbers,
 };
 
 class ListedMigrations implements MigrationProvider {

@@ -63,7 +63,8 @@ export function openCredentials(number: { id: number; provider: NumberProvider; 
   } catch (err) {
     throw new SecretError(`number ${number.id}'s credentials: ${(err as Error).message}`);
   }
-  if (parsed.provider !== number.provider) throw new SecretError(`number ${number.id}'s credentials are for ${parsed.provider}, the number is ${number.provider}`);
+  if (parsed.provider !== number.provider)
+    throw new SecretError(`number ${number.id}'s credentials are for ${parsed.provider}, the number is ${number.provider}`);
   return parsed;
 }
 

@@ -109,7 +109,9 @@ export class NumberRegistry {
     const d = this.defaultNumber;
     const key = provider === 'twilio' ? digitsOf(addressedTo ?? '') : (addressedTo ?? '');
     if (key && d.phoneNumberId && d.provider === provider && key === d.phoneNumberId) return { number: await this.defaultRecord() };
-    const other = key ? [...(await this.load()).values()].find((n) => n.id !== DEFAULT_NUMBER_ID && n.provider === provider && n.phoneNumberId === key) : undefined;
+    const other = key
+      ? [...(await this.load()).values()].find((n) => n.id !== DEFAULT_NUMBER_ID && n.provider === provider && n.phoneNumberId === key)
+      : undefined;
     if (other) return other.enabled ? { number: other } : { refused: 'disabled', known: other };
     // A local run without a configured number id answers whatever is not another number's.
     if (!d.phoneNumberId) return { number: await this.defaultRecord() };
@@ -247,7 +249,9 @@ export async function syncDefaultNumber(db: Db, d: DefaultNumber): Promise<void>
       .where('id', '!=', DEFAULT_NUMBER_ID)
       .executeTakeFirst();
     if (clash) {
-      throw new Error(`the environment's number ${phoneNumberId} is also number ${clash.id} in whatsapp_numbers: delete that one (DELETE /api/v1/numbers/${clash.id}) or configure another`);
+      throw new Error(
+        `the environment's number ${phoneNumberId} is also number ${clash.id} in whatsapp_numbers: delete that one (DELETE /api/v1/numbers/${clash.id}) or configure another`,
+      );
     }
   }
   await db

@@ -295,7 +295,8 @@ export class ChatRun {
     // Chats start with BusinessNumber; those of the default number started before numbers gain it
     // at the start of a run whose settings name the number (none did before), so no replay changes.
     const defaultNumber = this.settings.defaultBusinessNumber;
-    if (this.numberId === undefined && defaultNumber && have.get(businessNumberKey) === undefined) updates.push({ key: businessNumberKey, value: defaultNumber });
+    if (this.numberId === undefined && defaultNumber && have.get(businessNumberKey) === undefined)
+      updates.push({ key: businessNumberKey, value: defaultNumber });
     if (have.get(chatModeKey) !== want.mode) updates.push({ key: chatModeKey, value: want.mode });
     if (have.get(needsHumanKey) !== want.needsHuman) updates.push({ key: needsHumanKey, value: want.needsHuman });
     const shown = have.get(lastInboundAtKey)?.getTime();

@@ -13,7 +13,15 @@ export const assignedToKey = defineSearchAttributeKey('AssignedTo', SearchAttrib
 /** Several numbers (issue 13): BusinessNumber="<phone_number_id>", the number the chat is with. */
 export const businessNumberKey = defineSearchAttributeKey('BusinessNumber', SearchAttributeType.KEYWORD);
 
-export const chatSearchAttributeKeys = [whatsAppPhoneKey, chatModeKey, needsHumanKey, lastInboundAtKey, conversationStatusKey, assignedToKey, businessNumberKey];
+export const chatSearchAttributeKeys = [
+  whatsAppPhoneKey,
+  chatModeKey,
+  needsHumanKey,
+  lastInboundAtKey,
+  conversationStatusKey,
+  assignedToKey,
+  businessNumberKey,
+];
 
 export const campaignIdKey = defineSearchAttributeKey('CampaignId', SearchAttributeType.KEYWORD);
 export const leadIdKey = defineSearchAttributeKey('LeadId', SearchAttributeType.KEYWORD);

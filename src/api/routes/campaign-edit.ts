@@ -6,6 +6,7 @@ import { idsOf } from '../../temporal/workflow-ids';
 import { applyCampaignSchedule, planOf } from '../campaign-schedules';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
+import { chatNumberFor } from '../chat-ref';
 import { route } from '../route-doc';
 import { CampaignIdParams, CampaignView, CreateCampaignBody, UpdateCampaignBody, campaignView, requireCampaign } from './campaign-schemas';
 
@@ -37,12 +38,14 @@ export function campaignEditRouter(deps: AppDeps): Router {
       },
       async ({ body, req, res }) => {
         await requireTemplate(deps.db, body.template_id);
+        if (body.number_id !== undefined) await chatNumberFor(deps, body.number_id);
         const created = await deps.db
           .insertInto('campaigns')
           .values({
             name: body.name,
             description: body.description ?? null,
             template_id: body.template_id,
+            ...(body.number_id !== undefined ? { number_id: body.number_id } : {}),
             variables: JSON.stringify(body.variables),
             audience: JSON.stringify(body.audience),
             rate_per_second: body.rate_per_second,
@@ -78,6 +81,7 @@ export function campaignEditRouter(deps: AppDeps): Router {
           throw new HttpError('CONFLICT', `Campaign is ${campaign.status}; stop it before changing it`);
         }
         if (body.template_id) await requireTemplate(deps.db, body.template_id);
+        if (body.number_id !== undefined) await chatNumberFor(deps, body.number_id);
         // Setting one timing clears the other, so the campaign has a single plan.
         const timing = {
           scheduled_at: body.cron ? null : body.scheduled_at,
@@ -96,6 +100,7 @@ export function campaignEditRouter(deps: AppDeps): Router {
             name: body.name,
             description: body.description,
             template_id: body.template_id,
+            number_id: body.number_id,
             variables: json(body.variables),
             audience: json(body.audience),
             rate_per_second: body.rate_per_second,
@@ -157,6 +162,7 @@ export function campaignEditRouter(deps: AppDeps): Router {
             name: `${source.name} (copy)`.slice(0, 200),
             description: source.description,
             template_id: source.template_id,
+            number_id: source.number_id,
             variables: JSON.stringify(source.variables),
             audience: JSON.stringify(source.audience),
             rate_per_second: source.rate_per_second,

@@ -13,6 +13,7 @@ import { TemplateRef } from '../outbound-template';
 import { route } from '../route-doc';
 import { AssigneeField, PriorityField, TagsField } from './conversation-lifecycle';
 import { requireConversation } from '../conversation-lookup';
+import { NumberIdField, chatNumberFor, chatRefOfRow } from '../chat-ref';
 
 const SentMessage = z.object({
   message_id: z.string().describe('The WhatsApp message id'),
@@ -23,6 +24,7 @@ const CreateBody = z
   .object({
     phone: z.string().max(40).optional().describe('The number with its country code (alias: chat_id, e.g. "573107601252@c.us")'),
     chat_id: z.string().max(60).optional(),
+    number_id: NumberIdField.optional(),
     message: MessageText.nullish(),
     initial_message: MessageText.nullish().describe("Seed 000's name for message"),
     media: MediaField.nullish(),
@@ -78,15 +80,16 @@ export function conversationCreateRouter(deps: AppDeps): Router {
       },
       async ({ req, res, body }) => {
         const waId = await outboundWaId(deps, body.phone!);
+        const chat = { waId, number: await chatNumberFor(deps, body.number_id) };
         if (body.assigned_to) await requireAssignableUser(deps.db, body.assigned_to);
         // Refused before anything is sent: sales assign conversations to themselves only.
         const me = req.principal?.role === 'sales' ? (req.principal.userId ?? null) : undefined;
         if (me !== undefined && body.assigned_to !== undefined && body.assigned_to !== null && body.assigned_to !== me) {
           throw new HttpError('AUTHORIZATION_ERROR', 'Sales may assign conversations to themselves only', { reason: 'not_assigned_to_you' });
         }
-        const before = await getConversationByWaId(deps.db, waId);
+        const before = await getConversationByWaId(deps.db, waId, chat.number.id);
         const existed = before !== undefined;
-        const sent = hasContent(body) ? await sendThroughChat(deps, req, waId, body) : undefined;
+        const sent = hasContent(body) ? await sendThroughChat(deps, req, chat, body) : undefined;
 
         const change: ConversationChange = {
           ...(body.assigned_to !== undefined ? { assignedTo: body.assigned_to } : {}),
@@ -96,11 +99,11 @@ export function conversationCreateRouter(deps: AppDeps): Router {
         // Sales own what they start; a conversation started without a message still needs its row.
         if (req.principal?.role === 'sales' && change.assignedTo === undefined && !sent) change.assignedTo = req.principal.userId ?? null;
         if (Object.keys(change).length > 0 || !sent) {
-          const idem = idempotencyOf(req, waId);
+          const idem = idempotencyOf(req, chat.number.id === 1 ? waId : `${waId}@${chat.number.id}`);
           await updateChat(
             deps.temporal,
             ids,
-            waId,
+            chat,
             conversationUpdate,
             { change, actor: actorOf(req) },
             {
@@ -110,7 +113,7 @@ export function conversationCreateRouter(deps: AppDeps): Router {
             },
           );
         }
-        const row = await getConversationByWaId(deps.db, waId);
+        const row = await getConversationByWaId(deps.db, waId, chat.number.id);
         if (!row)
           throw new HttpError('EXTERNAL_SERVICE_ERROR', 'The chat started but its conversation is not recorded yet; retry with the same Idempotency-Key');
         res.status(existed ? 200 : 201);
@@ -134,7 +137,7 @@ export function conversationCreateRouter(deps: AppDeps): Router {
         },
         async ({ req, res, params, body }) => {
           const c = await requireConversation(deps, params.id);
-          const sent = await sendThroughChat(deps, req, c.wa_id, body);
+          const sent = await sendThroughChat(deps, req, await chatRefOfRow(deps, c), body);
           res.status(201);
           return { message_id: sent.wamid, kind: sent.kind ?? 'text', conversation_id: c.id };
         },
@@ -151,6 +154,7 @@ export function messagesRouter(deps: AppDeps): Router {
     .object({
       chat_id: z.string().max(60).optional().describe('The number (seed 000 form "573107601252@c.us" too)'),
       phone: z.string().max(40).optional(),
+      number_id: NumberIdField.optional(),
       content: MessageText.nullish().describe('The text (alias: message)'),
       message: MessageText.nullish(),
       media: MediaField.nullish(),
@@ -187,8 +191,9 @@ export function messagesRouter(deps: AppDeps): Router {
       },
       async ({ req, res, body }) => {
         const waId = await outboundWaId(deps, body.phone!);
-        const sent = await sendThroughChat(deps, req, waId, body);
-        const row = await getConversationByWaId(deps.db, waId);
+        const number = await chatNumberFor(deps, body.number_id);
+        const sent = await sendThroughChat(deps, req, { waId, number }, body);
+        const row = await getConversationByWaId(deps.db, waId, number.id);
         res.status(201);
         return { message_id: sent.wamid, status: 'sent' as const, conversation_id: row?.id ?? null, correlation_id: body.metadata?.correlation_id ?? null };
       },

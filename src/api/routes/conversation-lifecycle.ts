@@ -5,6 +5,7 @@ import { idsOf } from '../../temporal/workflow-ids';
 import { MAX_TAGS, TAG_PATTERN } from '../../workflows/chat-lifecycle';
 import { CONVERSATION_PRIORITIES, conversationUpdate, type ConversationChange } from '../../workflows/definitions';
 import { updateChat } from '../chat-updates';
+import { chatRefOfRow } from '../chat-ref';
 import { CONVERSATION_WRITE, actorOf, requireAssignableUser } from '../conversation-access';
 import { ConversationView, conversationView, lifecycleOfRow } from '../conversation-view';
 import type { AppDeps } from '../deps';
@@ -52,7 +53,7 @@ export function conversationLifecycleRouter(deps: AppDeps): Router {
     await updateChat(
       deps.temporal,
       ids,
-      c.wa_id,
+      await chatRefOfRow(deps, c),
       conversationUpdate,
       { change: wanted, actor: actorOf(req) },
       {

@@ -26,6 +26,7 @@ const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 const ListQuery = z.object({
   phone: seedPhone.optional().describe('The WhatsApp number (aliases: chat_id, user_id)'),
+  number_id: z.coerce.number().int().min(1).max(2_147_483_647).optional().describe('Only conversations with this business number (GET /api/v1/numbers)'),
   status: z
     .enum(['open', 'closed', 'bot', 'operator', 'needs_human'])
     .optional()
@@ -198,6 +199,7 @@ export function conversationsRouter(deps: AppDeps): Router {
           }
           const { rows, total } = await listConversations(deps.db, {
             phone: q.phone,
+            numberId: q.number_id,
             ...(q.status === 'open' || q.status === 'closed' ? { status: q.status } : { handling: q.status }),
             ...(q.handling ? { handling: q.handling } : {}),
             assignedTo: assigneeFilter(q, req),

@@ -9,15 +9,17 @@ import type { AppDeps } from '../deps';
 import { TemplateRef } from '../outbound-template';
 import { phoneField } from '../phone';
 import { route } from '../route-doc';
+import { NumberIdField, chatNumberFor, chatRefOfRow } from '../chat-ref';
 
 /** Seed 001 clients send `operator`; it is accepted and ignored: the caller is who is recorded. */
 const IgnoredOperator = z.string().max(100).optional().describe('Ignored: the authenticated caller (user id or API key name) is recorded as the operator');
 
-const ModeBody = z.object({ phone: phoneField, operator: IgnoredOperator });
+const ModeBody = z.object({ phone: phoneField, number_id: NumberIdField.optional(), operator: IgnoredOperator });
 
 const MessageBody = z
   .object({
     phone: z.string({ error: 'Phone number is required' }).min(1, 'Phone number is required').max(40),
+    number_id: NumberIdField.optional(),
     operator: IgnoredOperator,
     message: MessageText.nullish(),
     messageId: z.string().nullish(),
@@ -50,7 +52,8 @@ export function operatorRouter(deps: AppDeps): Router {
       },
       async ({ req, body }) => {
         const actor = actorOf(req);
-        await updateChat(temporal, ids, body.phone, takeoverUpdate, { operator: actor.operator, actor }, 10_000);
+        const chat = await chatRefOfRow(deps, { wa_id: body.phone, number_id: body.number_id ?? 1 });
+        await updateChat(temporal, ids, chat, takeoverUpdate, { operator: actor.operator, actor }, 10_000);
         return { status: 'takeover_complete' };
       },
     ),
@@ -69,7 +72,8 @@ export function operatorRouter(deps: AppDeps): Router {
       },
       async ({ req, body }) => {
         const actor = actorOf(req);
-        await updateChat(temporal, ids, body.phone, handbackUpdate, { operator: actor.operator, actor }, 10_000);
+        const chat = await chatRefOfRow(deps, { wa_id: body.phone, number_id: body.number_id ?? 1 });
+        await updateChat(temporal, ids, chat, handbackUpdate, { operator: actor.operator, actor }, 10_000);
         return { status: 'handback_complete' };
       },
     ),
@@ -88,7 +92,7 @@ export function operatorRouter(deps: AppDeps): Router {
       },
       async ({ req, body }) => {
         const waId = await outboundWaId(deps, body.phone);
-        const { wamid } = await sendThroughChat(deps, req, waId, body);
+        const { wamid } = await sendThroughChat(deps, req, { waId, number: await chatNumberFor(deps, body.number_id) }, body);
         return { status: 'success', message: 'Message sent', message_id: wamid };
       },
     ),

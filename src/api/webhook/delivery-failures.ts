@@ -49,7 +49,7 @@ export async function signalDeliveryFailures(deps: { db: Db; temporal: Client; l
   const rows = await deps.db
     .selectFrom('messages')
     .innerJoin('conversations', 'conversations.id', 'messages.conversation_id')
-    .select(['messages.wamid', 'messages.created_at', 'conversations.wa_id'])
+    .select(['messages.wamid', 'messages.created_at', 'conversations.wa_id', 'conversations.number_id'])
     .where('messages.wamid', 'in', [...failed.keys()])
     .where('messages.direction', '=', 'outbound')
     .where('messages.sender_type', 'in', ['bot', 'operator'])
@@ -65,7 +65,7 @@ export async function signalDeliveryFailures(deps: { db: Db; temporal: Client; l
         windowClosed: error.code !== undefined && WINDOW_CLOSED_CODES.has(error.code),
       };
       try {
-        await deps.temporal.workflow.getHandle(idsOf(deps).chat(row.wa_id)).signal(deliveryFailedSignal, failure);
+        await deps.temporal.workflow.getHandle(idsOf(deps).chat(row.wa_id, row.number_id)).signal(deliveryFailedSignal, failure);
       } catch (err) {
         // A chat that no longer runs has no one to flag; anything else is retried by the provider.
         if (err instanceof WorkflowNotFoundError) deps.log.warn({ waId: row.wa_id, wamid: row.wamid }, 'delivery failure for a chat that is not running');
