@@ -33,7 +33,10 @@ export async function routeMessages(
     if (!route.number) {
       refused++;
       webhookMessagesUnrouted.inc({ provider, reason: route.refused });
-      log.warn({ to, wamid: m.wamid, reason: route.refused, number: route.known?.id }, `message for ${route.refused} business number ${to ?? '(none)'} not answered`);
+      log.warn(
+        { to, wamid: m.wamid, reason: route.refused, number: route.known?.id },
+        `message for ${route.refused} business number ${to ?? '(none)'} not answered`,
+      );
       continue;
     }
     const entry = byNumber.get(route.number.id) ?? { number: chatNumberOf(route.number), messages: [] };
