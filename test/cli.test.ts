@@ -2,29 +2,46 @@ import { execFile } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import pg from 'pg';
+import { SecretBox } from '../src/crypto/secrets';
+import { createDb } from '../src/db/database';
+import { migrateToLatest } from '../src/db/migrate';
+import { sealCredentials } from '../src/numbers/credentials';
 import { FakeGraph } from './helpers/fake-graph';
 import { FakeOpenAI } from './helpers/fake-openai';
+import { FakeTwilio, twilioSid } from './helpers/fake-twilio';
 
 // The management commands as an operator runs them: a child process, its stdout lines and exit code,
-// against this run's Postgres and Temporal and loopback stand-ins for Graph and the LLM.
+// against this run's Postgres server and Temporal and loopback stand-ins for Graph and the LLM.
 const ROOT = path.join(__dirname, '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 let graph: FakeGraph;
 let llm: FakeOpenAI;
+// A database of its own: validate-config checks every number in whatsapp_numbers, and other test
+// files add numbers to the run's shared database.
+let databaseUrl: string;
 beforeAll(async () => {
   graph = await new FakeGraph().start();
   llm = await new FakeOpenAI().start();
+  databaseUrl = process.env.TEST_DATABASE_URL!.replace(/\/[^/]+$/, `/whatsapp_test_cli_${process.pid}_${Date.now()}`);
+  await migrateToLatest(databaseUrl);
 });
 afterAll(async () => {
   await Promise.all([graph?.stop(), llm?.stop()]);
+  if (databaseUrl && !process.env.KEEP_TEST_DATABASE) {
+    const admin = new pg.Client({ connectionString: databaseUrl.replace(/\/[^/]+$/, '/postgres') });
+    await admin.connect();
+    await admin.query(`drop database if exists "${new URL(databaseUrl).pathname.slice(1)}" with (force)`);
+    await admin.end();
+  }
 });
 
 function workingEnv(): Record<string, string> {
   return {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
-    DATABASE_URL: process.env.TEST_DATABASE_URL!,
+    DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS!,
     TEMPORAL_NAMESPACE: 'default',
     WHATSAPP_PROVIDER: 'meta',
@@ -72,7 +89,7 @@ test('validate-config passes line by line against a working setup', async () => 
     expect.stringMatching(/^PASS migrations: up to date \(\d+ applied, latest /),
     `PASS temporal: ${process.env.TEST_TEMPORAL_ADDRESS} reachable, namespace default exists`,
     expect.stringMatching(
-      /^PASS search attributes: WhatsAppPhone, ChatMode, NeedsHuman, LastInboundAt, ConversationStatus, AssignedTo, CampaignId, LeadId registered on default$/,
+      /^PASS search attributes: WhatsAppPhone, ChatMode, NeedsHuman, LastInboundAt, ConversationStatus, AssignedTo, BusinessNumber, CampaignId, LeadId registered on default$/,
     ),
     'PASS whatsapp: meta: the access token works; phone number id PNID is +1 555-000-0000 (Test Business)',
     expect.stringMatching(/^PASS webhook: /),
@@ -92,7 +109,8 @@ test('an unreachable database fails its check with the reason; the other checks 
   expect(run.lines).toContain(`FAIL database: cannot connect to 127.0.0.1:${port}/whatsapp (ECONNREFUSED)`);
   expect(run.lines).toContain('SKIP migrations: not checked without a database connection');
   expect(run.lines.filter((l) => l.startsWith('PASS temporal') || l.startsWith('PASS whatsapp') || l.startsWith('PASS llm'))).toHaveLength(3);
-  expect(run.lines.at(-1)).toBe('FAILED: 6 passed, 0 warned, 1 failed, 1 skipped (database)');
+  expect(run.lines).toContain('SKIP numbers: not checked without a migrated database');
+  expect(run.lines.at(-1)).toBe('FAILED: 6 passed, 0 warned, 1 failed, 2 skipped (database)');
   expect(run.lines.join('\n')).not.toContain('secret');
   expect(run.code).toBe(1);
 });
@@ -145,6 +163,85 @@ test('Twilio credentials are checked with basic auth against the account resourc
     expect(bad.code).toBe(1);
   } finally {
     await new Promise((r) => server.close(r));
+  }
+});
+
+test('validate-config checks each number added at run time: its credentials decrypt and its provider accepts them', async () => {
+  const key = Buffer.alloc(32, 9);
+  const secrets = new SecretBox(key);
+  const sid = twilioSid('AC');
+  const twilio = await new FakeTwilio(sid, 'twilio-right-token-0123', '+14155238886').start();
+  const goodToken = 'graph-token-of-the-sales-line';
+  const refusedToken = 'graph-token-that-has-expired';
+  graph.refusedTokens.add(refusedToken);
+  const db = createDb(databaseUrl, 2);
+  const meta = (token: string) => sealCredentials('meta', { access_token: token }, secrets);
+  const tw = (token: string) => sealCredentials('twilio', { account_sid: sid, auth_token: token }, secrets);
+  const rows = await db
+    .insertInto('whatsapp_numbers')
+    .values([
+      { phone_number_id: '1111', name: 'Sales', provider: 'meta', credentials_encrypted: meta(goodToken) },
+      { phone_number_id: '2222', name: null, provider: 'meta', credentials_encrypted: meta(refusedToken) },
+      { phone_number_id: '14155238886', name: 'Twilio line', provider: 'twilio', credentials_encrypted: tw('twilio-right-token-0123') },
+      { phone_number_id: '4915123456789', name: null, provider: 'twilio', credentials_encrypted: tw('twilio-right-token-0123') },
+      { phone_number_id: '3333', name: 'Old', provider: 'meta', credentials_encrypted: meta(goodToken), enabled: false },
+      // Stored by a deployment with another key.
+      {
+        phone_number_id: '4444',
+        name: null,
+        provider: 'meta',
+        credentials_encrypted: sealCredentials('meta', { access_token: goodToken }, new SecretBox(Buffer.alloc(32, 1))),
+      },
+    ])
+    .returning('id')
+    .execute();
+  const [sales, expired, owned, notOwned, disabled, otherKey] = rows.map((r) => r.id);
+  const env = { ...workingEnv(), TWILIO_API_BASE_URL: twilio.url };
+  try {
+    const run = await cli(['validate-config'], { ...env, CREDENTIALS_ENCRYPTION_KEY: key.toString('hex') });
+    // After the other checks, in id order: one line per number.
+    expect(run.lines.slice(8)).toEqual([
+      `PASS number ${sales}: meta 1111 "Sales": the access token works; phone number id 1111 is +1 555-000-0000 (Test Business)`,
+      `FAIL number ${expired}: meta 2222: token refused by the Graph API (401 code 190: Error validating access token: Session has expired)`,
+      `PASS number ${owned}: twilio +14155238886 "Twilio line": account ${sid} accepts the credentials and has +14155238886 ("Test WhatsApp number")`,
+      `WARN number ${notOwned}: twilio +4915123456789: account ${sid} accepts the credentials but does not list +4915123456789 among its numbers (only the WhatsApp sandbox's number may be missing there)`,
+      `SKIP number ${disabled}: meta 3333 "Old" is disabled`,
+      expect.stringMatching(
+        new RegExp(
+          `^FAIL number ${otherKey}: meta 4444: number ${otherKey}'s credentials: encrypted under another CREDENTIALS_ENCRYPTION_KEY \\(key id \\w+; this process has ${secrets.keyId}\\)$`,
+        ),
+      ),
+      `FAILED: 10 passed, 1 warned, 2 failed, 1 skipped (number ${expired}, number ${otherKey})`,
+    ]);
+    expect(run.code).toBe(1);
+    expect(graph.lookups.filter((l) => l.url.startsWith('/1111?'))).toEqual([
+      { url: '/1111?fields=display_phone_number,verified_name', authorization: `Bearer ${goodToken}` },
+    ]);
+    expect(twilio.lookups.map((l) => l.url)).toContain(`/2010-04-01/Accounts/${sid}/IncomingPhoneNumbers.json?PhoneNumber=%2B14155238886`);
+    expect(run.lines.join('\n')).not.toMatch(new RegExp(`${goodToken}|${refusedToken}|twilio-right-token`));
+
+    // Without the key nothing decrypts: every enabled number fails with the one-line reason.
+    const keyless = await cli(['validate-config'], env);
+    const numberLines = keyless.lines.filter((l) => / number \d+: /.test(l));
+    expect(numberLines).toHaveLength(6);
+    expect(numberLines).toContain(
+      `FAIL number ${sales}: meta 1111 "Sales": number ${sales}'s credentials are encrypted and CREDENTIALS_ENCRYPTION_KEY is not set in this process`,
+    );
+    expect(numberLines.filter((l) => l.startsWith('FAIL') && l.endsWith('CREDENTIALS_ENCRYPTION_KEY is not set in this process'))).toHaveLength(5);
+    expect(numberLines).toContain(`SKIP number ${disabled}: meta 3333 "Old" is disabled`);
+    expect(keyless.code).toBe(1);
+  } finally {
+    await db
+      .deleteFrom('whatsapp_numbers')
+      .where(
+        'id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .execute();
+    await db.destroy();
+    graph.refusedTokens.delete(refusedToken);
+    await twilio.stop();
   }
 });
 

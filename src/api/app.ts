@@ -34,6 +34,7 @@ import { templatesRouter } from './routes/templates';
 import { twilioWebhookRouter } from './routes/twilio-webhook';
 import { whatsAppWebhookRouter } from './routes/whatsapp-webhook';
 import { webhookLogsRouter } from './routes/webhook-logs';
+import { numbersRouter } from './routes/numbers';
 import { aiConfigurationsRouter } from './routes/ai-configurations';
 import { adminSettingsRouter } from './routes/admin-settings';
 
@@ -114,6 +115,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/leads', leadsRouter(deps));
   v1.use('/analytics', analyticsRouter(deps));
   v1.use('/webhook-logs', webhookLogsRouter(deps));
+  v1.use('/numbers', numbersRouter(deps));
   v1.use('/ai-configurations', aiConfigurationsRouter(deps));
   v1.use('/admin', adminSettingsRouter(deps));
   v1.use('/files', filesRouter(deps));

@@ -11,7 +11,8 @@ const USAGE = `Usage: npm run cli -- <command>
 
   validate-config
       Checks the environment, Postgres and its migrations, Temporal (namespace, search attributes),
-      the WhatsApp provider's credentials and the LLM endpoint.
+      the WhatsApp provider's credentials, the LLM endpoint, and each number added at run time
+      (its credentials decrypt with CREDENTIALS_ENCRYPTION_KEY and its provider accepts them).
 
   test-whatsapp --phone <number in international form> [--message <text>]
       Sends one text message through the configured WhatsApp provider.`;

@@ -1,4 +1,5 @@
 import { checkConfig, checkDatabase, checkLlm, checkTemporal, checkWhatsApp } from './checks';
+import { checkNumbers } from './number-checks';
 import { formatCheck, skip, summarize, type CheckResult, type Print } from './report';
 
 /**
@@ -10,7 +11,12 @@ export async function validateConfig(env: NodeJS.ProcessEnv, print: Print): Prom
   let results: CheckResult[] = configResults;
   if (config) {
     // Independent, so they run side by side; printed in a fixed order.
-    const groups = await Promise.all([checkDatabase(config), checkTemporal(config), checkWhatsApp(config), checkLlm(config).then((r) => [r])]);
+    const database = checkDatabase(config);
+    // The numbers are rows of a migrated database: read only once it is known to be there.
+    const numbers = database.then((r) =>
+      r.every((c) => c.status === 'PASS') ? checkNumbers(config) : [skip('numbers', 'not checked without a migrated database')],
+    );
+    const groups = await Promise.all([database, checkTemporal(config), checkWhatsApp(config), checkLlm(config).then((r) => [r]), numbers]);
     results = [...results, ...groups.flat()];
   } else {
     results.push(skip('connections', 'not checked until the configuration parses'));

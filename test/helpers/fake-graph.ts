@@ -42,6 +42,8 @@ export class FakeGraph extends HttpFake {
   onUpload: ((upload: GraphUpload) => void) | undefined;
   /** GET requests for a phone number's details (validate-config), with their Authorization header. */
   readonly lookups: { url: string; authorization?: string }[] = [];
+  /** Access tokens Graph refuses on those lookups (401, code 190), as it does an expired or revoked one. */
+  readonly refusedTokens = new Set<string>();
   /** Called as each send is accepted, before the answer goes back (a test may kill the sender here). */
   onSend: ((send: GraphSend) => void) | undefined;
   /** Like Meta: after accepting a send, POST its "sent" status (with our callback data) here. */
@@ -53,6 +55,8 @@ export class FakeGraph extends HttpFake {
     const number = /^\/([^/?]+)(\?.*)?$/.exec(req.url ?? '');
     if (req.method === 'GET' && number) {
       this.lookups.push({ url: req.url!, authorization: req.headers.authorization });
+      const token = req.headers.authorization?.replace(/^Bearer /, '');
+      if (token && this.refusedTokens.has(token)) return FakeGraph.graphError(401, 190, 'Error validating access token: Session has expired');
       return { status: 200, body: { id: number[1], display_phone_number: '+1 555-000-0000', verified_name: 'Test Business' } };
     }
     const upload = /^\/([^/]+)\/media$/.exec(req.url ?? '');

@@ -34,6 +34,8 @@ export class FakeTwilio extends HttpFake {
   /** Like Twilio, fetch each MediaUrl of a send before answering (off by default: other tests' links lead nowhere). */
   fetchMedia = false;
   readonly mediaFetches: TwilioMediaFetch[] = [];
+  /** GET requests for the account's numbers (a number's check), with their Authorization header. */
+  readonly lookups: { url: string; authorization?: string }[] = [];
 
   constructor(
     readonly accountSid: string,
@@ -45,6 +47,7 @@ export class FakeTwilio extends HttpFake {
   }
 
   protected async handle(req: http.IncomingMessage, body: unknown) {
+    if (req.method === 'GET') return this.incomingPhoneNumbers(req);
     const match = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !match) return FakeTwilio.twilioError(404, 20404, 'The requested resource was not found');
     const expected = `Basic ${Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64')}`;
@@ -108,6 +111,23 @@ export class FakeTwilio extends HttpFake {
         uri: `/2010-04-01/Accounts/${this.accountSid}/Messages/${send.sid}.json`,
       },
     };
+  }
+
+  /**
+   * GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json?PhoneNumber=+<digits>: the account's
+   * numbers matching, as validate-config reads them. The account owns `from` only.
+   */
+  private incomingPhoneNumbers(req: http.IncomingMessage) {
+    this.lookups.push({ url: req.url ?? '', authorization: req.headers.authorization });
+    const url = new URL(req.url ?? '/', 'http://twilio.local');
+    const match = /^\/2010-04-01\/Accounts\/([^/]+)\/IncomingPhoneNumbers\.json$/.exec(url.pathname);
+    if (!match) return FakeTwilio.twilioError(404, 20404, 'The requested resource was not found');
+    const expected = `Basic ${Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64')}`;
+    if (req.headers.authorization !== expected || match[1] !== this.accountSid) return FakeTwilio.twilioError(401, 20003, 'Authenticate');
+    const wanted = url.searchParams.get('PhoneNumber');
+    const owned = [{ sid: `PN${'0'.repeat(32)}`, account_sid: this.accountSid, phone_number: this.from, friendly_name: 'Test WhatsApp number' }];
+    const listed = wanted ? owned.filter((n) => n.phone_number === wanted) : owned;
+    return { status: 200, body: { incoming_phone_numbers: listed, page: 0, page_size: 50, start: 0, end: listed.length - 1 } };
   }
 
   sentTo(waId: string): TwilioSend[] {
