@@ -25,7 +25,13 @@ beforeAll(async () => {
   twilio = await new FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, BUSINESS).start();
   // The sender needs the API's URL for its StatusCallback, known only once the harness listens.
   const late: WhatsAppSender = { provider: 'twilio', send: (to, content, options) => sender.send(to, content, options) };
-  h = await startHarness({ sender: late, twilio: { authToken: AUTH_TOKEN } });
+  // This deployment's number is the Twilio one: messages To it are its, any other To is not answered.
+  h = await startHarness({
+    sender: late,
+    twilio: { authToken: AUTH_TOKEN },
+    defaultNumber: { provider: 'twilio', phoneNumberId: '14155238886', displayNumber: BUSINESS },
+    settings: { defaultBusinessNumber: '14155238886' },
+  });
   sender = new TwilioSender({ baseUrl: twilio.url, accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: '14155238886', publicBaseUrl: h.apiUrl });
 });
 afterAll(async () => {

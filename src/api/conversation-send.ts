@@ -13,7 +13,7 @@ import type { AppDeps } from './deps';
 import { HttpError } from './errors';
 import { TemplateRef, resolveTemplate } from './outbound-template';
 import { mediaOfFile } from './file-media';
-import type { ChatRef } from './chat-ref';
+import { chatNumberFor, type ChatRef } from './chat-ref';
 
 export const MessageText = z.string().max(4096, 'message may be at most 4096 characters');
 
@@ -133,6 +133,8 @@ export async function sendThroughChat(
       return { wamid: earlier.wamid, kind, replayed: true };
     }
   }
+  // A disabled number sends nothing (400), whether the conversation was named by id or by number.
+  await chatNumberFor(deps, numberId);
   const row = await getConversationByWaId(deps.db, waId, numberId);
   await refuseFreeTextToStranger(deps, chat, content, row !== undefined);
   if (content.media?.file_id && numberId !== 1) {

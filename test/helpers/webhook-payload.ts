@@ -26,7 +26,12 @@ export function messageEntry(m: TextMessageSpec) {
 }
 
 /** A webhook body shaped like Meta's: one entry, one change, any messages and statuses. */
-export function webhookBody(opts: { messages?: TextMessageSpec[]; statuses?: Record<string, unknown>[] }) {
+export function webhookBody(opts: {
+  messages?: TextMessageSpec[];
+  statuses?: Record<string, unknown>[];
+  /** The business number the webhook is for (metadata.phone_number_id); default the harness's default number. */
+  phoneNumberId?: string;
+}) {
   const messages = (opts.messages ?? []).map(messageEntry);
   const names = new Map<string, string>();
   for (const m of opts.messages ?? []) if (m.name || !names.has(m.from)) names.set(m.from, m.name ?? 'Test User');
@@ -41,7 +46,7 @@ export function webhookBody(opts: { messages?: TextMessageSpec[]; statuses?: Rec
             field: 'messages',
             value: {
               messaging_product: 'whatsapp',
-              metadata: { display_phone_number: '15550000000', phone_number_id: 'PNID' },
+              metadata: { display_phone_number: '15550000000', phone_number_id: opts.phoneNumberId ?? 'PNID' },
               ...(contacts.length ? { contacts } : {}),
               ...(messages.length ? { messages } : {}),
               ...(opts.statuses ? { statuses: opts.statuses } : {}),

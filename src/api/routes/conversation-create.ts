@@ -79,8 +79,9 @@ export function conversationCreateRouter(deps: AppDeps): Router {
         errors: ['CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
       },
       async ({ req, res, body }) => {
-        const waId = await outboundWaId(deps, body.phone!);
-        const chat = { waId, number: await chatNumberFor(deps, body.number_id) };
+        const number = await chatNumberFor(deps, body.number_id);
+        const chat = { waId: await outboundWaId(deps, body.phone!), number };
+        const { waId } = chat;
         if (body.assigned_to) await requireAssignableUser(deps.db, body.assigned_to);
         // Refused before anything is sent: sales assign conversations to themselves only.
         const me = req.principal?.role === 'sales' ? (req.principal.userId ?? null) : undefined;
@@ -190,8 +191,8 @@ export function messagesRouter(deps: AppDeps): Router {
         errors: ['CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
       },
       async ({ req, res, body }) => {
-        const waId = await outboundWaId(deps, body.phone!);
         const number = await chatNumberFor(deps, body.number_id);
+        const waId = await outboundWaId(deps, body.phone!);
         const sent = await sendThroughChat(deps, req, { waId, number }, body);
         const row = await getConversationByWaId(deps.db, waId, number.id);
         res.status(201);

@@ -91,8 +91,8 @@ export function operatorRouter(deps: AppDeps): Router {
         errors: ['CONFLICT', 'EXTERNAL_SERVICE_ERROR'],
       },
       async ({ req, body }) => {
-        const waId = await outboundWaId(deps, body.phone);
-        const { wamid } = await sendThroughChat(deps, req, { waId, number: await chatNumberFor(deps, body.number_id) }, body);
+        const number = await chatNumberFor(deps, body.number_id);
+        const { wamid } = await sendThroughChat(deps, req, { waId: await outboundWaId(deps, body.phone), number }, body);
         return { status: 'success', message: 'Message sent', message_id: wamid };
       },
     ),
