@@ -99,7 +99,7 @@ export interface Harness {
   /** Waits until the chat has nothing pending and sits idle, i.e. it has done all it will do. */
   settled(waId: string, timeoutMs?: number): Promise<ChatStateView>;
   /** Replaces the in-process worker; with a bundle, the new one runs that workflow code. */
-  restartWorker(workflowBundle?: WorkerOptions['workflowBundle']): Promise<void>;
+  restartWorker(workflowBundle?: WorkerOptions['workflowBundle'], settings?: Partial<ChatSettings>): Promise<void>;
   /**
    * Another API process's app on the same database and Temporal, with these settings instead of
    * the harness's (login limits starting from zero, CORS, a proxy): its base URL, closed by stop().
@@ -279,7 +279,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         if (s.phase !== 'idle' || s.pendingCount !== 0) throw new Error(`chat busy: ${s.phase}, ${s.pendingCount} pending`);
         return s;
       }, timeoutMs),
-    async restartWorker(workflowBundle) {
+    async restartWorker(workflowBundle, newSettings) {
+      // A deployment may bring settings the previous worker did not have (e.g. fields added since).
+      if (newSettings) Object.assign(deps.settings, newSettings);
       worker?.shutdown();
       await running;
       worker = await newWorker(workflowBundle ?? { codePath: process.env.TEST_WORKFLOW_BUNDLE! });
