@@ -79,7 +79,7 @@ export class Load {
   }
 
   private async deliver(m: LoadMessage): Promise<void> {
-    const body = JSON.stringify(webhookBody({ messages: [{ from: m.waId, wamid: m.wamid, text: m.token, name: `Drill ${m.waId}` }] }));
+    const body = JSON.stringify(webhookBody({ messages: [{ from: m.waId, wamid: m.wamid, text: m.token, name: `Drill ${m.waId}` }], phoneNumberId: 'BENCH' }));
     const headers = { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, WEBHOOK_SECRET) };
     for (let backoff = 200; ; backoff = Math.min(backoff * 2, 2000)) {
       m.posts++;

@@ -12,6 +12,8 @@ import { chatWorkflowId, type ChatStateView } from '../src/workflows/definitions
 import { chatStateQuery } from '../src/workflows/definitions';
 import { APP_SECRET, eventually, startHarness, TEST_SECRETS, type Harness } from './helpers/harness';
 import { burstOf } from './helpers/fake-openai';
+import { saveWorkflowHistory } from './helpers/histories';
+import { createCampaign, createTemplate, importContacts, uniqueTag, uniqueWaIds, waitForStatus } from './helpers/campaigns';
 import { randomPhone, webhookBody, type TextMessageSpec } from './helpers/webhook-payload';
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -236,6 +238,7 @@ test('a changed configuration answers the next burst of a live chat, and its his
     { id: configB, version: 1 },
     { id: configB, version: 2 },
   ]);
+  await saveWorkflowHistory(h.client, chatWorkflowId(waId, second.id), 'chat-number-ai-configuration-change');
   // Put back for the tests after this one.
   await h.api('PATCH', `/api/v1/ai-configurations/${configB}`, { body: { model: 'model-b', system_prompt: 'You are assistant B.' } });
 });
@@ -259,4 +262,30 @@ test("a configuration's debounce and context size apply to its chats", async () 
   } finally {
     await h.api('PATCH', `/api/v1/ai-configurations/${configB}`, { body: { debounce_ms: 200, max_wait_ms: 10_000, context_messages: 20 } });
   }
+});
+
+test('a campaign sends from its number, and a reply to it is that number’s chat', async () => {
+  const [waId] = uniqueWaIds(1);
+  const tag = uniqueTag('numbers');
+  await importContacts(h, [{ waId: waId!, firstName: 'Ana', tags: [tag] }]);
+  const template = await createTemplate(h, 'Hi {{first_name}}, news from our second shop!');
+  const unknownNumber = await h.api('POST', '/api/v1/campaigns', {
+    body: { name: 'wrong', template_id: template.id, number_id: 999_999, audience: { tags: [tag] } },
+  });
+  expect(unknownNumber.status).toBe(400);
+  const { id } = await createCampaign(h, { template_id: template.id, number_id: second.id, audience: { tags: [tag] } });
+  expect((await h.api('GET', `/api/v1/campaigns/${id}`)).body.number_id).toBe(second.id);
+  expect((await h.api('POST', `/api/v1/campaigns/${id}/start`)).status).toBe(202);
+  await waitForStatus(h, id, 'completed');
+  expect(sendsTo(waId!, second.phoneNumberId).map((s) => s.type)).toEqual(['template']);
+  expect(sendsTo(waId!, second.phoneNumberId)[0]!.authorization).toBe(`Bearer ${second.token}`);
+  expect(sendsTo(waId!, 'PNID')).toHaveLength(0);
+
+  // The reply comes to the second number: its chat has the campaign message in its context.
+  await inboundTo(second.phoneNumberId, [{ from: waId!, text: 'tell me more' }]);
+  await eventually(() => expect(sendsTo(waId!, second.phoneNumberId)).toHaveLength(2));
+  const asked = h.llm.requests.find((r) => burstOf(r).includes('tell me more'))!;
+  expect(JSON.stringify(asked.messages)).toContain('news from our second shop');
+  const recipients = await h.db.selectFrom('campaign_recipients').select(['replied_at']).where('campaign_id', '=', id).execute();
+  expect(recipients[0]!.replied_at).not.toBeNull();
 });

@@ -24,6 +24,7 @@ export interface ConversationRow {
   unread_count: number;
   last_read_at: Date | null;
   assignee: { id: number; email: string; full_name: string | null } | null;
+  business_number: { id: number; name: string | null; display_number: string | null };
 }
 
 /** The conversation as every route shows it. `status` is the inbox's; who answers is `handling`. */
@@ -42,6 +43,9 @@ export function conversationView<R extends ConversationRow>(c: R, ids: WorkflowI
 export const ConversationView = z.object({
   id: z.string(),
   number_id: z.number().int().describe('The business number the conversation is with (GET /api/v1/numbers); 1 is the default number'),
+  business_number: z
+    .object({ id: z.number().int(), name: z.string().nullable(), display_number: z.string().nullable() })
+    .describe('That number as the inbox shows it'),
   wa_id: z.string(),
   phone: z.string(),
   contact_name: z.string().nullable(),

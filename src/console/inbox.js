@@ -184,6 +184,14 @@ function InboxRow({ c, me, selected }) {
         ${c.status === 'closed' ? html`<span class="badge lifecycle-closed">Closed</span>` : null}
         ${c.priority && c.priority !== 'normal' ? html`<span class=${`badge priority-${c.priority}`}>${c.priority}</span>` : null}
         <span class="row-assignee muted" title="Assigned to">${assignee ? `→ ${assignee}` : 'unassigned'}</span>
+        ${
+          // Several numbers (issue 13): which of the business's numbers the customer wrote to; the default number goes unlabelled.
+          c.business_number && c.business_number.id !== 1
+            ? html`<span class="badge business-number" title="Business number"
+                >via ${c.business_number.name ?? c.business_number.display_number ?? `number ${c.business_number.id}`}</span
+              >`
+            : null
+        }
       </div>
       <div class="last-message">
         ${

@@ -84,11 +84,20 @@ export const assigneeColumn = sql<{
 } | null>`(select json_build_object('id', u.id, 'email', u.email, 'full_name', u.full_name)
   from users u where u.id = c.assigned_to)`.as('assignee');
 
+/** The business number the conversation is with, as the inbox shows it (issue 13). */
+export const numberColumn = sql<{
+  id: number;
+  name: string | null;
+  display_number: string | null;
+}>`(select json_build_object('id', n.id, 'name', n.name, 'display_number', n.display_number)
+  from whatsapp_numbers n where n.id = c.number_id)`.as('business_number');
+
 export async function listConversations(db: Db, f: ConversationFilters) {
   const [rows, total] = await Promise.all([
     listBase(db, f)
       .select(summaryColumns)
       .select(assigneeColumn)
+      .select(numberColumn)
       .select((eb) => [
         eb.selectFrom('messages as m').whereRef('m.conversation_id', '=', 'c.id').select(eb.fn.countAll<string>().as('n')).as('message_count'),
         sql<LastMessage | null>`(select json_build_object('content', m.content, 'timestamp', m.created_at, 'sender_type', m.sender_type)
@@ -113,7 +122,7 @@ interface LastMessage {
 }
 
 export async function getConversation(db: Db, id: string) {
-  return db.selectFrom('conversations as c').select(summaryColumns).select(assigneeColumn).where('c.id', '=', id).executeTakeFirst();
+  return db.selectFrom('conversations as c').select(summaryColumns).select(assigneeColumn).select(numberColumn).where('c.id', '=', id).executeTakeFirst();
 }
 
 /** The conversation of a WhatsApp user with one business number (default: the default number). */
@@ -122,6 +131,7 @@ export async function getConversationByWaId(db: Db, waId: string, numberId = 1) 
     .selectFrom('conversations as c')
     .select(summaryColumns)
     .select(assigneeColumn)
+    .select(numberColumn)
     .where('c.number_id', '=', numberId)
     .where('c.wa_id', '=', waId)
     .executeTakeFirst();

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { assigneeColumn, summaryColumns } from './conversation-queries';
+import { assigneeColumn, numberColumn, summaryColumns } from './conversation-queries';
 import type { Db } from './database';
 import type { Message, SenderType } from './schema';
 
@@ -59,6 +59,7 @@ export async function conversationSummaries(db: Db, ids: string[]) {
     .selectFrom('conversations as c')
     .select(summaryColumns)
     .select(assigneeColumn)
+    .select(numberColumn)
     .select((eb) => [
       eb.selectFrom('messages as m').whereRef('m.conversation_id', '=', 'c.id').select(eb.fn.countAll<string>().as('n')).as('message_count'),
       sql<LastMessage | null>`(select json_build_object('content', m.content, 'timestamp', m.created_at, 'sender_type', m.sender_type)

@@ -35,12 +35,14 @@ const ScheduleFields = {
 const rate = z.number().int().min(1).max(MAX_SEND_RATE, `at most ${MAX_SEND_RATE} messages per second (WhatsApp's per-number ceiling)`);
 const variables = z.record(z.string().regex(/^\w+$/, 'variable names are letters, digits and _'), z.string().max(1024));
 
+const NumberId = z.number().int().min(1).max(2_147_483_647).describe('The business number it sends from (GET /api/v1/numbers); default 1, the default number');
+
 // No defaults here: an update must leave out what it does not name (defaults belong to create).
 const Fields = z.object({
   name: z.string().trim().min(1).max(200),
   description: z.string().max(2000).nullish(),
   template_id: z.number().int().positive(),
-  number_id: z.number().int().min(1).max(2_147_483_647).describe('The business number it sends from (GET /api/v1/numbers); default 1, the default number'),
+  number_id: NumberId,
   variables,
   audience: AudienceSchema,
   rate_per_second: rate,
@@ -54,6 +56,7 @@ export const CreateCampaignBody = Fields.extend({
   variables: variables.default({}),
   audience: AudienceSchema.default({ tags_match: 'any' }),
   rate_per_second: rate.default(DEFAULT_SEND_RATE),
+  number_id: NumberId.default(1),
 }).refine(oneTiming, TIMING_MESSAGE);
 export const UpdateCampaignBody = Fields.partial()
   .refine(oneTiming, TIMING_MESSAGE)
