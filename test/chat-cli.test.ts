@@ -54,7 +54,7 @@ function chat(args: string[], env: Record<string, string> = {}): Chat {
 
 test('a line typed in the terminal reaches the bot, and the reply, takeover, operator and handback show up', async () => {
   const waId = randomPhone();
-  const c = chat(['--phone', waId, '--api', h.apiUrl, '--key', KEYS.viewer], { WHATSAPP_APP_SECRET: APP_SECRET });
+  const c = chat(['--phone', waId, '--api', h.apiUrl, '--key', KEYS.viewer], { WHATSAPP_APP_SECRET: APP_SECRET, WHATSAPP_PHONE_NUMBER_ID: 'PNID' });
   try {
     await c.shows(`Chatting as +${waId} (Terminal User) with the assistant at ${h.apiUrl}`);
     c.child.stdin.write('hello from the terminal\n');

@@ -15,6 +15,7 @@ import { workflowIds } from '../src/temporal/workflow-ids';
 import { WEBHOOK_LOG_RETENTION_WORKFLOW_TYPE, type WebhookLogRetentionResult } from '../src/workflows/webhook-log-definitions';
 import { twilioSid } from './helpers/fake-twilio';
 import { APP_SECRET, KEYS, eventually, startHarness, type Harness } from './helpers/harness';
+import { NumberRegistry } from '../src/numbers/registry';
 import { newWamid, randomPhone, webhookBody } from './helpers/webhook-payload';
 
 const TWILIO_TOKEN = 'twilio-auth-token-for-webhook-logs';
@@ -23,11 +24,14 @@ const BUSINESS = '+14155238886';
 let h: Harness;
 /** The harness's API with the Twilio webhook configured (the main one has no Twilio settings). */
 let twilioApi: string;
+/** A Twilio deployment's numbers: its default number is BUSINESS, so Twilio's messages To it are answered. */
+let twilioNumbers: NumberRegistry;
 const started = new Date();
 
 beforeAll(async () => {
   h = await startHarness();
-  twilioApi = await h.serveApi({ twilio: { authToken: TWILIO_TOKEN } });
+  twilioNumbers = new NumberRegistry({ db: h.db, defaultNumber: { provider: 'twilio', phoneNumberId: BUSINESS.slice(1) } });
+  twilioApi = await h.serveApi({ twilio: { authToken: TWILIO_TOKEN }, numbers: twilioNumbers });
 });
 afterAll(async () => {
   await h?.stop();
@@ -257,7 +261,9 @@ describe('settings', () => {
   });
 
   it('replaces message texts and captions with WEBHOOK_LOG_REDACT_TEXT, keeping the structure', async () => {
-    const url = await h.serveApi({ webhookLogs: { enabled: true, maxBodyBytes: 65_536, redactText: true }, twilio: { authToken: TWILIO_TOKEN } });
+    const redacting = { enabled: true, maxBodyBytes: 65_536, redactText: true };
+    const url = await h.serveApi({ webhookLogs: redacting });
+    const twilioUrl = await h.serveApi({ webhookLogs: redacting, twilio: { authToken: TWILIO_TOKEN }, numbers: twilioNumbers });
     const waId = randomPhone();
     const [a, b] = [newWamid(), newWamid()];
     const { body, headers } = signedMeta([
@@ -276,7 +282,7 @@ describe('settings', () => {
     expect((await h.api('GET', `/api/v1/webhook-logs?search=4111&${since()}`)).body.total).toBe(0);
 
     const form = twilioForm(randomPhone(), { Body: 'my pin is 9876' });
-    expect((await postTwilio(url, '/webhooks/twilio', form, twilioSignature(TWILIO_TOKEN, `${url}/webhooks/twilio`, form))).status).toBe(200);
+    expect((await postTwilio(twilioUrl, '/webhooks/twilio', form, twilioSignature(TWILIO_TOKEN, `${twilioUrl}/webhooks/twilio`, form))).status).toBe(200);
     const [tw] = await logs(`message_id=${form.MessageSid}`);
     const twDetail = await detail(tw.id);
     expect(twDetail.body).not.toContain('9876');

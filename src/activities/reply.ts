@@ -10,6 +10,7 @@ import { createReplyGenerator } from './llm';
 import { createOutboundSender, type SendMemory } from './send';
 import type { ActivityDeps } from './index';
 import { numbersOf } from '../numbers/registry';
+import { AiConfigurationUnavailable } from './ai-models';
 
 export interface ReplyToBurstInput {
   waId: string;
@@ -122,6 +123,8 @@ export function createReplyActivities(deps: ActivityDeps) {
       );
     } catch (err) {
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('the chat took the burst back while the model was answering');
+      // Postgres, not the model: the activity is retried and the model's attempts are not spent.
+      if (err instanceof AiConfigurationUnavailable) throw err;
       memo.llmFailures = (memo.llmFailures ?? 0) + 1;
       const retryable = !(err instanceof ApplicationFailure && err.nonRetryable);
       if (retryable && memo.llmFailures < input.llmMaxAttempts) {

@@ -33,6 +33,11 @@ export function aiDefaultsFromConfig(config: Config): AiDefaults {
   };
 }
 
+/** The configuration calls OPENAI_BASE_URL (its own base_url is unset or the same). */
+export function usesEnvironmentEndpoint(snapshot: Pick<AiConfigurationSnapshot, 'baseUrl'>, defaults: Pick<AiDefaults, 'baseUrl'>): boolean {
+  return snapshot.baseUrl === null || snapshot.baseUrl.replace(/\/+$/, '') === defaults.baseUrl.replace(/\/+$/, '');
+}
+
 /** The purpose an AI configuration's API key is sealed for (src/crypto/secrets.ts). */
 export const AI_KEY_PURPOSE = 'ai_configurations.api_key';
 
@@ -42,7 +47,11 @@ export const AI_KEY_PURPOSE = 'ai_configurations.api_key';
  * Throws SecretError when its key cannot be decrypted here.
  */
 export function modelForSnapshot(snapshot: AiConfigurationSnapshot, defaults: AiDefaults, secrets: SecretBox | undefined): ChatModel {
-  let apiKey = defaults.apiKey;
+  // The environment's key goes only to the environment's endpoint: a configuration pointing
+  // elsewhere brings its own key, so no admin can send OPENAI_API_KEY to a host of their choosing.
+  const ownEndpoint = !usesEnvironmentEndpoint(snapshot, defaults);
+  // (A keyless one, a local Ollama say, gets a placeholder: the OpenAI client needs some key.)
+  let apiKey = ownEndpoint ? 'no-key' : defaults.apiKey;
   if (snapshot.apiKeyEncrypted) {
     if (!secrets) throw new Error(`AI configuration "${snapshot.name}" has an encrypted API key and CREDENTIALS_ENCRYPTION_KEY is not set in this process`);
     apiKey = secrets.open(snapshot.apiKeyEncrypted, AI_KEY_PURPOSE);

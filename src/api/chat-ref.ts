@@ -30,6 +30,13 @@ export async function chatNumberFor(deps: AppDeps, numberId: number | undefined,
   return { id: number.id, phoneNumberId: number.phoneNumberId };
 }
 
+/** The chat of a customer with the number a request names (takeover, handback): 400 for a number that does not exist. */
+export async function chatRefByPhone(deps: AppDeps, waId: string, numberId: number | undefined): Promise<ChatRef> {
+  if (numberId !== undefined && !(await numbersOf(deps).byId(numberId)))
+    throw new HttpError('VALIDATION_ERROR', `number_id: number ${numberId} does not exist`);
+  return chatRefOfRow(deps, { wa_id: waId, number_id: numberId ?? DEFAULT_NUMBER_ID });
+}
+
 /** The chat of a conversation row (its number need not be enabled: reading and lifecycle changes still work). */
 export async function chatRefOfRow(deps: AppDeps, row: { wa_id: string; number_id: number }): Promise<ChatRef> {
   if (row.number_id === DEFAULT_NUMBER_ID) {

@@ -278,7 +278,8 @@ export class ConversationStreamHub {
       uniq(chats.flatMap((s) => (!s.conversationId && s.waId ? [s.waId] : []))),
     );
     const byId = new Map(states.map((r) => [r.id, r]));
-    const byWaId = new Map(states.map((r) => [r.wa_id, r]));
+    // A stream by phone watches the default number's conversation, never another number's with the same customer.
+    const byWaId = new Map(states.filter((r) => r.number_id === 1).map((r) => [r.wa_id, r]));
     const found = new Map<ChatSub, StateRow>();
     for (const s of chats) {
       const row = s.conversationId ? byId.get(s.conversationId) : s.waId ? byWaId.get(s.waId) : undefined;

@@ -159,8 +159,16 @@ export function Chat({ id, config, me }) {
           !writable
             ? null
             : operatorHolds
-              ? html`<button class="primary" disabled=${busy} onClick=${() => act('/api/v1/handback', { phone: c.phone }, 'bot')}>Hand back to bot</button>`
-              : html`<button class="primary" disabled=${busy} onClick=${() => act('/api/v1/takeover', { phone: c.phone }, 'operator')}>Take over</button>`
+              ? html`<button class="primary" disabled=${busy} onClick=${() => act('/api/v1/handback', { phone: c.phone, number_id: c.number_id ?? 1 }, 'bot')}>
+                  Hand back to bot
+                </button>`
+              : html`<button
+                  class="primary"
+                  disabled=${busy}
+                  onClick=${() => act('/api/v1/takeover', { phone: c.phone, number_id: c.number_id ?? 1 }, 'operator')}
+                >
+                  Take over
+                </button>`
         }
       </div>
     </header>
@@ -172,7 +180,10 @@ export function Chat({ id, config, me }) {
     </ol>
     ${
       writable
-        ? html`<${Composer} enabled=${operatorHolds} send=${(message) => act('/api/v1/operator-message', { phone: c.phone, message })} />`
+        ? html`<${Composer}
+            enabled=${operatorHolds}
+            send=${(message) => act('/api/v1/operator-message', { phone: c.phone, number_id: c.number_id ?? 1, message })}
+          />`
         : html`<p class="read-only muted">${readOnlyReason(me, c)}</p>`
     }
   </section>`;

@@ -34,9 +34,11 @@ export class SecretBox {
       throw new SecretError(`encrypted under another CREDENTIALS_ENCRYPTION_KEY (key id ${keyId}; this process has ${this.keyId})`);
     }
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+      const authTag = Buffer.from(tag, 'base64url');
+      if (authTag.length !== 16) throw new Error('tag length');
+      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
       decipher.setAAD(Buffer.from(purpose));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      decipher.setAuthTag(authTag);
       return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
     } catch {
       throw new SecretError('does not decrypt: altered, or stored for another purpose');

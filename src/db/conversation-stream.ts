@@ -6,6 +6,7 @@ import type { Message, SenderType } from './schema';
 /** What the live stream watches on a conversation: its mode, flags and activity. */
 const stateColumns = [
   'c.id',
+  'c.number_id',
   'c.wa_id',
   'c.mode',
   'c.needs_human',
@@ -21,7 +22,10 @@ const stateColumns = [
   'c.unread_count',
 ] as const;
 
-/** The conversations with these ids or WhatsApp ids (the streams that watch one conversation). */
+/**
+ * The conversations with these ids or WhatsApp ids (the streams that watch one conversation); a
+ * stream by WhatsApp id watches the default number's conversation.
+ */
 export async function conversationStates(db: Db, ids: string[], waIds: string[]) {
   if (ids.length === 0 && waIds.length === 0) return [];
   return db

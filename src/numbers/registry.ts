@@ -63,7 +63,7 @@ export const digitsOf = (n: string) => n.replace(/\D/g, '');
  * disabled number as disabled within that.
  */
 export class NumberRegistry {
-  private rows?: { at: number; byId: Map<number, BusinessNumber> };
+  private rows?: { at: number; byId: Map<number, BusinessNumber>; secrets?: WebhookSecrets };
   private loading?: Promise<Map<number, BusinessNumber>>;
   private readonly senders = new Map<number, { updatedAt: number; sender: WhatsAppSender }>();
   readonly defaultNumber: DefaultNumber;
@@ -74,7 +74,8 @@ export class NumberRegistry {
 
   /** The default number as a record (its row's name and AI configuration come from the database). */
   async defaultRecord(): Promise<BusinessNumber> {
-    const row = (await this.load()).get(DEFAULT_NUMBER_ID);
+    // Its name and AI configuration only: the default number is served even while Postgres is away.
+    const row = (await this.load().catch(() => undefined))?.get(DEFAULT_NUMBER_ID);
     const d = this.defaultNumber;
     return {
       id: DEFAULT_NUMBER_ID,
@@ -148,9 +149,12 @@ export class NumberRegistry {
    * app secrets and verify tokens (of numbers in another Meta app than the environment's), Twilio
    * auth tokens per number. Numbers whose credentials cannot be read here add nothing.
    */
-  async webhookSecrets(): Promise<{ metaAppSecrets: string[]; metaVerifyTokens: string[]; twilioTokens: Map<number, string> }> {
-    const out = { metaAppSecrets: [] as string[], metaVerifyTokens: [] as string[], twilioTokens: new Map<number, string>() };
-    for (const n of (await this.load()).values()) {
+  async webhookSecrets(): Promise<WebhookSecrets> {
+    const byId = await this.load();
+    // Decrypted once per read of the table, not per request.
+    if (this.rows?.byId === byId && this.rows.secrets) return this.rows.secrets;
+    const out: WebhookSecrets = { metaAppSecrets: new Map(), metaVerifyTokens: [], twilioTokens: new Map() };
+    for (const n of byId.values()) {
       if (n.id === DEFAULT_NUMBER_ID || !n.credentialsEncrypted) continue;
       let creds: NumberCredentials;
       try {
@@ -160,16 +164,18 @@ export class NumberRegistry {
         continue;
       }
       if (creds.provider === 'meta') {
-        if (creds.appSecret) out.metaAppSecrets.push(creds.appSecret);
+        if (creds.appSecret) out.metaAppSecrets.set(n.id, creds.appSecret);
         if (creds.verifyToken) out.metaVerifyTokens.push(creds.verifyToken);
       } else if (creds.provider === 'twilio') out.twilioTokens.set(n.id, creds.authToken);
     }
+    if (this.rows?.byId === byId) this.rows.secrets = out;
     return out;
   }
 
   /** Drops the cache: this process's own writes apply at once. */
   invalidate(): void {
-    this.rows = undefined;
+    // Read again at the next use; the old rows stay as the fallback should Postgres not answer.
+    if (this.rows) this.rows.at = 0;
   }
 
   private buildSender(number: BusinessNumber): WhatsAppSender {
@@ -191,6 +197,11 @@ export class NumberRegistry {
     return new ConsoleSender(this.options.log);
   }
 
+  /**
+   * whatsapp_numbers, read at most every ttlMs. When Postgres does not answer, the last rows read
+   * are served (and read again a second later), so webhooks keep routing through an outage; only
+   * a process that never read them fails.
+   */
   private async load(): Promise<Map<number, BusinessNumber>> {
     const ttl = this.options.ttlMs ?? 2000;
     if (this.rows && Date.now() - this.rows.at < ttl) return this.rows.byId;
@@ -205,11 +216,26 @@ export class NumberRegistry {
         this.rows = { at: Date.now(), byId };
         return byId;
       })
+      .catch((err: unknown) => {
+        if (!this.rows) throw err;
+        this.options.log?.warn({ err: (err as Error).message }, 'could not read whatsapp_numbers; using the numbers read before');
+        this.rows.at = Date.now() - ttl + Math.min(ttl, 1000);
+        return this.rows.byId;
+      })
       .finally(() => {
         this.loading = undefined;
       });
     return this.loading;
   }
+}
+
+/** What the numbers added at run time bring to the webhooks' checks. */
+export interface WebhookSecrets {
+  /** Per number: the secret of its own Meta app (when not the environment's). */
+  metaAppSecrets: Map<number, string>;
+  metaVerifyTokens: string[];
+  /** Per number: its Twilio account's auth token. */
+  twilioTokens: Map<number, string>;
 }
 
 export class NumberUnavailableError extends Error {
@@ -237,7 +263,8 @@ export function toBusinessNumber(r: WhatsAppNumber): BusinessNumber {
 /**
  * Brings row 1 up to date with the environment's number at start (API and worker), for the
  * admin lists and joins: its provider, number and display number. Routing never reads it.
- * Refuses to start when another row claims the same number (one of them must go).
+ * Throws when another row claims the same number (the processes log it and go on: the
+ * environment's number wins the routing, and that row is never reached until one of them goes).
  */
 export async function syncDefaultNumber(db: Db, d: DefaultNumber): Promise<void> {
   const phoneNumberId = d.phoneNumberId ?? '';

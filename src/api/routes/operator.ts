@@ -9,7 +9,7 @@ import type { AppDeps } from '../deps';
 import { TemplateRef } from '../outbound-template';
 import { phoneField } from '../phone';
 import { route } from '../route-doc';
-import { NumberIdField, chatNumberFor, chatRefOfRow } from '../chat-ref';
+import { NumberIdField, chatNumberFor, chatRefByPhone } from '../chat-ref';
 
 /** Seed 001 clients send `operator`; it is accepted and ignored: the caller is who is recorded. */
 const IgnoredOperator = z.string().max(100).optional().describe('Ignored: the authenticated caller (user id or API key name) is recorded as the operator');
@@ -52,7 +52,7 @@ export function operatorRouter(deps: AppDeps): Router {
       },
       async ({ req, body }) => {
         const actor = actorOf(req);
-        const chat = await chatRefOfRow(deps, { wa_id: body.phone, number_id: body.number_id ?? 1 });
+        const chat = await chatRefByPhone(deps, body.phone, body.number_id);
         await updateChat(temporal, ids, chat, takeoverUpdate, { operator: actor.operator, actor }, 10_000);
         return { status: 'takeover_complete' };
       },
@@ -72,7 +72,7 @@ export function operatorRouter(deps: AppDeps): Router {
       },
       async ({ req, body }) => {
         const actor = actorOf(req);
-        const chat = await chatRefOfRow(deps, { wa_id: body.phone, number_id: body.number_id ?? 1 });
+        const chat = await chatRefByPhone(deps, body.phone, body.number_id);
         await updateChat(temporal, ids, chat, handbackUpdate, { operator: actor.operator, actor }, 10_000);
         return { status: 'handback_complete' };
       },

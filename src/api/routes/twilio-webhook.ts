@@ -79,17 +79,20 @@ export function twilioWebhookRouter(deps: AppDeps): Router {
     const logged = webhookLogOf(res);
     const numbers = numbersOf(deps);
     const addressed = await numbers.route('twilio', ours(params(req)));
-    const numberToken = addressed.number ? (await numbers.webhookSecrets()).twilioTokens.get(addressed.number.id) : undefined;
-    // No Twilio settings at all only happens in production without TWILIO_AUTH_TOKEN: only a number's own token is trusted.
-    if (!deps.twilio && !numberToken) {
+    // A number added at run time is checked with its own account's token; the environment's
+    // number, and one we do not serve (acknowledged, never answered), with TWILIO_AUTH_TOKEN.
+    const own = addressed.number && !addressed.number.isDefault;
+    const numberToken = own ? (await numbers.webhookSecrets()).twilioTokens.get(addressed.number!.id) : undefined;
+    if (own ? !numberToken : !deps.twilio) {
+      // Production without TWILIO_AUTH_TOKEN, or a number whose token cannot be read here: nothing is trusted.
       logged.outcome = 'not_configured';
       throw new HttpError('AUTHORIZATION_ERROR', 'The Twilio webhook is not configured');
     }
-    const tokens = [deps.twilio?.authToken, numberToken].filter((t): t is string => Boolean(t));
+    const token = own ? numberToken : deps.twilio?.authToken;
     // Without a token (development only) signatures are not checked, like the Meta webhook without an app secret.
-    if (tokens.length > 0) {
+    if (token) {
       const header = req.get('x-twilio-signature');
-      const valid = tokens.some((token) => verifyTwilioSignature(token, signedUrl(req), params(req), header));
+      const valid = verifyTwilioSignature(token, signedUrl(req), params(req), header);
       logged.signature = valid ? 'valid' : header ? 'invalid' : 'missing';
       if (!valid) throw new HttpError('AUTHORIZATION_ERROR', 'Missing or invalid X-Twilio-Signature');
     }

@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import { signalInbound, type ChatNumber } from '../../temporal/chat-signals';
-import { numbersOf } from '../../numbers/registry';
+import { numbersOf, type BusinessNumber } from '../../numbers/registry';
 import { routeMessages, type RoutedMessages } from '../webhook/number-routing';
 import { idsOf, type WorkflowIds } from '../../temporal/workflow-ids';
 import type { InboundMessage } from '../../workflows/definitions';
@@ -46,8 +46,8 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
       async ({ query, res }) => {
         const { 'hub.mode': mode, 'hub.verify_token': token, 'hub.challenge': challenge } = query;
         // The environment's token, or that of a number in another Meta app (issue 13).
-        const tokens = [deps.whatsapp.verifyToken, ...(await numbersOf(deps).webhookSecrets()).metaVerifyTokens].filter(Boolean);
-        if (mode === 'subscribe' && token && tokens.includes(token) && typeof challenge === 'string') {
+        const known = async (t: string) => t === deps.whatsapp.verifyToken || (await numbersOf(deps).webhookSecrets()).metaVerifyTokens.includes(t);
+        if (mode === 'subscribe' && token && typeof challenge === 'string' && (await known(token))) {
           setWebhookOutcome(res, 'verified');
           res.type('text/plain').send(challenge);
           return;
@@ -95,14 +95,9 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
         await runMiddleware(readRaw, req, res);
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         logged.raw = raw;
-        // The environment's app secret, or that of a number in another Meta app (issue 13).
-        const appSecrets = [deps.whatsapp.appSecret, ...(await numbersOf(deps).webhookSecrets()).metaAppSecrets].filter((s): s is string => Boolean(s));
-        if (deps.whatsapp.appSecret || appSecrets.length > 0) {
-          const header = req.get('x-hub-signature-256');
-          const valid = appSecrets.some((secret) => verifySignature(raw, header, secret));
-          logged.signature = valid ? 'valid' : header ? 'invalid' : 'missing';
-          if (!valid) throw new HttpError('AUTHENTICATION_ERROR', 'Missing or invalid X-Hub-Signature-256');
-        }
+        const signedBy = await metaSigner(deps, raw, req.get('x-hub-signature-256'));
+        if (signedBy.kind !== 'unchecked') logged.signature = signedBy.kind === 'none' ? (req.get('x-hub-signature-256') ? 'invalid' : 'missing') : 'valid';
+        if (signedBy.kind === 'none') throw new HttpError('AUTHENTICATION_ERROR', 'Missing or invalid X-Hub-Signature-256');
         let json: unknown;
         try {
           json = JSON.parse(raw.toString('utf8'));
@@ -120,7 +115,14 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
         }
         const { messages: all, addressedTo, receipts, ignored, skipped } = parseMetaWebhook(payload.data);
         // Each message to its business number's chat; those for a number we do not serve are never answered.
-        const { routed, refused } = await routeMessages(deps, 'meta', all, (m) => addressedTo.get(m.wamid), req.log);
+        const { routed, refused } = await routeMessages(
+          deps,
+          'meta',
+          all,
+          (m) => addressedTo.get(m.wamid),
+          req.log,
+          (number) => signedFor(deps, signedBy, number),
+        );
         const messages = routed.flatMap((r) => r.messages);
         if (refused > 0 && messages.length + receipts.length === 0) logged.outcome = 'unknown_number';
         if (ignored.length) req.log.info({ ignored }, 'webhook events not handled');
@@ -155,6 +157,34 @@ export function whatsAppWebhookRouter(deps: AppDeps): Router {
   );
 
   return router;
+}
+
+/**
+ * Whose Meta app signed the body (issue 13): the environment's (WHATSAPP_APP_SECRET), or the apps
+ * of numbers added with their own app secret; `unchecked` only without any secret (development).
+ * The numbers' secrets are read only when the environment's does not match.
+ */
+type MetaSigner = { kind: 'environment' } | { kind: 'numbers'; ids: Set<number> } | { kind: 'unchecked' } | { kind: 'none' };
+
+async function metaSigner(deps: AppDeps, raw: Buffer, header: string | undefined): Promise<MetaSigner> {
+  const env = deps.whatsapp.appSecret;
+  if (env && verifySignature(raw, header, env)) return { kind: 'environment' };
+  const own = (await numbersOf(deps).webhookSecrets()).metaAppSecrets;
+  const ids = new Set([...own].filter(([, secret]) => verifySignature(raw, header, secret)).map(([id]) => id));
+  if (ids.size > 0) return { kind: 'numbers', ids };
+  // Without WHATSAPP_APP_SECRET (development only) the environment's numbers take unsigned requests.
+  return env ? { kind: 'none' } : { kind: 'unchecked' };
+}
+
+/**
+ * A message is taken for a number only when that number's app signed it: a number with its own
+ * app secret by that secret, any other by the environment's. One app's secret cannot speak for
+ * another app's numbers.
+ */
+async function signedFor(deps: AppDeps, signer: MetaSigner, number: BusinessNumber): Promise<boolean> {
+  if (signer.kind === 'numbers') return signer.ids.has(number.id);
+  if (number.isDefault) return true;
+  return !(await numbersOf(deps).webhookSecrets()).metaAppSecrets.has(number.id);
 }
 
 /** Order is kept per chat (sequential signals); different chats are signalled in parallel. A chat is a user with one of our numbers. */

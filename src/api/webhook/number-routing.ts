@@ -23,6 +23,8 @@ export async function routeMessages(
   messages: InboundMessage[],
   addressedTo: (m: InboundMessage) => string | undefined,
   log: Logger,
+  /** Whether the request's signature speaks for this number (Meta: its app's secret); default yes. */
+  signedFor: (number: BusinessNumber) => Promise<boolean> = async () => true,
 ): Promise<{ routed: RoutedMessages[]; refused: number }> {
   const numbers = numbersOf(deps);
   const byNumber = new Map<number, RoutedMessages>();
@@ -37,6 +39,12 @@ export async function routeMessages(
         { to, wamid: m.wamid, reason: route.refused, number: route.known?.id },
         `message for ${route.refused} business number ${to ?? '(none)'} not answered`,
       );
+      continue;
+    }
+    if (!(await signedFor(route.number))) {
+      refused++;
+      webhookMessagesUnrouted.inc({ provider, reason: 'other_app' });
+      log.warn({ to, wamid: m.wamid, number: route.number.id }, `message for number ${route.number.id} signed by another app than its own; not answered`);
       continue;
     }
     const entry = byNumber.get(route.number.id) ?? { number: chatNumberOf(route.number), messages: [] };
