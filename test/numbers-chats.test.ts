@@ -289,3 +289,41 @@ test('a campaign sends from its number, and a reply to it is that number’s cha
   const recipients = await h.db.selectFrom('campaign_recipients').select(['replied_at']).where('campaign_id', '=', id).execute();
   expect(recipients[0]!.replied_at).not.toBeNull();
 });
+
+test('a number in another Meta app takes only messages its own app signed, and that app speaks for no other number', async () => {
+  const phoneNumberId = `3${randomPhone()}`;
+  const appSecret = `other-app-secret-${randomPhone()}`;
+  const row = await h.db
+    .insertInto('whatsapp_numbers')
+    .values({
+      phone_number_id: phoneNumberId,
+      name: 'Other app',
+      provider: 'meta',
+      credentials_encrypted: sealCredentials('meta', { access_token: `other-app-token-${randomPhone()}`, app_secret: appSecret }, TEST_SECRETS),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  h.numbers.invalidate();
+  const post = async (to: string, secret: string, text: string, waId: string) => {
+    const body = JSON.stringify(webhookBody({ messages: [{ from: waId, text }], phoneNumberId: to }));
+    const res = await h.postRaw(body, { 'x-hub-signature-256': signBody(body, secret) });
+    return { status: res.status, body: await res.json() };
+  };
+  try {
+    const waId = randomPhone();
+    // Signed by the environment's app: not the other app's number's to take.
+    expect(await post(phoneNumberId, APP_SECRET, 'wrong app', waId)).toMatchObject({ status: 200, body: { messages: 0, unrouted: 1 } });
+    // Signed by the other app: not the default number's to take.
+    expect(await post('PNID', appSecret, 'wrong app for the default', waId)).toMatchObject({ status: 200, body: { messages: 0, unrouted: 1 } });
+    // A secret nobody has: refused outright.
+    expect((await post('PNID', 'nobody-has-this-secret', 'forged', waId)).status).toBe(401);
+    // Its own app: answered, from it.
+    expect(await post(phoneNumberId, appSecret, 'right app', waId)).toMatchObject({ status: 200, body: { messages: 1 } });
+    await eventually(() => expect(sendsTo(waId, phoneNumberId).map((s) => s.text)).toEqual(['[test-model] Reply to: right app']));
+    await settledChat(waId, row.id);
+    expect(h.graph.sentTo(waId)).toHaveLength(1);
+  } finally {
+    await h.db.updateTable('whatsapp_numbers').set({ enabled: false }).where('id', '=', row.id).execute();
+    h.numbers.invalidate();
+  }
+});
