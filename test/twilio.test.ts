@@ -1,4 +1,5 @@
 import net, { type AddressInfo } from 'node:net';
+import { sealCredentials } from '../src/numbers/credentials';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import pino from 'pino';
 import { createApp } from '../src/api/app';
@@ -9,7 +10,7 @@ import { SendError, type WhatsAppSender } from '../src/channels/types';
 import { reserveOutbound } from '../src/db/messages';
 import { chatWorkflowId } from '../src/workflows/definitions';
 import { FakeTwilio, twilioSid } from './helpers/fake-twilio';
-import { eventually, startHarness, type Harness } from './helpers/harness';
+import { eventually, startHarness, TEST_SECRETS, type Harness } from './helpers/harness';
 import { randomPhone } from './helpers/webhook-payload';
 
 const ACCOUNT_SID = twilioSid('AC');
@@ -18,11 +19,17 @@ const BUSINESS = '+14155238886';
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
 
 let twilio: FakeTwilio;
+/** Another Twilio account, with a number added at run time (issue 13). */
+let otherTwilio: FakeTwilio;
+const OTHER_SID = twilioSid('AC');
+const OTHER_TOKEN = 'other-twilio-account-token';
+const OTHER_BUSINESS = '+14155550199';
 let h: Harness;
 let sender: TwilioSender;
 
 beforeAll(async () => {
   twilio = await new FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, BUSINESS).start();
+  otherTwilio = await new FakeTwilio(OTHER_SID, OTHER_TOKEN, OTHER_BUSINESS).start();
   // The sender needs the API's URL for its StatusCallback, known only once the harness listens.
   const late: WhatsAppSender = { provider: 'twilio', send: (to, content, options) => sender.send(to, content, options) };
   // This deployment's number is the Twilio one: messages To it are its, any other To is not answered.
@@ -31,12 +38,14 @@ beforeAll(async () => {
     twilio: { authToken: AUTH_TOKEN },
     defaultNumber: { provider: 'twilio', phoneNumberId: '14155238886', displayNumber: BUSINESS },
     settings: { defaultBusinessNumber: '14155238886' },
+    twilioBaseUrl: otherTwilio.url,
   });
   sender = new TwilioSender({ baseUrl: twilio.url, accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: '14155238886', publicBaseUrl: h.apiUrl });
 });
 afterAll(async () => {
   await h?.stop();
   await twilio?.stop();
+  await otherTwilio?.stop();
 });
 
 /** The form Twilio posts for an inbound WhatsApp message. */
@@ -336,4 +345,35 @@ describe('TwilioSender', () => {
     // Only the timed-out request reached Twilio's books.
     expect(twilio.sentTo(waId)).toHaveLength(1);
   });
+});
+
+test('a Twilio number of another account, added at run time, takes only what its own token signed and answers from itself', async () => {
+  const row = await h.db
+    .insertInto('whatsapp_numbers')
+    .values({
+      phone_number_id: OTHER_BUSINESS.slice(1),
+      display_number: OTHER_BUSINESS,
+      name: 'Other account',
+      provider: 'twilio',
+      credentials_encrypted: sealCredentials('twilio', { account_sid: OTHER_SID, auth_token: OTHER_TOKEN }, TEST_SECRETS),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  h.numbers.invalidate();
+  try {
+    const waId = randomPhone();
+    const form = inbound(waId, { Body: 'hello other account', To: `whatsapp:${OTHER_BUSINESS}`, AccountSid: OTHER_SID });
+    // The environment's token does not speak for another account's number.
+    expect((await post(webhookUrl(), form, twilioSignature(AUTH_TOKEN, webhookUrl(), form))).status).toBe(403);
+    expect((await post(webhookUrl(), form, twilioSignature(OTHER_TOKEN, webhookUrl(), form))).status).toBe(200);
+    await eventually(() => expect(otherTwilio.sentTo(waId)).toHaveLength(1));
+    expect(otherTwilio.sentTo(waId)[0]).toMatchObject({ to: `whatsapp:+${waId}`, from: `whatsapp:${OTHER_BUSINESS}`, body: 'Reply to: hello other account' });
+    expect(twilio.sentTo(waId)).toHaveLength(0);
+    expect((await h.client.workflow.getHandle(chatWorkflowId(waId, row.id)).describe()).searchAttributes).toMatchObject({
+      BusinessNumber: [OTHER_BUSINESS.slice(1)],
+    });
+  } finally {
+    await h.db.updateTable('whatsapp_numbers').set({ enabled: false }).where('id', '=', row.id).execute();
+    h.numbers.invalidate();
+  }
 });
