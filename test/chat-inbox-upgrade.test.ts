@@ -3,31 +3,19 @@
  * workflow as of commit ab5dbe9, taken from git) is closed, assigned, reopened by its customer
  * and answered once by today's code, in the same run.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import path from 'node:path';
-import { temporal } from '@temporalio/proto';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { CHAT_PATCHES } from '../src/workflows/chat-patches';
-import { CHAT_WORKFLOW_TYPE, chatWorkflowId, inboundMessageSignal, type InboundMessage } from '../src/workflows/definitions';
-import { chatModeKey, needsHumanKey, whatsAppPhoneKey } from '../src/workflows/search-attributes';
+import { chatWorkflowId } from '../src/workflows/definitions';
 import { eventually, KEYS, startHarness, type Harness } from './helpers/harness';
-import { newWamid, randomPhone } from './helpers/webhook-payload';
+import { patchIds, releaseBundle, startChatAsBefore } from './helpers/releases';
+import { randomPhone } from './helpers/webhook-payload';
 
-const EventType = temporal.api.enums.v1.EventType;
 /** The last release before the inbox. */
 const BEFORE_INBOX = 'ab5dbe9';
 
 let h: Harness;
-const fixture = path.join(__dirname, '..', '.data', 'fixtures', 'before-inbox');
 
 beforeAll(async () => {
-  // The workflow code of that release, from this repository's own history (CI clones it whole).
-  rmSync(fixture, { recursive: true, force: true });
-  mkdirSync(fixture, { recursive: true });
-  const archive = execFileSync('git', ['archive', BEFORE_INBOX, 'src/workflows'], { cwd: path.join(__dirname, '..'), maxBuffer: 64 << 20 });
-  execFileSync('tar', ['-x', '-C', fixture], { input: archive });
-  const before = await bundleWorkflowCode({ workflowsPath: path.join(fixture, 'src', 'workflows', 'index.ts'), logger: quiet });
+  const before = await releaseBundle(BEFORE_INBOX, 'before-inbox');
   // The settings that release's worker had: none of the fields added since (numbers, AI configurations).
   h = await startHarness({
     workflowBundle: { code: before.code },
@@ -37,14 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop();
 });
-
-const patchIds = (events: temporal.api.history.v1.IHistoryEvent[]) =>
-  events
-    .filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED)
-    .map((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data)
-    // Local activities' markers (the AI configuration each burst loads) are not patches.
-    .filter((data) => data !== undefined && data !== null)
-    .map((data) => (JSON.parse(Buffer.from(data!).toString()) as { id?: string }).id);
 
 test('a chat from before the inbox is closed, assigned and reopened by today’s code in the same run', async () => {
   const waId = randomPhone();
@@ -85,19 +65,7 @@ test('a chat from before the inbox is closed, assigned and reopened by today’s
 test('a chat from before the inbox that nobody touches shows ConversationStatus from its next run', async () => {
   const waId = randomPhone();
   // Started as that release's webhook started chats: without ConversationStatus.
-  const message: InboundMessage = { wamid: newWamid(), waId, sentAt: Date.now(), type: 'text', text: 'one', answerable: true };
-  await h.client.workflow.signalWithStart(CHAT_WORKFLOW_TYPE, {
-    workflowId: chatWorkflowId(waId),
-    taskQueue: h.taskQueue,
-    args: [{ waId }],
-    signal: inboundMessageSignal,
-    signalArgs: [message],
-    typedSearchAttributes: [
-      { key: whatsAppPhoneKey, value: waId },
-      { key: chatModeKey, value: 'bot' },
-      { key: needsHumanKey, value: false },
-    ],
-  });
+  await startChatAsBefore(h.client, h.taskQueue, waId, 'one');
   await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(1));
   await h.settled(waId);
   const handle = h.client.workflow.getHandle(chatWorkflowId(waId));
@@ -114,6 +82,3 @@ test('a chat from before the inbox that nobody touches shows ConversationStatus 
   const next = await handle.describe();
   expect(next.searchAttributes).toMatchObject({ ConversationStatus: ['open'], WhatsAppPhone: [waId], ChatMode: ['bot'] });
 });
-
-const noop = () => undefined;
-const quiet = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };

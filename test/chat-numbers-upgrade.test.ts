@@ -4,32 +4,21 @@
  * settings) answers its next burst with its number's AI configuration in the same run, and
  * shows BusinessNumber from its next run.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import path from 'node:path';
-import { temporal } from '@temporalio/proto';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { CHAT_PATCHES } from '../src/workflows/chat-patches';
-import { CHAT_WORKFLOW_TYPE, chatWorkflowId, inboundMessageSignal, type InboundMessage } from '../src/workflows/definitions';
-import { chatModeKey, needsHumanKey, whatsAppPhoneKey } from '../src/workflows/search-attributes';
+import { chatWorkflowId } from '../src/workflows/definitions';
 import { burstOf } from './helpers/fake-openai';
 import { eventually, startHarness, type Harness } from './helpers/harness';
-import { newWamid, randomPhone } from './helpers/webhook-payload';
+import { patchIds, releaseBundle, startChatAsBefore } from './helpers/releases';
+import { randomPhone } from './helpers/webhook-payload';
 
-const EventType = temporal.api.enums.v1.EventType;
 /** The last release before numbers and AI configurations. */
 const BEFORE_NUMBERS = '67860b9';
 
 let h: Harness;
 let configId: number | undefined;
-const fixture = path.join(__dirname, '..', '.data', 'fixtures', 'before-numbers');
 
 beforeAll(async () => {
-  rmSync(fixture, { recursive: true, force: true });
-  mkdirSync(fixture, { recursive: true });
-  const archive = execFileSync('git', ['archive', BEFORE_NUMBERS, 'src/workflows'], { cwd: path.join(__dirname, '..'), maxBuffer: 64 << 20 });
-  execFileSync('tar', ['-x', '-C', fixture], { input: archive });
-  const before = await bundleWorkflowCode({ workflowsPath: path.join(fixture, 'src', 'workflows', 'index.ts'), logger: quiet });
+  const before = await releaseBundle(BEFORE_NUMBERS, 'before-numbers');
   // That release's worker settings: none of the fields added since.
   h = await startHarness({
     workflowBundle: { code: before.code },
@@ -45,29 +34,10 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const patchIds = (events: temporal.api.history.v1.IHistoryEvent[]) =>
-  events
-    .filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED)
-    .map((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data)
-    .filter((data) => data !== undefined && data !== null)
-    .map((data) => (JSON.parse(Buffer.from(data!).toString()) as { id?: string }).id);
-
 test('a chat from before numbers answers its next burst with its number’s AI configuration, in the same run', async () => {
   const waId = randomPhone();
   // Started as that release's webhook started chats: no BusinessNumber, no number in its input.
-  const message: InboundMessage = { wamid: newWamid(), waId, sentAt: Date.now(), type: 'text', text: 'before numbers', answerable: true };
-  await h.client.workflow.signalWithStart(CHAT_WORKFLOW_TYPE, {
-    workflowId: chatWorkflowId(waId),
-    taskQueue: h.taskQueue,
-    args: [{ waId }],
-    signal: inboundMessageSignal,
-    signalArgs: [message],
-    typedSearchAttributes: [
-      { key: whatsAppPhoneKey, value: waId },
-      { key: chatModeKey, value: 'bot' },
-      { key: needsHumanKey, value: false },
-    ],
-  });
+  await startChatAsBefore(h.client, h.taskQueue, waId, 'before numbers');
   await eventually(() => expect(h.graph.sentTo(waId)).toHaveLength(1));
   await h.settled(waId);
   const handle = h.client.workflow.getHandle(chatWorkflowId(waId));
@@ -100,6 +70,3 @@ test('a chat from before numbers answers its next burst with its number’s AI c
   await eventually(async () => expect((await handle.describe()).runId).not.toBe(first.runId));
   await eventually(async () => expect((await handle.describe()).searchAttributes).toMatchObject({ BusinessNumber: ['PNID'], WhatsAppPhone: [waId] }));
 });
-
-const noop = () => undefined;
-const quiet = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
