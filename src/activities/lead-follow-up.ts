@@ -59,7 +59,6 @@ export function createLeadFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'te
       if (!member) return undeliverable('the contact has no phone number');
       const number = await numbers.byId(lead.number_id);
       if (!number?.enabled) return undeliverable(`the lead's business number ${lead.number_id} is disabled or gone`);
-      const chatNumber = { id: number.id, phoneNumberId: number.phoneNumberId };
 
       const text = lead.follow_up_message?.trim() || defaultFollowUp(member.first_name, lead.title);
       let template: TemplateContent | undefined;
@@ -83,9 +82,9 @@ export function createLeadFollowUpActivities(deps: Pick<ActivityDeps, 'db' | 'te
           startWorkflowOperation: new WithStartWorkflowOperation<typeof chatWorkflow>(CHAT_WORKFLOW_TYPE, {
             workflowId: ids.chat(member.wa_id, number.id),
             taskQueue: Context.current().info.taskQueue,
-            args: [chatArgs(member.wa_id, chatNumber)],
+            args: [chatArgs(member.wa_id, number)],
             workflowIdConflictPolicy: 'USE_EXISTING',
-            typedSearchAttributes: chatStartAttributes(member.wa_id, chatNumber),
+            typedSearchAttributes: chatStartAttributes(member.wa_id, number),
           }),
         });
       } catch (err) {

@@ -27,7 +27,7 @@ export async function chatNumberFor(deps: AppDeps, numberId: number | undefined,
   const number = await numbersOf(deps).byId(numberId ?? DEFAULT_NUMBER_ID);
   if (!number) throw new HttpError('VALIDATION_ERROR', `${field}: number ${numberId} does not exist`);
   if (!number.enabled) throw new HttpError('VALIDATION_ERROR', `${field}: number ${numberId} is disabled; enable it to write from it`);
-  return { id: number.id, phoneNumberId: number.phoneNumberId };
+  return number;
 }
 
 /** The chat of a customer with the number a request names (takeover, handback): 400 for a number that does not exist. */
@@ -39,10 +39,6 @@ export async function chatRefByPhone(deps: AppDeps, waId: string, numberId: numb
 
 /** The chat of a conversation row (its number need not be enabled: reading and lifecycle changes still work). */
 export async function chatRefOfRow(deps: AppDeps, row: { wa_id: string; number_id: number }): Promise<ChatRef> {
-  if (row.number_id === DEFAULT_NUMBER_ID) {
-    const d = numbersOf(deps).defaultNumber;
-    return { waId: row.wa_id, number: { id: DEFAULT_NUMBER_ID, phoneNumberId: d.phoneNumberId ?? '' } };
-  }
   const number = await numbersOf(deps).byId(row.number_id);
   return { waId: row.wa_id, number: { id: row.number_id, phoneNumberId: number?.phoneNumberId ?? '' } };
 }

@@ -5,6 +5,8 @@ import type { Db } from '../db/database';
 import type { ChatActor } from '../workflows/definitions';
 import { operatorOf } from './auth';
 import { HttpError } from './errors';
+import type { ChatRef } from './chat-ref';
+import { DEFAULT_NUMBER_ID } from '../numbers/registry';
 
 /**
  * Who may change a conversation (message, take over, hand back, close, tag, assign): operators
@@ -40,7 +42,7 @@ export async function requireAssignableUser(db: Db, userId: number, field = 'ass
  * key (one message in Postgres, never sent twice) and the update's id (Temporal answers a repeat
  * with the first outcome). Scoped to the caller, so two callers' keys never collide.
  */
-export function idempotencyOf(req: Request, waId: string): { clientKey: string; updateId: string } | undefined {
+export function idempotencyOf(req: Request, chat: ChatRef): { clientKey: string; updateId: string } | undefined {
   const key = req.get('idempotency-key');
   if (key === undefined) return undefined;
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
@@ -50,5 +52,7 @@ export function idempotencyOf(req: Request, waId: string): { clientKey: string; 
     .update(`${operatorOf(req.principal)}\n${key}`)
     .digest('hex')
     .slice(0, 32);
-  return { clientKey: `${waId}:idem:${digest}`, updateId: `idem-${digest}` };
+  // The chat's key as its workflow id names it: the same key for another of our numbers is another message.
+  const scope = chat.number && chat.number.id !== DEFAULT_NUMBER_ID ? `${chat.waId}@${chat.number.id}` : chat.waId;
+  return { clientKey: `${scope}:idem:${digest}`, updateId: `idem-${digest}` };
 }

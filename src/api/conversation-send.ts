@@ -114,8 +114,7 @@ export async function sendThroughChat(
 ): Promise<OperatorMessageResult & { replayed: boolean }> {
   const { waId, number } = chat;
   const numberId = number?.id ?? 1;
-  // A key is the caller's and the chat's: the same key for another of our numbers is another message.
-  const idem = idempotencyOf(req, numberId === 1 ? waId : `${waId}@${numberId}`);
+  const idem = idempotencyOf(req, chat);
   if (idem) {
     const earlier = await deps.db
       .selectFrom('messages')

@@ -15,6 +15,7 @@ import {
 import { searchAttributeStatus } from '../temporal/search-attributes';
 import { allSearchAttributeKeys } from '../workflows/search-attributes';
 import { fail, pass, reason, skip, warn, withTimeout, type CheckResult } from './report';
+import { lookupMetaNumber } from '../numbers/check-number';
 
 const TIMEOUT_MS = 8000;
 
@@ -200,22 +201,14 @@ export async function checkWhatsApp(config: Config): Promise<CheckResult[]> {
   return [await checkMeta(config), metaWebhook(config)];
 }
 
+/** The environment's number, with the same Graph lookup as the numbers added at run time (src/numbers/check-number.ts). */
 async function checkMeta(config: Config): Promise<CheckResult> {
-  const base = config.WHATSAPP_API_BASE_URL.replace(/\/$/, '');
   const id = config.WHATSAPP_PHONE_NUMBER_ID!;
-  try {
-    const { ok, status, body } = await getJson(`${base}/${id}?fields=display_phone_number,verified_name`, `Bearer ${config.WHATSAPP_ACCESS_TOKEN}`);
-    if (ok) {
-      const name = typeof body.verified_name === 'string' ? ` (${body.verified_name})` : '';
-      return pass('whatsapp', `meta: the access token works; phone number id ${id} is ${String(body.display_phone_number ?? 'unknown')}${name}`);
-    }
-    const code = body.error?.code;
-    const what = `${status}${code ? ` code ${code}` : ''}: ${body.error?.message ?? 'no error message'}`;
-    if (status === 401 || code === 190) return fail('whatsapp', `meta: Graph API refused WHATSAPP_ACCESS_TOKEN (${what})`);
-    return fail('whatsapp', `meta: Graph API answered ${what} for WHATSAPP_PHONE_NUMBER_ID ${id}`);
-  } catch (err) {
-    return fail('whatsapp', `meta: cannot reach ${base} (${shortReason(err)})`);
-  }
+  const found = await lookupMetaNumber(config.WHATSAPP_API_BASE_URL, id, config.WHATSAPP_ACCESS_TOKEN, TIMEOUT_MS);
+  if (found.ok) return pass('whatsapp', `meta: ${found.described}`);
+  if ('unreachable' in found) return fail('whatsapp', `meta: cannot reach ${found.base} (${found.unreachable})`);
+  if (found.tokenRefused) return fail('whatsapp', `meta: Graph API refused WHATSAPP_ACCESS_TOKEN (${found.what})`);
+  return fail('whatsapp', `meta: Graph API answered ${found.what} for WHATSAPP_PHONE_NUMBER_ID ${id}`);
 }
 
 function metaWebhook(config: Config): CheckResult {

@@ -33,25 +33,33 @@ export async function checkNumber(number: CheckedNumber, secrets: SecretBox | un
   return { status: 'pass', detail: 'console provider: outbound messages are logged and stored, nothing leaves the machine' };
 }
 
-/** Graph's own read of the number: the token must be allowed to see it. */
-async function checkMeta(baseUrl: string, phoneNumberId: string, token: string, timeoutMs: number): Promise<NumberCheck> {
+/** What Graph says of a phone number id and a token (validate-config reads the environment's number with it too). */
+export type MetaLookup =
+  { ok: true; described: string } | { ok: false; tokenRefused: boolean; what: string } | { ok: false; unreachable: string; base: string };
+
+/** Graph's own read of the number (GET /{phone-number-id}): the token must be allowed to see it. */
+export async function lookupMetaNumber(baseUrl: string, phoneNumberId: string, token: string | undefined, timeoutMs = TIMEOUT_MS): Promise<MetaLookup> {
   const base = baseUrl.replace(/\/$/, '');
   const url = `${base}/${encodeURIComponent(phoneNumberId)}?fields=display_phone_number,verified_name`;
   const got = await getJson(url, `Bearer ${token}`, timeoutMs);
-  if ('unreachable' in got) return { status: 'fail', detail: `cannot reach ${base} (${got.unreachable})` };
+  if ('unreachable' in got) return { ok: false, unreachable: got.unreachable, base };
   const { status, body } = got;
   if (status >= 200 && status < 300) {
     const name = typeof body.verified_name === 'string' ? ` (${body.verified_name})` : '';
-    return {
-      status: 'pass',
-      detail: `the access token works; phone number id ${phoneNumberId} is ${String(body.display_phone_number ?? 'unknown')}${name}`,
-    };
+    return { ok: true, described: `the access token works; phone number id ${phoneNumberId} is ${String(body.display_phone_number ?? 'unknown')}${name}` };
   }
   const error = (body.error ?? {}) as { code?: number; message?: string };
   const what = `${status}${error.code ? ` code ${error.code}` : ''}: ${error.message ?? 'no error message'}`;
   // 190 is Graph's "invalid OAuth access token", whatever the HTTP status.
-  if (status === 401 || error.code === 190) return { status: 'fail', detail: `token refused by the Graph API (${what})` };
-  return { status: 'fail', detail: `the Graph API answered ${what} for phone number id ${phoneNumberId}` };
+  return { ok: false, tokenRefused: status === 401 || error.code === 190, what };
+}
+
+async function checkMeta(baseUrl: string, phoneNumberId: string, token: string, timeoutMs: number): Promise<NumberCheck> {
+  const found = await lookupMetaNumber(baseUrl, phoneNumberId, token, timeoutMs);
+  if (found.ok) return { status: 'pass', detail: found.described };
+  if ('unreachable' in found) return { status: 'fail', detail: `cannot reach ${found.base} (${found.unreachable})` };
+  if (found.tokenRefused) return { status: 'fail', detail: `token refused by the Graph API (${found.what})` };
+  return { status: 'fail', detail: `the Graph API answered ${found.what} for phone number id ${phoneNumberId}` };
 }
 
 /**

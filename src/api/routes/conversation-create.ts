@@ -100,7 +100,7 @@ export function conversationCreateRouter(deps: AppDeps): Router {
         // Sales own what they start; a conversation started without a message still needs its row.
         if (req.principal?.role === 'sales' && change.assignedTo === undefined && !sent) change.assignedTo = req.principal.userId ?? null;
         if (Object.keys(change).length > 0 || !sent) {
-          const idem = idempotencyOf(req, chat.number.id === 1 ? waId : `${waId}@${chat.number.id}`);
+          const idem = idempotencyOf(req, chat);
           await updateChat(
             deps.temporal,
             ids,

@@ -47,11 +47,9 @@ export async function routeMessages(
       log.warn({ to, wamid: m.wamid, number: route.number.id }, `message for number ${route.number.id} signed by another app than its own; not answered`);
       continue;
     }
-    const entry = byNumber.get(route.number.id) ?? { number: chatNumberOf(route.number), messages: [] };
+    const entry = byNumber.get(route.number.id) ?? { number: route.number, messages: [] };
     entry.messages.push(m);
     byNumber.set(route.number.id, entry);
   }
   return { routed: [...byNumber.values()], refused };
 }
-
-export const chatNumberOf = (n: BusinessNumber): ChatNumber => ({ id: n.id, phoneNumberId: n.phoneNumberId });
